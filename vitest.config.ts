@@ -1,0 +1,36 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import viteConfig from './vite.config.ts';
+
+// Two projects: `unit` runs the framework-free core in Node; `browser` drives the built app in a real
+// Chromium through Playwright (tests/browser/harness.ts). Browser files run one at a time: each starts
+// its own browser, and this machine has two cores.
+export default mergeConfig(
+  viteConfig,
+  defineConfig({
+    test: {
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: 'unit',
+            include: ['tests/unit/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            name: 'browser',
+            include: ['tests/browser/**/*.test.ts'],
+            environment: 'node',
+            fileParallelism: false,
+            testTimeout: 180_000,
+            hookTimeout: 180_000,
+            globalSetup: ['tests/browser/global-setup.ts'],
+          },
+        },
+      ],
+    },
+  }),
+);
