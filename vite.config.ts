@@ -4,6 +4,7 @@ import { rolldown } from 'rolldown';
 import { readFileSync, createReadStream, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -45,6 +46,28 @@ function pyodideAssets(): Plugin {
   };
 }
 
+/** Bundles one entry into a single classic script (IIFE) and returns its text. */
+async function bundleIife(entry: string): Promise<{ code: string; files: string[] }> {
+  // The nested bundle has no Vite pipeline, so `?raw` (the sandbox's Python sources) is handled here.
+  const raw = {
+    name: 'raw',
+    resolveId(source: string, importer?: string) {
+      return source.endsWith('?raw') && importer ? join(dirname(importer), source.slice(0, -4)) + '?raw' : null;
+    },
+    load(id: string) {
+      return id.endsWith('?raw') ? `export default ${JSON.stringify(readFileSync(id.slice(0, -4), 'utf8'))};` : null;
+    },
+  };
+  const bundle = await rolldown({ input: entry, platform: 'browser', logLevel: 'silent', plugins: [raw] });
+  try {
+    const { output } = await bundle.generate({ format: 'iife', minify: false });
+    const files = output.flatMap((c) => (c.type === 'chunk' ? c.moduleIds : [])).map((m) => m.replace(/\?raw$/, '')).filter((m) => existsSync(m));
+    return { code: output[0].code, files };
+  } finally {
+    await bundle.close();
+  }
+}
+
 /**
  * `import source from './entry.ts?iife'` bundles `entry.ts` into one classic script and gives its text.
  * The sandbox needs code as text: the frame's bootstrap is inlined into `srcdoc` and pinned by its
@@ -62,23 +85,31 @@ function iifeString(): Plugin {
     },
     async load(id) {
       if (!id.startsWith('\0iife:')) return null;
-      const entry = id.slice('\0iife:'.length);
-      const bundle = await rolldown({ input: entry, platform: 'browser', logLevel: 'silent' });
-      try {
-        const { output } = await bundle.generate({ format: 'iife', minify: false });
-        for (const chunk of output) if (chunk.type === 'chunk' && chunk.moduleIds) for (const m of chunk.moduleIds) if (existsSync(m)) this.addWatchFile(m);
-        const code = output[0].code;
-        return `export default ${JSON.stringify(code)};`;
-      } finally {
-        await bundle.close();
-      }
+      const { code, files } = await bundleIife(id.slice('\0iife:'.length));
+      for (const f of files) this.addWatchFile(f);
+      return `export default ${JSON.stringify(code)};`;
+    },
+  };
+}
+
+/**
+ * The sandbox frame is an srcdoc document, which inherits this page's CSP as well as carrying its
+ * own; the app's policy must therefore allow the frame's bootstrap script by the same hash.
+ */
+function appCsp(): Plugin {
+  return {
+    name: 'airlock:app-csp',
+    async transformIndexHtml(html) {
+      const { code } = await bundleIife(join(root, 'src/lib/sandbox/frame.ts'));
+      const hash = `'sha256-${createHash('sha256').update(code, 'utf8').digest('base64')}'`;
+      return html.replace("'%SANDBOX_FRAME_HASH%'", hash);
     },
   };
 }
 
 export default defineConfig({
   base: './',
-  plugins: [pyodideAssets(), iifeString(), svelte()],
+  plugins: [pyodideAssets(), iifeString(), appCsp(), svelte()],
   define: {
     __AIRLOCK_VERSION__: JSON.stringify(pkg.version),
     __PYODIDE_VERSION__: JSON.stringify(pyodideVersion),

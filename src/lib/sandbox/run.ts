@@ -1,0 +1,131 @@
+/**
+ * One notebook run, start to finish: a fresh sandbox, the wheels, the tables, each cell in turn,
+ * the output folder, teardown. Whatever happens, the caller gets a {@link RunReport} with a
+ * one-sentence outcome; the sandbox is always disposed.
+ */
+import { Sandbox, SandboxError, type Tripwire } from './host.ts';
+import { NotebookError, parseNotebook } from './notebook.ts';
+import type { InstalledWheel, OutputFile, PyodideAssets, SandboxEvent, SandboxTable, WheelFile } from './protocol.ts';
+
+export interface RunLimits {
+  /** The whole run, boot included. */
+  timeLimitMs: number;
+  maxOutputBytes: number;
+  maxOutputFiles: number;
+}
+
+export const DEFAULT_LIMITS: RunLimits = { timeLimitMs: 10 * 60_000, maxOutputBytes: 50 * 1024 * 1024, maxOutputFiles: 100 };
+
+export interface RunRequest {
+  notebook: string | Uint8Array;
+  wheels: WheelFile[];
+  tables: SandboxTable[];
+  limits?: Partial<RunLimits>;
+  assets: PyodideAssets;
+  /** Only tests turn tripwires off. */
+  tripwires?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: SandboxEvent) => void;
+  /** Test seam, see {@link SandboxOptions.workerSource}. */
+  workerSource?: string;
+}
+
+export type RunStatus = 'ok' | 'failed' | 'timeout' | 'crashed' | 'cancelled' | 'invalid';
+
+export interface CellReport {
+  index: number;
+  ok: boolean;
+  error?: string;
+  ms: number;
+}
+
+export interface LogLine {
+  cell: number;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface RunReport {
+  status: RunStatus;
+  /** One sentence for the owner. */
+  message: string;
+  cells: CellReport[];
+  outputs: OutputFile[];
+  tripwires: Tripwire[];
+  logs: LogLine[];
+  wheels: InstalledWheel[];
+  pythonVersion?: string;
+  pyodideVersion?: string;
+  bootMs?: number;
+  totalMs: number;
+}
+
+/** Runs a notebook in a fresh sandbox. Never throws for anything the notebook or sandbox does. */
+export async function runNotebook(req: RunRequest): Promise<RunReport> {
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
+  const t0 = performance.now();
+  const deadline = t0 + limits.timeLimitMs;
+  const left = () => Math.max(1, deadline - performance.now());
+  const report: RunReport = { status: 'ok', message: '', cells: [], outputs: [], tripwires: [], logs: [], wheels: [], totalMs: 0 };
+  const onEvent = (e: SandboxEvent) => {
+    if (e.type === 'log') report.logs.push({ cell: e.cell, stream: e.stream, text: e.text });
+    req.onEvent?.(e);
+  };
+
+  let cells;
+  try {
+    cells = parseNotebook(req.notebook);
+  } catch (e) {
+    return { ...report, status: 'invalid', message: `The notebook cannot run: ${(e as NotebookError).message}.`, totalMs: 0 };
+  }
+
+  let sandbox: Sandbox | undefined;
+  try {
+    const boot = await Sandbox.start({
+      assets: req.assets,
+      onEvent,
+      tripwires: req.tripwires ?? true,
+      bootTimeoutMs: Math.min(left(), 120_000),
+      signal: req.signal,
+      workerSource: req.workerSource,
+    });
+    sandbox = boot.sandbox;
+    Object.assign(report, { pythonVersion: boot.pythonVersion, pyodideVersion: boot.pyodideVersion, bootMs: boot.bootMs });
+    if (req.wheels.length) report.wheels = await sandbox.installWheels(req.wheels, left());
+    await sandbox.mountTables(req.tables, left());
+    for (const cell of cells) {
+      const r = await sandbox.runCell(cell.index, cell.source, left());
+      report.cells.push({ index: cell.index, ...r });
+      if (!r.ok) {
+        const last = (r.error ?? '').trim().split('\n').pop() ?? 'error';
+        report.status = 'failed';
+        report.message = `Cell ${cell.index + 1} failed: ${last}`;
+        break;
+      }
+    }
+    if (report.status === 'ok') {
+      report.outputs = await sandbox.collectOutputs({ maxFiles: limits.maxOutputFiles, maxBytes: limits.maxOutputBytes }, left());
+      const n = report.outputs.length;
+      report.message = n ? `The notebook ran to the end and wrote ${n} output file${n === 1 ? '' : 's'}.` : 'The notebook ran to the end but wrote no output files.';
+    }
+  } catch (e) {
+    const err = e instanceof SandboxError ? e : new SandboxError('crashed', String((e as Error)?.message ?? e));
+    const status: Record<SandboxError['code'], RunStatus> = {
+      'boot-failed': 'crashed',
+      timeout: 'timeout',
+      crashed: 'crashed',
+      protocol: 'crashed',
+      cancelled: 'cancelled',
+      disposed: 'cancelled',
+    };
+    report.status = status[err.code];
+    report.message = err.message;
+  } finally {
+    if (sandbox) {
+      report.tripwires = [...sandbox.tripwires];
+      sandbox.dispose();
+    }
+    report.totalMs = performance.now() - t0;
+  }
+  return report;
+}

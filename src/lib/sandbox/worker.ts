@@ -1,0 +1,269 @@
+/**
+ * The sandbox worker: Pyodide, the expert's wheels and notebook, the owner's tables.
+ *
+ * Bundled into one classic script (`?iife`) and started by the frame from a blob: URL, so it
+ * inherits the frame's Content-Security-Policy (a worker loaded by URL would take its policy from
+ * HTTP headers, which a static host cannot set). A module-type blob worker fails inside the opaque
+ * frame; a classic one can still `import()` blob: modules, which is how Pyodide is loaded.
+ *
+ * Start-up is a sequence of named stages, as in Pyodide's own loader: load runtime → lock down →
+ * install wheels → mount tables → run cells → collect outputs. Everything this worker receives
+ * arrives as bytes; nothing here fetches. The host trusts nothing this file sends back, because
+ * once the expert's code runs it controls this whole realm.
+ */
+import { expose } from 'comlink';
+import type { PyodideAPI } from 'pyodide';
+import airlockPy from './python/airlock.py?raw';
+import installWheelPy from './python/install_wheel.py?raw';
+import {
+  encodeEvent,
+  type BootOptions,
+  type CellResult,
+  type InstalledWheel,
+  type OutputFile,
+  type PyodideAssets,
+  type SandboxEvent,
+  type SandboxTable,
+  type SandboxWorkerApi,
+  type WheelFile,
+} from './protocol.ts';
+import { installTripwires, TRIPWIRE_GLOBALS } from './tripwires.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+/** Never contacted: Pyodide wants an index URL, and every file under it is served from memory. */
+const FAKE_INDEX = 'https://pyodide.airlock.invalid/';
+const OUTPUT_DIR = '/airlock/output';
+
+let port: MessagePort;
+let py: PyodideAPI | undefined;
+let nbGlobals: ReturnType<PyodideAPI['toPy']> | undefined;
+let currentCell = -1;
+const tables = new Map<string, SandboxTable>();
+
+function emit(event: SandboxEvent): void {
+  port.postMessage(encodeEvent(event));
+}
+
+function blobUrl(bytes: ArrayBuffer, type: string): string {
+  return URL.createObjectURL(new Blob([bytes], { type }));
+}
+
+function requirePython(): PyodideAPI {
+  if (!py) throw new Error('python is not running; boot first');
+  return py;
+}
+
+/**
+ * Boot-time shims, removed again before any of the expert's code runs: `fetch` serves the
+ * transferred runtime files and nothing else; `importScripts` throws so that Pyodide's
+ * classic-worker probe (`importScripts("data:…")`) answers "module worker" whether or not a CSP
+ * blocks data: scripts (it does in the frame; it does not in the unprotected test control).
+ */
+function withBootShims<T>(files: Map<string, ArrayBuffer>, body: () => Promise<T>): Promise<T> {
+  const g = self as unknown as Record<string, unknown>;
+  g.fetch = async (input: RequestInfo | URL) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const name = url.startsWith(FAKE_INDEX) ? url.slice(FAKE_INDEX.length) : '';
+    const bytes = files.get(name);
+    if (!bytes) throw new TypeError(`airlock: the sandbox has no network (asked for ${url.slice(0, 200)})`);
+    const type = name.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream';
+    return new Response(bytes, { status: 200, headers: { 'content-type': type } });
+  };
+  g.importScripts = () => {
+    throw new TypeError('importScripts is not available');
+  };
+  return body().finally(() => {
+    delete g.fetch;
+    delete g.importScripts;
+  });
+}
+
+/**
+ * The object Python sees as `js`: nothing useful in it. Names that lead out (network, storage,
+ * workers, eval, the global object) are getters that record the attempt; everything else is simply
+ * absent. (A Proxy that records every lookup would also record Pyodide's own probing of the object.)
+ */
+function minimalJsGlobals(): object {
+  const js = Object.create(null) as Record<string, unknown>;
+  for (const name of [...TRIPWIRE_GLOBALS, 'self', 'globalThis', 'window', 'location', 'navigator', 'eval', 'Function', 'postMessage', 'close']) {
+    Object.defineProperty(js, name, {
+      get() {
+        emit({ type: 'tripwire', name: `js.${name}`, detail: `Python looked up js.${name}` });
+        return undefined;
+      },
+    });
+  }
+  return Object.freeze(js);
+}
+
+/** Columns as Python receives them: missing numbers become NaN in a Float64Array. */
+function prepareColumn(col: SandboxTable['columns'][number]): { kind: string; values: Uint8Array; dictionary?: string[] } {
+  const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (col.type === 'string') return { kind: 'int32', values: bytesOf(col.values), dictionary: col.dictionary ?? [] };
+  if (col.valid && col.type !== 'float' && col.type !== 'datetime') {
+    const out = new Float64Array(col.values.length);
+    for (let i = 0; i < out.length; i++) out[i] = col.valid[i] ? col.values[i]! : NaN;
+    return { kind: 'float64', values: bytesOf(out) };
+  }
+  if (col.valid && col.values instanceof Float64Array) {
+    const out = col.values;
+    for (let i = 0; i < out.length; i++) if (!col.valid[i]) out[i] = NaN;
+  }
+  const kind = col.values instanceof Float64Array ? 'float64' : col.values instanceof Int32Array ? 'int32' : 'uint8';
+  return { kind, values: bytesOf(col.values) };
+}
+
+const api: SandboxWorkerApi = {
+  async boot(assets: PyodideAssets, options: BootOptions) {
+    const t0 = performance.now();
+    emit({ type: 'stage', stage: 'load runtime' });
+    const files = new Map<string, ArrayBuffer>([
+      ['pyodide.asm.wasm', assets.pyodideAsmWasm],
+      ['python_stdlib.zip', assets.pythonStdlibZip],
+    ]);
+    const lockFileContents = new TextDecoder().decode(assets.pyodideLockJson);
+    py = await withBootShims(files, async () => {
+      const asm = await import(/* @vite-ignore */ blobUrl(assets.pyodideAsmMjs, 'text/javascript'));
+      const { loadPyodide } = (await import(/* @vite-ignore */ blobUrl(assets.pyodideMjs, 'text/javascript'))) as typeof import('pyodide');
+      return loadPyodide({
+        indexURL: FAKE_INDEX,
+        packageBaseUrl: FAKE_INDEX,
+        lockFileContents,
+        createPyodideModule: asm.default,
+        jsglobals: options.tripwires ? minimalJsGlobals() : self,
+        env: { HOME: '/home/pyodide', PYTHONHASHSEED: '0' },
+        stdout: (text) => emit({ type: 'log', cell: -1, stream: 'stdout', text }),
+        stderr: (text) => emit({ type: 'log', cell: -1, stream: 'stderr', text }),
+      });
+    });
+    files.clear();
+    const p = py;
+    p.setStdout({ batched: (text) => emit({ type: 'log', cell: currentCell, stream: 'stdout', text }) });
+    p.setStderr({ batched: (text) => emit({ type: 'log', cell: currentCell, stream: 'stderr', text }) });
+
+    p.registerJsModule('_airlock_host', {
+      names: () => [...tables.keys()],
+      describe: (name: string) => {
+        const t = tables.get(name);
+        return t ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) } : null;
+      },
+      column: (table: string, column: string) => {
+        const col = tables.get(table)?.columns.find((c) => c.name === column);
+        if (!col) throw new Error(`no column ${column} in ${table}`);
+        return prepareColumn(col);
+      },
+      progress: (fraction: number, message: string) => emit({ type: 'progress', fraction, message }),
+    });
+    p.FS.mkdirTree(OUTPUT_DIR);
+    p.FS.mkdirTree('/airlock/lib');
+    p.FS.writeFile('/airlock/lib/airlock.py', airlockPy, { encoding: 'utf8' } as never);
+    p.runPython(installWheelPy, { globals: p.toPy({}) as never });
+    p.runPython(`import sys; sys.path.insert(0, '/airlock/lib')`);
+    nbGlobals = p.toPy({ __name__: '__main__' });
+    const pythonVersion = String(p.runPython('import sys; sys.version.split()[0]'));
+
+    if (options.tripwires) {
+      emit({ type: 'stage', stage: 'lock down' });
+      installTripwires(self, (name, detail) => emit({ type: 'tripwire', name, detail }));
+    }
+    return { pythonVersion, pyodideVersion: p.version, ms: performance.now() - t0 };
+  },
+
+  async installWheels(wheels: WheelFile[]): Promise<InstalledWheel[]> {
+    const p = requirePython();
+    emit({ type: 'stage', stage: 'install wheels' });
+    const ns = p.toPy({});
+    p.runPython(installWheelPy, { globals: ns as never });
+    const install = (ns as unknown as { get(k: string): (f: string, d: unknown) => { toJs(o: object): unknown } }).get('install_wheel');
+    const out: InstalledWheel[] = [];
+    for (const w of wheels) {
+      const bytes = p.toPy(new Uint8Array(w.bytes));
+      const r = install(w.filename, bytes);
+      out.push(r.toJs({ dict_converter: Object.fromEntries }) as InstalledWheel);
+    }
+    return out;
+  },
+
+  async mountTables(list: SandboxTable[]) {
+    emit({ type: 'stage', stage: 'mount tables' });
+    for (const t of list) tables.set(t.name, t);
+  },
+
+  async runCell(index: number, code: string): Promise<CellResult> {
+    const p = requirePython();
+    currentCell = index;
+    const t0 = performance.now();
+    try {
+      const value = await p.runPythonAsync(code, { globals: nbGlobals as never, filename: `<cell ${index + 1}>` });
+      if (value !== undefined && value !== null) {
+        const text = typeof value === 'object' && 'toString' in value ? String(value) : String(value);
+        emit({ type: 'log', cell: index, stream: 'stdout', text });
+        if (typeof value === 'object' && 'destroy' in value) (value as { destroy(): void }).destroy();
+      }
+      return { ok: true, ms: performance.now() - t0 };
+    } catch (err) {
+      return { ok: false, error: describeError(err), ms: performance.now() - t0 };
+    } finally {
+      try {
+        p.runPython('import sys; sys.stdout.flush(); sys.stderr.flush()');
+      } catch {
+        /* the runtime may be gone after a fatal error; the reply below says so */
+      }
+    }
+  },
+
+  async collectOutputs(limits): Promise<OutputFile[]> {
+    const p = requirePython();
+    emit({ type: 'stage', stage: 'collect outputs' });
+    const FS = p.FS;
+    const out: OutputFile[] = [];
+    let total = 0;
+    const walk = (dir: string, rel: string) => {
+      for (const name of FS.readdir(dir) as string[]) {
+        if (name === '.' || name === '..') continue;
+        const path = `${dir}/${name}`;
+        const relPath = rel ? `${rel}/${name}` : name;
+        const st = FS.lstat(path);
+        if (FS.isDir(st.mode)) walk(path, relPath);
+        else if (FS.isFile(st.mode)) {
+          if (out.length >= limits.maxFiles) throw new Error(`the notebook wrote more than ${limits.maxFiles} output files`);
+          total += st.size;
+          if (total > limits.maxBytes) throw new Error(`the notebook's outputs are larger than the cap of ${limits.maxBytes} bytes`);
+          out.push({ path: relPath, bytes: FS.readFile(path) as Uint8Array });
+        }
+        // Symlinks and devices are skipped: only regular files inside the folder count.
+      }
+    };
+    walk(OUTPUT_DIR, '');
+    return out;
+  },
+};
+
+function describeError(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) {
+    const msg = String((err as Error).message);
+    if (/fatal error|RangeError: .*memory|Out of memory|Aborted\(OOM\)/i.test(msg)) {
+      return 'MemoryError: the notebook ran out of memory and the Python runtime stopped';
+    }
+    return msg;
+  }
+  return String(err);
+}
+
+// The frame hands over one port; everything after that goes through it.
+self.addEventListener(
+  'message',
+  (event: MessageEvent) => {
+    const p = (event.data as { port?: unknown } | null)?.port;
+    if (!(p instanceof MessagePort)) return;
+    port = p;
+    expose(api, port);
+  },
+  { once: true },
+);
+// Content-Security-Policy violations inside this worker are evidence of an attempt to get out.
+self.addEventListener('securitypolicyviolation', (ev: Event) => {
+  const e = ev as SecurityPolicyViolationEvent;
+  if (port) emit({ type: 'tripwire', name: `csp:${e.effectiveDirective}`, detail: `blocked ${e.blockedURI.slice(0, 200)}` });
+});
