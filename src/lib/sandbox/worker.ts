@@ -39,6 +39,9 @@ let port: MessagePort;
 let py: PyodideAPI | undefined;
 let nbGlobals: ReturnType<PyodideAPI['toPy']> | undefined;
 let currentCell = -1;
+/** Set when Pyodide reports a fatal error: the runtime is unusable from then on. */
+let fatal: unknown;
+const onFatal = new Set<(e: unknown) => void>();
 const tables = new Map<string, SandboxTable>();
 
 function emit(event: SandboxEvent): void {
@@ -51,7 +54,19 @@ function blobUrl(bytes: ArrayBuffer, type: string): string {
 
 function requirePython(): PyodideAPI {
   if (!py) throw new Error('python is not running; boot first');
+  if (fatal !== undefined) throw new Error(`the Python runtime stopped after a fatal error: ${describeError(fatal)}`);
   return py;
+}
+
+/** Settles with the fatal error if Pyodide dies while `work` is pending. */
+function unlessFatal<T>(work: Promise<T>): Promise<T> {
+  let off = () => {};
+  const died = new Promise<never>((_, reject) => {
+    const f = (e: unknown) => reject(e);
+    onFatal.add(f);
+    off = () => onFatal.delete(f);
+  });
+  return Promise.race([work, died]).finally(off);
 }
 
 /**
@@ -139,6 +154,12 @@ const api: SandboxWorkerApi = {
     });
     files.clear();
     const p = py;
+    // A fatal error leaves the pending promise unsettled forever; surface it instead (pyodide
+    // calls API.on_fatal from its fatal_error handler).
+    (p as unknown as { _api: { on_fatal?: (e: unknown) => void } })._api.on_fatal = (e) => {
+      fatal = e;
+      for (const f of onFatal) f(e);
+    };
     p.setStdout({ batched: (text) => emit({ type: 'log', cell: currentCell, stream: 'stdout', text }) });
     p.setStderr({ batched: (text) => emit({ type: 'log', cell: currentCell, stream: 'stderr', text }) });
 
@@ -195,7 +216,7 @@ const api: SandboxWorkerApi = {
     currentCell = index;
     const t0 = performance.now();
     try {
-      const value = await p.runPythonAsync(code, { globals: nbGlobals as never, filename: `<cell ${index + 1}>` });
+      const value = await unlessFatal(p.runPythonAsync(code, { globals: nbGlobals as never, filename: `<cell ${index + 1}>` }));
       if (value !== undefined && value !== null) {
         const text = typeof value === 'object' && 'toString' in value ? String(value) : String(value);
         emit({ type: 'log', cell: index, stream: 'stdout', text });
@@ -206,7 +227,7 @@ const api: SandboxWorkerApi = {
       return { ok: false, error: describeError(err), ms: performance.now() - t0 };
     } finally {
       try {
-        p.runPython('import sys; sys.stdout.flush(); sys.stderr.flush()');
+        if (fatal === undefined) p.runPython('import sys; sys.stdout.flush(); sys.stderr.flush()');
       } catch {
         /* the runtime may be gone after a fatal error; the reply below says so */
       }
@@ -243,8 +264,12 @@ const api: SandboxWorkerApi = {
 function describeError(err: unknown): string {
   if (err && typeof err === 'object' && 'message' in err) {
     const msg = String((err as Error).message);
-    if (/fatal error|RangeError: .*memory|Out of memory|Aborted\(OOM\)/i.test(msg)) {
+    if (/RangeError: .*memory|Out of memory|Aborted\(OOM\)|MemoryError/i.test(msg) && fatal !== undefined) {
       return 'MemoryError: the notebook ran out of memory and the Python runtime stopped';
+    }
+    if (fatal !== undefined && err === fatal) {
+      const cause = msg.split('\n').find((l) => l.trim()) ?? 'unknown cause';
+      return `RuntimeError: the Python runtime stopped after a fatal error (${cause.slice(0, 200)})`;
     }
     return msg;
   }
