@@ -167,7 +167,8 @@ const api: SandboxWorkerApi = {
       names: () => [...tables.keys()],
       describe: (name: string) => {
         const t = tables.get(name);
-        return t ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) } : null;
+        // undefined (not null) so that Python sees None
+        return t ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) } : undefined;
       },
       column: (table: string, column: string) => {
         const col = tables.get(table)?.columns.find((c) => c.name === column);
