@@ -2,7 +2,7 @@
  * `window.airlock`: the automation surface of the built app. The headless runner (`airlock run`)
  * and the browser tests drive the real app through it — the same code path as the UI, no other.
  */
-import { loadPyodideAssets, runNotebook, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
+import { Sandbox, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 
 export interface AutomationRunRequest {
   notebook: string | Uint8Array;
@@ -18,15 +18,40 @@ export interface AirlockAutomation {
   version: string;
   pyodideVersion: string;
   run(req: AutomationRunRequest): Promise<RunReport>;
+  /** A bare sandbox, for measurements and step-by-step automation. */
+  sandbox(options?: Omit<SandboxOptions, 'assets'> & { snapshot?: ArrayBuffer }): ReturnType<typeof Sandbox.start>;
+  /** A fresh start-up memory image (see Sandbox.makeSnapshot). */
+  makeSnapshot(): Promise<ArrayBuffer>;
+  /** Makes and stores the warm-start snapshot if there is none; resolves when done. */
+  prewarm(): Promise<boolean>;
+  clearSnapshot(): Promise<void>;
+}
+
+/** The runtime files, with the warm-start snapshot when one is stored. */
+async function runtimeAssets() {
+  const [assets, snapshot] = await Promise.all([loadPyodideAssets(), storedSnapshot()]);
+  return snapshot ? { ...assets, snapshot } : assets;
 }
 
 export function installAutomation(): void {
+  // Start loading the runtime files with the page; every run needs them.
+  void loadPyodideAssets().catch(() => {});
   const automation: AirlockAutomation = {
     version: __AIRLOCK_VERSION__,
     pyodideVersion: __PYODIDE_VERSION__,
     async run(req) {
-      const assets = await loadPyodideAssets();
-      return runNotebook({ wheels: [], tables: [], ...req, assets });
+      return runNotebook({ wheels: [], tables: [], ...req, assets: runtimeAssets() });
+    },
+    async sandbox(options = {}) {
+      const assets = runtimeAssets().then((a) => (options.snapshot ? { ...a, snapshot: options.snapshot } : a));
+      return Sandbox.start({ ...options, assets });
+    },
+    async prewarm() {
+      return !!(await ensureSnapshot(await loadPyodideAssets()));
+    },
+    clearSnapshot,
+    async makeSnapshot() {
+      return Sandbox.makeSnapshot({ assets: await loadPyodideAssets() });
     },
   };
   (window as unknown as { airlock: AirlockAutomation }).airlock = automation;

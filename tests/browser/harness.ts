@@ -175,7 +175,8 @@ export async function openApp(browser: Browser, server: StaticServer): Promise<{
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
   page.on('worker', (w) => w.on('console', (m) => consoleLines.push(`worker ${m.type()}: ${m.text()}`)));
-  await page.goto(server.appUrl);
+  // ?noprewarm: no background snapshot while tests measure or count things.
+  await page.goto(`${server.appUrl}?noprewarm`);
   await page.waitForFunction(() => 'airlock' in window);
   return { context, page, requests, console: consoleLines };
 }

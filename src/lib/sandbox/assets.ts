@@ -10,7 +10,7 @@ const FILES = {
   pyodideAsmWasm: 'pyodide.asm.wasm',
   pythonStdlibZip: 'python_stdlib.zip',
   pyodideLockJson: 'pyodide-lock.json',
-} as const satisfies Record<keyof PyodideAssets, string>;
+} as const satisfies Record<Exclude<keyof PyodideAssets, 'snapshot'>, string>;
 
 let cached: Promise<PyodideAssets> | undefined;
 

@@ -48,8 +48,11 @@ export interface Tripwire {
 }
 
 export interface SandboxOptions {
-  /** The Pyodide runtime files; copied before transfer, so the caller's buffers stay usable. */
-  assets: PyodideAssets;
+  /**
+   * The Pyodide runtime files; copied before transfer, so the caller's buffers stay usable. A
+   * promise lets the frame and worker start while the files are still loading.
+   */
+  assets: PyodideAssets | Promise<PyodideAssets>;
   /** Logs, progress and stages, already validated. Tripwires are also collected in `tripwires`. */
   onEvent?: (event: SandboxEvent) => void;
   /** Layer 3 on or off. Only tests turn it off, to show the walls hold without it. Default true. */
@@ -70,8 +73,16 @@ function copyAssets(a: PyodideAssets): PyodideAssets {
     pyodideAsmWasm: a.pyodideAsmWasm.slice(0),
     pythonStdlibZip: a.pythonStdlibZip.slice(0),
     pyodideLockJson: a.pyodideLockJson.slice(0),
+    ...(a.snapshot ? { snapshot: a.snapshot.slice(0) } : {}),
   };
 }
+
+function assetBuffers(a: PyodideAssets): ArrayBuffer[] {
+  return [a.pyodideMjs, a.pyodideAsmMjs, a.pyodideAsmWasm, a.pythonStdlibZip, a.pyodideLockJson, ...(a.snapshot ? [a.snapshot] : [])];
+}
+
+/** Largest memory image accepted back from a snapshot sandbox. */
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
 /** A remote error (comlink rethrows what the worker threw) as plain text, without trusting it. */
 function remoteMessage(err: unknown): string {
@@ -152,11 +163,12 @@ export class Sandbox {
    */
   static async start(options: SandboxOptions): Promise<{ sandbox: Sandbox; pythonVersion: string; pyodideVersion: string; bootMs: number }> {
     const sb = new Sandbox(options);
-    const assets = copyAssets(options.assets);
-    const buffers = [assets.pyodideMjs, assets.pyodideAsmMjs, assets.pyodideAsmWasm, assets.pythonStdlibZip, assets.pyodideLockJson];
     try {
       const r = await sb.call(
-        (remote) => remote.boot(transfer(assets, buffers), { tripwires: options.tripwires ?? true }),
+        async (remote) => {
+          const assets = copyAssets(await options.assets);
+          return remote.boot(transfer(assets, assetBuffers(assets)), { tripwires: options.tripwires ?? true });
+        },
         parseBootResult,
         options.bootTimeoutMs ?? 60_000,
         'Python did not start in the sandbox in time; reload the page and try again.',
@@ -166,6 +178,33 @@ export class Sandbox {
       sb.dispose();
       if (e instanceof SandboxError && e.code !== 'timeout') throw e;
       throw new SandboxError('boot-failed', e instanceof SandboxError ? e.message : `Python could not start in the sandbox: ${remoteMessage(e)}`);
+    }
+  }
+
+  /**
+   * Makes a Pyodide memory snapshot in a sandbox of its own, in which nothing but start-up runs, so
+   * the image holds no one's code or data. Later sandboxes boot from it (`assets.snapshot`), skipping
+   * interpreter initialisation; they are no less isolated, since the image only ever runs inside one.
+   * @throws {SandboxError} if start-up fails or the reply is not a plausible image.
+   */
+  static async makeSnapshot(options: Pick<SandboxOptions, 'assets' | 'bootTimeoutMs' | 'container'>): Promise<ArrayBuffer> {
+    const sb = new Sandbox({ assets: options.assets, container: options.container });
+    try {
+      return await sb.call(
+        async (remote) => {
+          const assets = copyAssets({ ...(await options.assets), snapshot: undefined });
+          delete assets.snapshot;
+          return remote.snapshot(transfer(assets, assetBuffers(assets)));
+        },
+        (v) => {
+          if (!(v instanceof ArrayBuffer) || v.byteLength === 0 || v.byteLength > MAX_SNAPSHOT_BYTES) throw new ProtocolViolation('snapshot reply is not a memory image');
+          return v;
+        },
+        options.bootTimeoutMs ?? 60_000,
+        'Python did not start in the sandbox in time to make a snapshot.',
+      );
+    } finally {
+      sb.dispose();
     }
   }
 

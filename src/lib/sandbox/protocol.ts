@@ -40,6 +40,11 @@ export interface PyodideAssets {
   pyodideAsmWasm: ArrayBuffer;
   pythonStdlibZip: ArrayBuffer;
   pyodideLockJson: ArrayBuffer;
+  /**
+   * A Pyodide memory snapshot taken right after start-up in a sandbox where nothing else ran
+   * (see {@link SandboxWorkerApi.snapshot}); skips interpreter initialisation on later boots.
+   */
+  snapshot?: ArrayBuffer;
 }
 
 export interface WheelFile {
@@ -80,6 +85,8 @@ export interface InstalledWheel {
 /** What the worker exposes. Every method is called by the host; results are validated before use. */
 export interface SandboxWorkerApi {
   boot(assets: PyodideAssets, options: BootOptions): Promise<{ pythonVersion: string; pyodideVersion: string; ms: number }>;
+  /** Starts Python in snapshot mode and returns its memory image; the sandbox is then discarded. */
+  snapshot(assets: PyodideAssets): Promise<ArrayBuffer>;
   installWheels(wheels: WheelFile[]): Promise<InstalledWheel[]>;
   mountTables(tables: SandboxTable[]): Promise<void>;
   runCell(index: number, code: string): Promise<CellResult>;

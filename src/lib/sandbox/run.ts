@@ -21,7 +21,7 @@ export interface RunRequest {
   wheels: WheelFile[];
   tables: SandboxTable[];
   limits?: Partial<RunLimits>;
-  assets: PyodideAssets;
+  assets: PyodideAssets | Promise<PyodideAssets>;
   /** Only tests turn tripwires off. */
   tripwires?: boolean;
   signal?: AbortSignal;

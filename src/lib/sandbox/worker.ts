@@ -11,7 +11,7 @@
  * arrives as bytes; nothing here fetches. The host trusts nothing this file sends back, because
  * once the expert's code runs it controls this whole realm.
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 import type { PyodideAPI } from 'pyodide';
 import airlockPy from './python/airlock.py?raw';
 import installWheelPy from './python/install_wheel.py?raw';
@@ -112,33 +112,33 @@ function minimalJsGlobals(): object {
   return Object.freeze(js);
 }
 
-/** Columns as Python receives them: missing numbers become NaN in a Float64Array. */
-function prepareColumn(col: SandboxTable['columns'][number]): { kind: string; values: Uint8Array; dictionary?: string[] } {
-  const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  if (col.type === 'string') return { kind: 'int32', values: bytesOf(col.values), dictionary: col.dictionary ?? [] };
-  if (col.valid && col.type !== 'float' && col.type !== 'datetime') {
-    const out = new Float64Array(col.values.length);
-    for (let i = 0; i < out.length; i++) out[i] = col.valid[i] ? col.values[i]! : NaN;
-    return { kind: 'float64', values: bytesOf(out) };
+/**
+ * Columns as Python receives them: the typed array itself (Python copies it into an `array.array`
+ * of the same format in one memcpy); missing numbers become NaN in a Float64Array.
+ */
+function prepareColumn(col: SandboxTable['columns'][number]): { kind: string; values: Int32Array | Float64Array | Uint8Array; byteLength: number; dictionary?: string[] } {
+  const kindOf = (a: ArrayBufferView) => (a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'uint8');
+  if (col.type === 'string') return { kind: 'int32', values: col.values, byteLength: col.values.byteLength, dictionary: col.dictionary ?? [] };
+  let values = col.values;
+  if (col.valid && !(values instanceof Float64Array)) {
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < out.length; i++) out[i] = col.valid[i] ? values[i]! : NaN;
+    values = out;
+  } else if (col.valid && values instanceof Float64Array) {
+    for (let i = 0; i < values.length; i++) if (!col.valid[i]) values[i] = NaN;
   }
-  if (col.valid && col.values instanceof Float64Array) {
-    const out = col.values;
-    for (let i = 0; i < out.length; i++) if (!col.valid[i]) out[i] = NaN;
-  }
-  const kind = col.values instanceof Float64Array ? 'float64' : col.values instanceof Int32Array ? 'int32' : 'uint8';
-  return { kind, values: bytesOf(col.values) };
+  return { kind: kindOf(values), values, byteLength: values.byteLength };
 }
 
-const api: SandboxWorkerApi = {
-  async boot(assets: PyodideAssets, options: BootOptions) {
-    const t0 = performance.now();
-    emit({ type: 'stage', stage: 'load runtime' });
-    const files = new Map<string, ArrayBuffer>([
-      ['pyodide.asm.wasm', assets.pyodideAsmWasm],
-      ['python_stdlib.zip', assets.pythonStdlibZip],
-    ]);
-    const lockFileContents = new TextDecoder().decode(assets.pyodideLockJson);
-    py = await withBootShims(files, async () => {
+/** Loads Pyodide from the transferred bytes (and memory snapshot, if given). */
+async function startPython(assets: PyodideAssets, jsglobals: object, makeSnapshot: boolean): Promise<PyodideAPI> {
+  const files = new Map<string, ArrayBuffer>([
+    ['pyodide.asm.wasm', assets.pyodideAsmWasm],
+    ['python_stdlib.zip', assets.pythonStdlibZip],
+  ]);
+  const lockFileContents = new TextDecoder().decode(assets.pyodideLockJson);
+  try {
+    return await withBootShims(files, async () => {
       const asm = await import(/* @vite-ignore */ blobUrl(assets.pyodideAsmMjs, 'text/javascript'));
       const { loadPyodide } = (await import(/* @vite-ignore */ blobUrl(assets.pyodideMjs, 'text/javascript'))) as typeof import('pyodide');
       return loadPyodide({
@@ -146,13 +146,31 @@ const api: SandboxWorkerApi = {
         packageBaseUrl: FAKE_INDEX,
         lockFileContents,
         createPyodideModule: asm.default,
-        jsglobals: options.tripwires ? minimalJsGlobals() : self,
+        jsglobals,
         env: { HOME: '/home/pyodide', PYTHONHASHSEED: '0' },
         stdout: (text) => emit({ type: 'log', cell: -1, stream: 'stdout', text }),
         stderr: (text) => emit({ type: 'log', cell: -1, stream: 'stderr', text }),
+        ...(makeSnapshot ? { _makeSnapshot: true } : {}),
+        ...(assets.snapshot ? { _loadSnapshot: new Uint8Array(assets.snapshot) } : {}),
       });
     });
+  } finally {
     files.clear();
+  }
+}
+
+const api: SandboxWorkerApi = {
+  async snapshot(assets: PyodideAssets) {
+    // The same `js` object shape as a normal boot, so the image matches what boot() restores into.
+    const p = await startPython({ ...assets, snapshot: undefined }, minimalJsGlobals(), true);
+    const image = p.makeMemorySnapshot();
+    return transfer(image.buffer as ArrayBuffer, [image.buffer as ArrayBuffer]);
+  },
+
+  async boot(assets: PyodideAssets, options: BootOptions) {
+    const t0 = performance.now();
+    emit({ type: 'stage', stage: 'load runtime' });
+    py = await startPython(assets, options.tripwires ? minimalJsGlobals() : self, false);
     const p = py;
     // A fatal error leaves the pending promise unsettled forever; surface it instead (pyodide
     // calls API.on_fatal from its fatal_error handler).

@@ -21,6 +21,13 @@ OUTPUT_DIR = "/airlock/output"
 _TYPECODES = {"float64": "d", "int32": "i", "uint8": "B"}
 
 
+def _copy_array(typecode, js_array):
+    """One memcpy from the host's typed array into a new `array.array` (no per-value objects)."""
+    out = _array.array(typecode, bytes(_array.array(typecode).itemsize)) * int(js_array.length)
+    js_array.assign_to(out)
+    return out
+
+
 class Table:
     """A read-only table: `.columns`, `.types`, `len(t)`, `.column(name)`, `.rows()`."""
 
@@ -55,12 +62,10 @@ class Table:
         col = _airlock_host.column(self.name, name)
         if self.types[name] == "string":
             dictionary = list(col.dictionary.to_py())
-            codes = _array.array("i")
-            codes.frombytes(col.values.to_bytes())
+            codes = _copy_array("i", col.values)
             values = [dictionary[c] if c >= 0 else None for c in codes]
         else:
-            values = _array.array(_TYPECODES[str(col.kind)])
-            values.frombytes(col.values.to_bytes())
+            values = _copy_array(_TYPECODES[str(col.kind)], col.values)
         self._cache[name] = values
         return values
 
@@ -69,9 +74,7 @@ class Table:
         if self.types.get(name) != "string":
             raise TypeError(f"column {name!r} is not a string column")
         col = _airlock_host.column(self.name, name)
-        codes = _array.array("i")
-        codes.frombytes(col.values.to_bytes())
-        return codes, list(col.dictionary.to_py())
+        return _copy_array("i", col.values), list(col.dictionary.to_py())
 
     def rows(self):
         """Iterates the rows as tuples of Python values (`None` where missing)."""
