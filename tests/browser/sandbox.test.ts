@@ -170,6 +170,20 @@ describe('notebook runs', () => {
   });
 });
 
+describe('warm start', () => {
+  test('a run booted from the start-up snapshot behaves like a cold one', async () => {
+    expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);
+    const wheel = makeWheel('warmpkg', '0.1', { 'warmpkg/__init__.py': 'X = 7\n' });
+    const r = await run({ tables: true, wheels: [{ filename: wheel.filename, bytes: [...wheel.bytes] }], cells: ['import airlock, warmpkg, sys\nprint(len(airlock.table("patients")), warmpkg.X)', 'print("err", file=sys.stderr)\nimport js\nprint(js.fetch)'] });
+    expect(r.status, r.message).toBe('ok');
+    expect(out(r, 0)).toBe('4 7');
+    expect(out(r, 1)).toBe('None');
+    expect(r.logs).toContainEqual({ cell: 1, stream: 'stderr', text: 'err' });
+    expect(r.tripwires.map((t) => t.name)).toContain('js.fetch');
+    await page.evaluate(() => (window as any).airlock.clearSnapshot());
+  });
+});
+
 describe('wheels', () => {
   const good = makeWheel('riskmodel', '1.2.0', { 'riskmodel/__init__.py': 'def score(x):\n    return 2 * x\n__version__ = "1.2.0"\n' });
 

@@ -73,8 +73,10 @@ function resultLines(logs: Array<{ text: string }>): Map<string, string> {
 
 const secretTable = (secret: string) => ({ name: 'secret', rowCount: 1, columns: [{ name: 'value', type: 'string', values: [0], dictionary: [secret] }] });
 
-async function runInSandbox(tripwires: boolean, payloads: typeof PAYLOADS) {
+async function runInSandbox(tripwires: boolean, payloads: typeof PAYLOADS, snapshot = false) {
   const { page, context } = await openApp(browser, server);
+  // The warm-start path: Python restored from the memory image instead of initialised.
+  if (snapshot) expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);
   await armCollectors(page);
   const nb = notebook(sink.url, server.origin, payloads);
   const report = await page.evaluate(
@@ -181,12 +183,12 @@ describe('red team', () => {
     expect(sink.hits.every((h) => h.data.includes(SECRET) || h.kind === 'tcp' || !h.data.includes('id='))).toBe(true);
   });
 
-  for (const tripwires of [true, false]) {
-    const label = tripwires ? 'with every layer' : 'with tripwires off (walls only)';
+  for (const [tripwires, snapshot] of [[true, false], [false, false], [true, true]] as const) {
+    const label = (tripwires ? 'with every layer' : 'with tripwires off (walls only)') + (snapshot ? ', booted from the start-up snapshot' : '');
     test(`the sandbox ${label} leaks nothing`, async () => {
       sink.hits.length = 0;
       const main = PAYLOADS.filter((p) => !p.isolated);
-      const { report, found } = await runInSandbox(tripwires, main);
+      const { report, found } = await runInSandbox(tripwires, main, snapshot);
       const results = resultLines(report.logs);
       const summary = main.map((p) => `${p.id}: ${results.get(p.id) ?? '(no result line)'}`).join('\n');
       expect(report.status, `${report.message}\n${summary}`).toBe('ok');
@@ -201,7 +203,7 @@ describe('red team', () => {
       }
     });
 
-    for (const p of PAYLOADS.filter((q) => q.isolated)) {
+    for (const p of PAYLOADS.filter((q) => q.isolated && !snapshot)) {
       test(`the sandbox ${label} leaks nothing through ${p.id} (run alone: it stops the runtime)`, async () => {
         sink.hits.length = 0;
         const { report, found } = await runInSandbox(tripwires, [p]);
