@@ -12,6 +12,7 @@ export interface AutomationRunRequest {
   tripwires?: boolean;
   workerSource?: string;
   onEvent?: (e: SandboxEvent) => void;
+  signal?: AbortSignal;
 }
 
 export interface AirlockAutomation {
