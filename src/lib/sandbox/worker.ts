@@ -137,6 +137,16 @@ async function startPython(assets: PyodideAssets, jsglobals: object, makeSnapsho
     ['python_stdlib.zip', assets.pythonStdlibZip],
   ]);
   const lockFileContents = new TextDecoder().decode(assets.pyodideLockJson);
+  // Compile the 10 MB module while the 1.2 MB loader script is parsed, instead of after it:
+  // Pyodide asks for `instantiateStreaming` only once its loader has run.
+  const compiled = WebAssembly.compile(assets.pyodideAsmWasm);
+  compiled.catch(() => {}); // a failure surfaces through instantiate below
+  const wasm = WebAssembly as unknown as Record<string, unknown>;
+  const instantiateStreaming = wasm.instantiateStreaming;
+  wasm.instantiateStreaming = async (_response: unknown, imports: WebAssembly.Imports) => {
+    const module = await compiled;
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
   try {
     return await withBootShims(files, async () => {
       const asm = await import(/* @vite-ignore */ blobUrl(assets.pyodideAsmMjs, 'text/javascript'));
@@ -156,6 +166,7 @@ async function startPython(assets: PyodideAssets, jsglobals: object, makeSnapsho
     });
   } finally {
     files.clear();
+    wasm.instantiateStreaming = instantiateStreaming;
   }
 }
 
@@ -198,7 +209,6 @@ const api: SandboxWorkerApi = {
     p.FS.mkdirTree(OUTPUT_DIR);
     p.FS.mkdirTree('/airlock/lib');
     p.FS.writeFile('/airlock/lib/airlock.py', airlockPy, { encoding: 'utf8' } as never);
-    p.runPython(installWheelPy, { globals: p.toPy({}) as never });
     p.runPython(`import sys; sys.path.insert(0, '/airlock/lib')`);
     nbGlobals = p.toPy({ __name__: '__main__' });
     const pythonVersion = String(p.runPython('import sys; sys.version.split()[0]'));
