@@ -8,6 +8,7 @@ export default mergeConfig(
   viteConfig,
   defineConfig({
     test: {
+      reporters: ['default', './tests/summary-reporter.ts'],
       projects: [
         {
           extends: true,
