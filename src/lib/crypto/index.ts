@@ -1,0 +1,15 @@
+/** Keys and signatures: the owner's age identity, the expert's OpenSSH Ed25519 key. */
+export { generateOwnerKey, formatIdentityFile, parseIdentityFile, isRecipient, KeyError, type OwnerKey } from './age.ts';
+export {
+  SshError,
+  fingerprint,
+  formatPublicKey,
+  parsePublicKey,
+  parsePrivateKey,
+  generateSshKey,
+  publicKeyBlob,
+  signSsh,
+  verifySsh,
+  type SshPublicKey,
+  type SshPrivateKey,
+} from './ssh.ts';
