@@ -1,0 +1,62 @@
+import { createWriteStream, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Writable } from 'node:stream';
+import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
+import { CliError, EXIT, out, parse, type Command } from '../io.ts';
+import { readRecipient, readSigningKey, readText } from '../keys.ts';
+
+const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
+                   --sign ~/.ssh/id_ed25519 -o model.airlock
+                   [--name N] [--version V] [--output model.json …] [--table name …]
+
+Seals a notebook and wheels into a bundle that only the owner's room key opens, signed with your
+OpenSSH Ed25519 key (signature namespace "airlock"). --output declares the files the notebook will
+write (none declared: any file in the output folder may be written); --table the tables it reads.
+--name defaults to the notebook's name, --version to 0.1.0.`;
+
+export const seal: Command = {
+  name: 'seal',
+  summary: 'seal a notebook and wheels into a signed, encrypted bundle for one owner',
+  usage,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        to: { type: 'string' },
+        notebook: { type: 'string' },
+        wheel: { type: 'string', multiple: true },
+        sign: { type: 'string' },
+        output: { type: 'string', multiple: true },
+        table: { type: 'string', multiple: true },
+        name: { type: 'string' },
+        version: { type: 'string' },
+        o: { type: 'string', short: 'o' },
+      },
+      usage,
+    );
+    if (values.help) return out(usage), EXIT.ok;
+    for (const k of ['to', 'notebook', 'sign', 'o'] as const) if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
+    const nbPath = values.notebook!;
+    readText(nbPath, 'notebook');
+    const file = (p: string) => ({ filename: basename(p), bytes: new Uint8Array(readFileSync(p)) });
+    const wheels = (values.wheel ?? []).map((p) => (readText(p, 'wheel'), file(p)));
+    try {
+      const { manifest, stream } = await sealBundle({
+        recipient: readRecipient(values.to!),
+        signer: readSigningKey(values.sign!),
+        name: values.name ?? basename(nbPath).replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9._-]/g, '-'),
+        version: values.version ?? '0.1.0',
+        notebook: file(nbPath),
+        wheels,
+        outputs: values.output,
+        tables: values.table,
+      });
+      await stream.pipeTo(Writable.toWeb(createWriteStream(values.o!, { mode: 0o644 })) as WritableStream<Uint8Array>);
+      out(`sealed ${manifest.name} ${manifest.version} (${manifest.wheels.length} wheel${manifest.wheels.length === 1 ? '' : 's'}) for ${readRecipient(values.to!)}, signed by ${manifest.author.fingerprint} → ${values.o}`);
+      return EXIT.ok;
+    } catch (e) {
+      if (e instanceof BundleError) throw new CliError(e.message);
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,41 @@
+/** Reading key files for commands, with errors that say which file and what to do. */
+import { existsSync, readFileSync } from 'node:fs';
+import { isRecipient, parseIdentityFile, parsePrivateKey, SshError, KeyError } from '../lib/crypto/index.ts';
+import { CliError } from './io.ts';
+
+export function readText(path: string, what: string): string {
+  if (!existsSync(path)) throw new CliError(`${what} ${path} not found`);
+  return readFileSync(path, 'utf8');
+}
+
+export async function readIdentity(path: string): Promise<string> {
+  try {
+    return (await parseIdentityFile(readText(path, 'identity file')))[0]!.identity;
+  } catch (e) {
+    if (e instanceof KeyError) throw new CliError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function readSigningKey(path: string) {
+  try {
+    return parsePrivateKey(readText(path, 'signing key'));
+  } catch (e) {
+    if (e instanceof SshError) throw new CliError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `--to`: an `age1…` recipient, or a room invitation file that names one. */
+export function readRecipient(to: string): string {
+  if (isRecipient(to)) return to;
+  if (!existsSync(to)) throw new CliError(`--to ${to.slice(0, 40)} is neither an age1… recipient nor an invitation file`);
+  let inv: { recipient?: unknown };
+  try {
+    inv = JSON.parse(readFileSync(to, 'utf8'));
+  } catch {
+    throw new CliError(`${to} is not a room invitation (not JSON)`);
+  }
+  if (typeof inv.recipient !== 'string' || !isRecipient(inv.recipient)) throw new CliError(`${to} has no "recipient": "age1…" field`);
+  return inv.recipient;
+}

@@ -1,0 +1,6 @@
+/** Bundles: the expert's notebook and wheels, signed and encrypted for one owner (docs/BUNDLE.md). */
+export { sealBundle, openBundle, NAMESPACE, type SealInput, type OpenedBundle, type OpenOptions, type NamedBytes } from './seal.ts';
+export { parseManifest, serializeManifest, compareVersions, FORMAT, FORMAT_VERSION, type Manifest, type FileRef } from './manifest.ts';
+export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
+export { BundleError, type BundleErrorCode } from './errors.ts';
+export { readZip, zipStream, ZIP_LIMITS } from './zip.ts';

@@ -1,0 +1,129 @@
+/**
+ * The bundle manifest (docs/BUNDLE.md): what the bundle holds and claims, signed by its author.
+ * Parsing is strict: unknown top-level keys are refused, so a later format cannot be misread.
+ */
+import { BundleError } from './errors.ts';
+
+export const FORMAT = 'airlock-bundle';
+export const FORMAT_VERSION = 1;
+
+export interface FileRef {
+  /** Path inside the archive. */
+  path: string;
+  /** Lowercase hex SHA-256 of the file's bytes. */
+  sha256: string;
+  size: number;
+}
+
+export interface Manifest {
+  format: typeof FORMAT;
+  formatVersion: number;
+  name: string;
+  version: string;
+  /** ISO 8601, UTC. */
+  created: string;
+  author: { fingerprint: string; publicKey: string };
+  notebook: FileRef;
+  wheels: FileRef[];
+  /** Output file names the notebook will write; empty: any file in the output folder. */
+  outputs: string[];
+  /** Table names the notebook reads (`airlock.table(name)`); empty: not declared. */
+  tables: string[];
+  /** Optional: a function that scores a table with an approved model. */
+  inference?: { module: string; function: string };
+}
+
+const bad = (why: string) => new BundleError('bad-manifest', `the bundle's manifest is invalid: ${why}`);
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const VERSION = /^[0-9]+(\.[0-9]+){0,3}([a-z0-9.+-]{0,30})?$/;
+const HEX = /^[0-9a-f]{64}$/;
+
+function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
+  const o = v as Partial<FileRef> | null;
+  if (!o || typeof o !== 'object') throw bad(`${what} is missing`);
+  if (typeof o.path !== 'string' || !o.path.startsWith(dir) || !o.path.endsWith(ext) || o.path.slice(dir.length).includes('/') || o.path.length > 200) {
+    throw bad(`${what} path must be ${dir}<name>${ext}`);
+  }
+  if (typeof o.sha256 !== 'string' || !HEX.test(o.sha256)) throw bad(`${what} has no sha256`);
+  if (!Number.isSafeInteger(o.size) || (o.size as number) < 0) throw bad(`${what} has no size`);
+  return { path: o.path, sha256: o.sha256, size: o.size as number };
+}
+
+function names(v: unknown, what: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x || x.length > 200 || x.includes('..') || x.startsWith('/'))) throw bad(`${what} must be a list of plain names`);
+  return v as string[];
+}
+
+const KEYS = new Set(['format', 'formatVersion', 'name', 'version', 'created', 'author', 'notebook', 'wheels', 'outputs', 'tables', 'inference']);
+
+/**
+ * Parses and checks manifest bytes.
+ * @throws {BundleError} `bad-manifest`, or `future-format` for a newer format version.
+ */
+export function parseManifest(bytes: Uint8Array): Manifest {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw bad('not JSON');
+  }
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw bad('not an object');
+  if (m.format !== FORMAT) throw bad(`format is not "${FORMAT}"`);
+  if (typeof m.formatVersion !== 'number' || !Number.isInteger(m.formatVersion)) throw bad('formatVersion is missing');
+  if (m.formatVersion > FORMAT_VERSION) {
+    throw new BundleError('future-format', `the bundle uses format ${m.formatVersion}; this Airlock reads format ${FORMAT_VERSION}: update Airlock`);
+  }
+  if (m.formatVersion < 1) throw bad('formatVersion must be 1');
+  for (const k of Object.keys(m)) if (!KEYS.has(k)) throw bad(`unknown field "${k.slice(0, 40)}"`);
+  if (typeof m.name !== 'string' || !NAME.test(m.name)) throw bad('name must be 1-100 letters, digits, ".", "_" or "-"');
+  if (typeof m.version !== 'string' || !VERSION.test(m.version)) throw bad('version must look like 1.2.3');
+  if (typeof m.created !== 'string' || Number.isNaN(Date.parse(m.created))) throw bad('created is not a date');
+  const author = m.author as Manifest['author'] | undefined;
+  if (!author || typeof author.fingerprint !== 'string' || !author.fingerprint.startsWith('SHA256:') || typeof author.publicKey !== 'string') throw bad('author is missing');
+  if (!Array.isArray(m.wheels)) throw bad('wheels is not a list');
+  const inference = m.inference as Manifest['inference'];
+  if (inference !== undefined && (typeof inference?.module !== 'string' || typeof inference?.function !== 'string')) throw bad('inference needs module and function');
+  const manifest: Manifest = {
+    format: FORMAT,
+    formatVersion: m.formatVersion,
+    name: m.name,
+    version: m.version,
+    created: m.created,
+    author: { fingerprint: author.fingerprint, publicKey: author.publicKey },
+    notebook: fileRef(m.notebook, 'notebook', 'notebook/', '.ipynb'),
+    wheels: m.wheels.map((w, i) => fileRef(w, `wheel ${i + 1}`, 'wheels/', '.whl')),
+    outputs: names(m.outputs, 'outputs'),
+    tables: names(m.tables, 'tables'),
+    ...(inference ? { inference: { module: inference.module, function: inference.function } } : {}),
+  };
+  const paths = [manifest.notebook.path, ...manifest.wheels.map((w) => w.path)];
+  if (new Set(paths).size !== paths.length) throw bad('a file is listed twice');
+  return manifest;
+}
+
+/** The manifest's bytes as sealed and signed: stable key order, two-space indent, final newline. */
+export function serializeManifest(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n');
+}
+
+/**
+ * Orders versions numerically part by part (1.10 > 1.9); a suffix (1.0rc1) sorts before the plain
+ * release. Returns <0, 0, >0.
+ */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const m = /^([0-9.]+)(.*)$/.exec(v) ?? ['', '0', v];
+    return { nums: m[1]!.split('.').filter(Boolean).map(Number), suffix: m[2] ?? '' };
+  };
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d) return d;
+  }
+  if (x.suffix === y.suffix) return 0;
+  if (!x.suffix) return 1;
+  if (!y.suffix) return -1;
+  return x.suffix < y.suffix ? -1 : 1;
+}
