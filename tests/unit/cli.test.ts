@@ -1,0 +1,141 @@
+/**
+ * The `airlock` command as a user runs it (`node bin/airlock.mjs …`), against the real age,
+ * ssh-keygen and pip.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
+let dir: string;
+
+function airlock(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 'import riskpkg\nprint(riskpkg.f())', metadata: {}, outputs: [] }] });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
+  mkdirSync(join(dir, 'proj/src/riskpkg'), { recursive: true });
+  writeFileSync(join(dir, 'proj/pyproject.toml'), '[build-system]\nrequires = ["setuptools"]\n\n[project]\nname = "risk-pkg"  # the distribution name\nversion = "1.0.2"\ndescription = "risk model"\n');
+  writeFileSync(join(dir, 'proj/src/riskpkg/__init__.py'), 'from .core import f\n');
+  writeFileSync(join(dir, 'proj/src/riskpkg/core.py'), 'def f():\n    return 42\n');
+  writeFileSync(join(dir, 'train.ipynb'), notebook);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('airlock CLI', () => {
+  test('--help on every command, and a summary of commands', () => {
+    const top = airlock('--help');
+    expect(top.code).toBe(0);
+    for (const cmd of ['keygen', 'seal', 'inspect', 'build-wheel']) {
+      expect(top.stdout).toContain(cmd);
+      const r = airlock(cmd, '--help');
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout).toContain(`usage: airlock ${cmd}`);
+    }
+  });
+
+  test('wrong usage exits 2 with the usage text', () => {
+    expect(airlock('frobnicate').code).toBe(2);
+    const r = airlock('seal', '--bogus');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('usage: airlock seal');
+    expect(airlock('keygen').code).toBe(2);
+  });
+
+  test('keygen writes an age identity file that age-keygen reads, and prints its recipient', () => {
+    const r = airlock('keygen', '-o', 'owner.key');
+    expect(r.code).toBe(0);
+    const recipient = r.stdout.trim();
+    expect(recipient).toMatch(/^age1[a-z0-9]{58}$/);
+    expect(execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim()).toBe(recipient);
+    expect(statSync(join(dir, 'owner.key')).mode & 0o777).toBe(0o600);
+    const again = airlock('keygen', '-o', 'owner.key');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('refusing to overwrite');
+  });
+
+  test('keygen --ssh writes a key pair ssh-keygen reads', () => {
+    const r = airlock('keygen', '--ssh', '-o', 'expert', '--comment', 'me@lab');
+    expect(r.code).toBe(0);
+    const fp = execFileSync('ssh-keygen', ['-lf', join(dir, 'expert')]).toString();
+    expect(fp).toContain(r.stdout.trim());
+    expect(fp).toContain('me@lab');
+    expect(execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'expert')]).toString().trim()).toBe(readFileSync(join(dir, 'expert.pub'), 'utf8').trim().replace(/ me@lab$/, ' me@lab'));
+  });
+
+  test('build-wheel makes a wheel that pip installs and Python imports', () => {
+    const r = airlock('build-wheel', 'proj');
+    expect(r.code, r.stderr).toBe(0);
+    const path = r.stdout.trim();
+    expect(path).toMatch(/risk_pkg-1\.0\.2-py3-none-any\.whl$/);
+    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index', '--disable-pip-version-check', '--target', join(dir, 'site'), path], { stdio: 'pipe' });
+    const out = execFileSync('python3', ['-c', 'import riskpkg; print(riskpkg.f())'], { env: { ...process.env, PYTHONPATH: join(dir, 'site') } }).toString();
+    expect(out.trim()).toBe('42');
+    expect(existsSync(join(dir, 'site/risk_pkg-1.0.2.dist-info/RECORD'))).toBe(true);
+  });
+
+  test('build-wheel explains a missing pyproject.toml or version', () => {
+    mkdirSync(join(dir, 'empty'), { recursive: true });
+    expect(airlock('build-wheel', 'empty').stderr).toContain('pyproject.toml');
+    mkdirSync(join(dir, 'nover'), { recursive: true });
+    writeFileSync(join(dir, 'nover/pyproject.toml'), '[project]\nname = "x"\ndynamic = ["version"]\n');
+    const r = airlock('build-wheel', 'nover');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no [project] version');
+  });
+
+  test('seal to a recipient or an invitation file, then inspect with the owner key', () => {
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim();
+    writeFileSync(join(dir, 'invitation.json'), JSON.stringify({ format: 'airlock-invitation', version: 1, room: 'ward 7', recipient }));
+    const wheel = airlock('build-wheel', 'proj').stdout.trim();
+    for (const to of [recipient, 'invitation.json']) {
+      const s = airlock('seal', '--to', to, '--notebook', 'train.ipynb', '--wheel', wheel, '--sign', 'expert', '--name', 'risk', '--version', '1.1', '--output', 'model.json', '-o', 'risk.airlock');
+      expect(s.code, s.stderr).toBe(0);
+      expect(s.stdout).toContain('sealed risk 1.1');
+    }
+    const i = airlock('inspect', 'risk.airlock', '-i', 'owner.key', '--expert', 'expert.pub');
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout).toContain('risk 1.1');
+    expect(i.stdout).toContain('(the pinned expert)');
+    expect(i.stdout).toContain('check      ok');
+    expect(i.stdout).not.toContain('riskpkg.f()'); // never the code
+    const j = JSON.parse(airlock('inspect', 'risk.airlock', '-i', 'owner.key', '--json').stdout);
+    expect(j).toMatchObject({ ok: true, manifest: { name: 'risk', version: '1.1', outputs: ['model.json'] } });
+    // Standard tools open it too.
+    execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'risk.zip'), join(dir, 'risk.airlock')]);
+    expect(execFileSync('unzip', ['-l', join(dir, 'risk.zip')]).toString()).toContain('manifest.json.sig');
+  });
+
+  test('inspect refuses with exit 1 and one line: wrong key, other signer, not a bundle', () => {
+    execFileSync('age-keygen', ['-o', join(dir, 'other.key')], { stdio: 'pipe' });
+    const wrong = airlock('inspect', 'risk.airlock', '-i', 'other.key');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toContain('sealed for another room');
+    airlock('keygen', '--ssh', '-o', 'stranger');
+    const other = airlock('inspect', 'risk.airlock', '-i', 'owner.key', '--expert', 'stranger.pub');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('not by the expert you trust');
+    writeFileSync(join(dir, 'junk.airlock'), 'hello');
+    const junk = airlock('inspect', 'junk.airlock', '-i', 'owner.key', '--json');
+    expect(junk.code).toBe(1);
+    expect(JSON.parse(junk.stdout)).toMatchObject({ ok: false, code: 'not-age' });
+  });
+
+  test('seal explains a passphrase-protected key and a bad recipient', () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', join(dir, 'locked')]);
+    const r = airlock('seal', '--to', 'invitation.json', '--notebook', 'train.ipynb', '--sign', 'locked', '-o', 'x.airlock');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('passphrase-protected');
+    const bad = airlock('seal', '--to', 'age1bogus', '--notebook', 'train.ipynb', '--sign', 'expert', '-o', 'x.airlock');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('neither an age1… recipient nor an invitation file');
+  });
+});
