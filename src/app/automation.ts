@@ -3,6 +3,8 @@
  * and the browser tests drive the real app through it — the same code path as the UI, no other.
  */
 import { Sandbox, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
+import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey } from '../lib/crypto/index.ts';
+import { openBundle, type Manifest } from '../lib/bundle/index.ts';
 
 export interface AutomationRunRequest {
   notebook: string | Uint8Array;
@@ -15,7 +17,21 @@ export interface AutomationRunRequest {
   signal?: AbortSignal;
 }
 
+export interface BundleSummary {
+  signer: string;
+  manifest: Manifest;
+}
+
 export interface AirlockAutomation {
+  /** The owner's room key (non-extractable, in IndexedDB). */
+  room: {
+    create(): Promise<{ recipient: string; backup: string }>;
+    restore(backup: string, replace?: boolean): Promise<{ recipient: string }>;
+    get(): Promise<{ recipient: string; extractable: boolean } | null>;
+    remove(): Promise<void>;
+  };
+  /** Opens and checks a bundle with the room key; returns what it is, never its code. */
+  inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
   version: string;
   pyodideVersion: string;
   run(req: AutomationRunRequest): Promise<RunReport>;
@@ -51,6 +67,26 @@ export function installAutomation(): void {
       return !!(await ensureSnapshot(await loadPyodideAssets()));
     },
     clearSnapshot,
+    room: {
+      async create() {
+        const { room, backup } = await createRoomKey();
+        return { recipient: room.recipient, backup };
+      },
+      async restore(backup, replace = false) {
+        return { recipient: (await importRoomKey(backup, { replace })).recipient };
+      },
+      async get() {
+        const r = await loadRoomKey();
+        return r ? { recipient: r.recipient, extractable: r.key.extractable } : null;
+      },
+      remove: deleteRoomKey,
+    },
+    async inspectBundle(bytes, options = {}) {
+      const room = await loadRoomKey();
+      if (!room) throw new Error('this browser has no room key yet; create or restore one first');
+      const b = await openBundle(bytes, room.key, options);
+      return { signer: b.signer, manifest: b.manifest };
+    },
     async makeSnapshot() {
       return Sandbox.makeSnapshot({ assets: await loadPyodideAssets() });
     },

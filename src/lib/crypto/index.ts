@@ -13,3 +13,4 @@ export {
   type SshPublicKey,
   type SshPrivateKey,
 } from './ssh.ts';
+export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, type RoomKey } from './keystore.ts';

@@ -1,0 +1,55 @@
+/**
+ * The owner's side in the real browser: the room key lives in IndexedDB as a non-extractable
+ * WebCrypto key, survives a reload, and opens bundles sealed by the CLI's library code.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { sealBundle } from '../../src/lib/bundle/index.ts';
+import { generateSshKey } from '../../src/lib/crypto/index.ts';
+import { buildWheel } from '../../src/lib/wheel/index.ts';
+import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
+
+let browser: Browser;
+let server: StaticServer;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  server = await startStaticServer();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('room key: made once, kept non-extractable across reloads, opens bundles, refuses foreign ones', async () => {
+  const { page } = await openApp(browser, server);
+  const made = await page.evaluate(() => (window as any).airlock.room.create());
+  expect(made.recipient).toMatch(/^age1/);
+  expect(made.backup).toContain('AGE-SECRET-KEY-1');
+  await expect(page.evaluate(() => (window as any).airlock.room.create())).rejects.toThrow('already has a room key');
+
+  await page.reload();
+  await page.waitForFunction(() => 'airlock' in window);
+  expect(await page.evaluate(() => (window as any).airlock.room.get())).toEqual({ recipient: made.recipient, extractable: false });
+
+  const expert = generateSshKey('expert');
+  const notebook = new TextEncoder().encode(JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }));
+  const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': '' } });
+  const seal = async (recipient: string) => {
+    const { stream } = await sealBundle({ recipient, signer: expert.key, name: 'm', version: '1.0', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }] });
+    return [...new Uint8Array(await new Response(stream).arrayBuffer())];
+  };
+  const summary = await page.evaluate(async ({ bytes, expert }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { expert }), { bytes: await seal(made.recipient), expert: expert.publicKey });
+  expect(summary.manifest).toMatchObject({ name: 'm', version: '1.0' });
+  expect(summary.signer).toMatch(/^SHA256:/);
+
+  const { generateOwnerKey } = await import('../../src/lib/crypto/index.ts');
+  const stranger = await generateOwnerKey();
+  await expect(page.evaluate(async (bytes) => (window as any).airlock.inspectBundle(new Uint8Array(bytes)), await seal(stranger.recipient))).rejects.toThrow('sealed for another room');
+
+  // The backup restores the same key in a fresh browser profile.
+  const { page: fresh } = await openApp(browser, server);
+  expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({ recipient: made.recipient });
+  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({ recipient: made.recipient, extractable: false });
+});
