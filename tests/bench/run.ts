@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { ROOT, findChromium } from '../browser/harness.ts';
 import { toMarkdown, type BenchRow } from './report.ts';
 import { benchSandbox } from './sandbox.ts';
+import { benchBundle } from './bundle.ts';
 
 const sections: Record<string, (log: (s: string) => void) => Promise<BenchRow[]>> = {
   sandbox: benchSandbox,
+  bundle: benchBundle,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -327,3 +327,32 @@ describe('versions', () => {
     expect(decideImport(have, { name: 'other', version: '0.1', signer: 'SHA256:a' })).toEqual({ accept: true });
   });
 });
+
+describe('streaming', () => {
+  test('sealing streams chunks; opening keeps the bundle in one buffer of its exact size', async () => {
+    const size = 48 * 1024 * 1024;
+    const big = new Uint8Array(size);
+    for (let o = 0; o < size; o += 65536) crypto.getRandomValues(big.subarray(o, Math.min(size, o + 65536)));
+    const { stream } = await sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'big', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: big }] });
+    const path = join(dir, 'big.airlock');
+    const { createWriteStream, openAsBlob, statSync } = await import('node:fs');
+    const { Writable } = await import('node:stream');
+    let largest = 0;
+    let peak = 0;
+    const base = process.memoryUsage().arrayBuffers;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)), 2);
+    const file = Writable.toWeb(createWriteStream(path)) as WritableStream<Uint8Array>;
+    await stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform(c, ctl) { largest = Math.max(largest, c.length); ctl.enqueue(c); } })).pipeTo(file);
+    clearInterval(timer);
+    // Ciphertext goes out in age's 64 KiB chunks, never as one piece.
+    expect(largest).toBeLessThanOrEqual(64 * 1024 + 16);
+    expect(peak, `peak extra memory while sealing ${size} bytes`).toBeLessThan(size * 1.2);
+
+    const sealedSize = statSync(path).size;
+    const b = await openBundle({ stream: (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, size: sealedSize }, owner.identity);
+    // Every file is a view into one buffer exactly as large as the plaintext zip: one copy.
+    expect(b.wheels[0]!.bytes.buffer).toBe(b.notebook.buffer);
+    expect(b.wheels[0]!.bytes.buffer.byteLength).toBeLessThan(size + 64 * 1024);
+    expect(b.wheels[0]!.bytes.length).toBe(size);
+  });
+});

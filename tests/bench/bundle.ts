@@ -1,0 +1,73 @@
+/**
+ * Bundle throughput in Node, each beside its baselines in the same run: raw ChaCha20-Poly1305
+ * (@noble/ciphers, 64 KiB chunks — the cipher age's STREAM uses), and the native `age` program
+ * encrypting and decrypting the same file.
+ */
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { openBundle, sealBundle } from '../../src/lib/bundle/index.ts';
+import { generateOwnerKey, generateSshKey, formatIdentityFile } from '../../src/lib/crypto/index.ts';
+import type { BenchRow } from './report.ts';
+
+const MB = 1024 * 1024;
+
+async function time(f: () => Promise<unknown> | unknown): Promise<number> {
+  const t = performance.now();
+  await f();
+  return (performance.now() - t) / 1000;
+}
+
+export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]> {
+  const size = 100 * MB;
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
+  try {
+    const data = new Uint8Array(size);
+    for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
+    const owner = await generateOwnerKey();
+    const expert = generateSshKey();
+    writeFileSync(join(dir, 'owner.key'), formatIdentityFile(owner));
+    writeFileSync(join(dir, 'plain.bin'), data);
+    const notebook = new TextEncoder().encode('{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[]}');
+    const path = join(dir, 'b.airlock');
+
+    // Raw cipher: what the format's encryption costs at its floor.
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const nonce = new Uint8Array(12);
+    const raw = await time(() => {
+      for (let o = 0; o < size; o += 65536) chacha20poly1305(key, nonce).encrypt(data.subarray(o, o + 65536));
+    });
+    log(`  raw chacha20-poly1305: ${(size / MB / raw).toFixed(0)} MB/s`);
+
+    const sealS = await time(async () => {
+      const { stream } = await sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'b', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }] });
+      await stream.pipeTo(Writable.toWeb(createWriteStream(path)) as WritableStream<Uint8Array>);
+    });
+    log(`  seal: ${(size / MB / sealS).toFixed(0)} MB/s`);
+    let peak = 0;
+    const base = process.memoryUsage().rss;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - base)), 5);
+    const openS = await time(async () => {
+      const b = await openBundle({ stream: (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, size: statSync(path).size }, owner.identity);
+      if (b.wheels[0]!.bytes.length !== size) throw new Error('bad open');
+    });
+    clearInterval(timer);
+    log(`  open: ${(size / MB / openS).toFixed(0)} MB/s, peak extra RSS ${(peak / MB).toFixed(0)} MB`);
+
+    const ageEnc = await time(() => execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'native.age'), join(dir, 'plain.bin')]));
+    const ageDec = await time(() => execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'native.out'), join(dir, 'native.age')]));
+    const rawRate = size / MB / raw;
+    return [
+      { section: 'bundle (Node)', name: 'seal 100 MB bundle', value: size / MB / sealS, unit: 'MB/s', baseline: rawRate, baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks', ratio: raw / sealS, goal: '≥ 0.90×' },
+      { section: 'bundle (Node)', name: 'open 100 MB bundle (decrypt, unzip, verify, hash)', value: size / MB / openS, unit: 'MB/s', baseline: rawRate, baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks', ratio: raw / openS, goal: '≥ 0.90×' },
+      { section: 'bundle (Node)', name: 'native age encrypt, same file', value: size / MB / ageEnc, unit: 'MB/s' },
+      { section: 'bundle (Node)', name: 'native age decrypt, same file', value: size / MB / ageDec, unit: 'MB/s' },
+      { section: 'bundle (Node)', name: 'peak extra RSS while opening 100 MB', value: peak / MB, unit: 'MB', goal: '≈ one copy (100 MB)' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
