@@ -1,0 +1,240 @@
+/**
+ * Type inference and columnar builders. A column's type is inferred from a sample of its values
+ * (the most specific of integer, float, boolean, date/time, string that fits every non-missing
+ * value); the builders then parse straight into typed arrays. A value that does not fit later on
+ * turns the column into text, and the ingest report says from which line.
+ */
+import type { ColumnType, SandboxColumn } from '../sandbox/index.ts';
+
+/** Missing markers seen in real exports; the owner can replace the set per column. */
+export const DEFAULT_MISSING = ['', 'NA', 'N/A', 'n/a', 'na', 'NaN', 'nan', 'NULL', 'null', 'Null', 'None', 'none', '?', '-', '#N/A', 'missing'];
+
+const INT = /^[+-]?\d{1,15}$/;
+const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const TRUE = new Set(['true', 'TRUE', 'True', 'yes', 'Yes', 'YES']);
+const FALSE = new Set(['false', 'FALSE', 'False', 'no', 'No', 'NO']);
+
+/** Milliseconds since the epoch for an ISO date or date-time; a time without zone is read as UTC. */
+export function parseDate(v: string): number {
+  const m = DATE.exec(v);
+  if (!m) return NaN;
+  const iso = v.length === 10 ? `${v}T00:00:00Z` : m[1] ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`;
+  return Date.parse(iso);
+}
+
+type Kind = 'int' | 'float' | 'bool' | 'datetime' | 'string';
+
+function kindOf(v: string): Kind {
+  if (INT.test(v)) return 'int';
+  if (FLOAT.test(v)) return 'float';
+  if (TRUE.has(v) || FALSE.has(v)) return 'bool';
+  if (DATE.test(v) && !Number.isNaN(parseDate(v))) return 'datetime';
+  return 'string';
+}
+
+/** The type that fits every sampled value; `mixed` when numbers and text were both seen. */
+export function inferType(values: Iterable<string>, missing: Set<string>): { type: ColumnType; mixed: boolean } {
+  const seen = new Set<Kind>();
+  let yes = false;
+  let no = false;
+  for (const raw of values) {
+    const v = raw.trim();
+    if (missing.has(v) || missing.has(raw)) continue;
+    const k = kindOf(v);
+    seen.add(k);
+    if (k === 'bool') (TRUE.has(v) ? (yes = true) : (no = true));
+  }
+  if (seen.size === 0) return { type: 'string', mixed: false };
+  const numeric = seen.has('int') || seen.has('float');
+  if (seen.size === 1) {
+    const only = [...seen][0]!;
+    // A column that only ever says "No" (or "Yes") is a category, not a boolean.
+    if (only === 'bool' && !(yes && no)) return { type: 'string', mixed: false };
+    return { type: only, mixed: false };
+  }
+  if ([...seen].every((k) => k === 'int' || k === 'float')) return { type: 'float', mixed: false };
+  return { type: 'string', mixed: numeric && seen.has('string') };
+}
+
+/** A decimal integer of up to 15 digits, or undefined; faster than a regex and Number(). */
+function parseIntFast(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 16) return undefined;
+  let i = 0;
+  let neg = false;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 45 || c0 === 43) {
+    neg = c0 === 45;
+    i = 1;
+    if (n === 1) return undefined;
+  }
+  let x = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    x = x * 10 + d;
+  }
+  return neg ? -x : x;
+}
+
+/** Grows a typed array by doubling. */
+function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+export interface BuiltColumn extends SandboxColumn {
+  /** Set when the column was turned into text: the first line whose value did not fit, and why. */
+  demoted?: { line: number; value: string; from: ColumnType };
+}
+
+/** Collects one column's values into a typed array (strings: dictionary codes). */
+export class ColumnBuilder {
+  private n = 0;
+  private nums: Float64Array | Int32Array | Uint8Array;
+  private valid: Uint8Array | undefined;
+  private dict: Map<string, number> | undefined;
+  private words: string[] | undefined;
+  private demoted: BuiltColumn['demoted'];
+
+  constructor(
+    readonly name: string,
+    public type: ColumnType,
+    private readonly missing: Set<string>,
+  ) {
+    this.nums = this.alloc(type, 1024);
+    if (type === 'string') {
+      this.dict = new Map();
+      this.words = [];
+    }
+  }
+
+  private alloc(type: ColumnType, n: number) {
+    return type === 'float' || type === 'datetime' ? new Float64Array(n) : type === 'bool' ? new Uint8Array(n) : new Int32Array(n);
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  private markMissing(i: number): void {
+    if (!this.valid) {
+      this.valid = new Uint8Array(Math.max(1024, this.nums.length));
+      this.valid.fill(1, 0, i);
+    }
+  }
+
+  /** Appends one raw value read on `line`. */
+  push(raw: string, line: number): void {
+    const i = this.n++;
+    if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+    if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+    if (this.type === 'string') {
+      // The hot path for text columns: one Set and one Map lookup.
+      if (this.missing.has(raw)) {
+        this.markMissing(i);
+        this.nums[i] = -1;
+        return;
+      }
+      if (this.valid) this.valid[i] = 1;
+      let code = this.dict!.get(raw);
+      if (code === undefined) {
+        code = this.words!.length;
+        this.dict!.set(raw, code);
+        this.words!.push(raw);
+      }
+      this.nums[i] = code;
+      return;
+    }
+    const last = raw.length - 1;
+    const v = last >= 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(last) <= 32) ? raw.trim() : raw;
+    if (this.missing.has(v)) {
+      this.markMissing(i);
+      this.nums[i] = 0;
+      return;
+    }
+    if (this.valid) this.valid[i] = 1;
+    switch (this.type) {
+      case 'int': {
+        const x = parseIntFast(v);
+        if (x !== undefined) {
+          if (x === (x | 0) || !(this.nums instanceof Int32Array)) {
+            this.nums[i] = x;
+            return;
+          }
+          this.nums = Float64Array.from(this.nums);
+          this.nums[i] = x;
+          return;
+        }
+        break;
+      }
+      case 'float': {
+        const x = FLOAT.test(v) ? Number(v) : NaN;
+        if (!Number.isNaN(x)) {
+          this.nums[i] = x;
+          return;
+        }
+        break;
+      }
+      case 'bool':
+        if (TRUE.has(v)) return void (this.nums[i] = 1);
+        if (FALSE.has(v)) return void (this.nums[i] = 0);
+        break;
+      case 'datetime': {
+        const x = parseDate(v);
+        if (!Number.isNaN(x)) return void (this.nums[i] = x);
+        break;
+      }
+    }
+    // The value does not fit: this column becomes text from here on, earlier values included.
+    this.n--;
+    this.demoteToString(line, raw);
+    this.push(raw, line);
+  }
+
+  private demoteToString(line: number, value: string): void {
+    const from = this.type;
+    const old = this.nums;
+    const words: string[] = [];
+    const dict = new Map<string, number>();
+    const codes = new Int32Array(Math.max(1024, old.length));
+    for (let i = 0; i < this.n; i++) {
+      if (this.valid && !this.valid[i]) {
+        codes[i] = -1;
+        continue;
+      }
+      const x = old[i]!;
+      const s = from === 'bool' ? (x ? 'true' : 'false') : from === 'datetime' ? new Date(x).toISOString() : String(x);
+      let c = dict.get(s);
+      if (c === undefined) {
+        c = words.length;
+        dict.set(s, c);
+        words.push(s);
+      }
+      codes[i] = c;
+    }
+    this.type = 'string';
+    this.nums = codes;
+    this.dict = dict;
+    this.words = words;
+    this.demoted = { line, value: value.slice(0, 40), from };
+  }
+
+  /** The finished column, trimmed to its length. */
+  build(): BuiltColumn {
+    const values = this.nums.slice(0, this.n) as Int32Array | Float64Array | Uint8Array;
+    const col: BuiltColumn = { name: this.name, type: this.type, values };
+    if (this.type === 'string') col.dictionary = this.words!;
+    if (this.valid) {
+      col.valid = this.valid.slice(0, this.n);
+      if (this.type === 'string') for (let i = 0; i < this.n; i++) if (!col.valid[i]) values[i] = -1;
+    }
+    if (this.demoted) col.demoted = this.demoted;
+    return col;
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * Loading a file into columns: CSV/TSV (any delimiter), JSON lines and Parquet, read as a stream
+ * of chunks with progress and cancellation. Types are inferred from the first rows (or set by the
+ * owner); values are parsed straight into typed arrays; the text is never held whole.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { ColumnType } from '../sandbox/index.ts';
+import { ColumnBuilder, DEFAULT_MISSING, inferType, type BuiltColumn } from './columns.ts';
+import { CsvTokenizer, detectDelimiter } from './csv.ts';
+import { IngestError } from './errors.ts';
+
+export type Format = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+
+export interface IngestOptions {
+  /** Table name; defaults to the file name without extension. */
+  name?: string;
+  format?: Format;
+  /** CSV only; detected from the first lines when omitted. */
+  delimiter?: string;
+  /** `auto` reads UTF-8 and falls back to Latin-1 (Windows-1252) when the bytes are not UTF-8. */
+  encoding?: 'auto' | 'utf-8' | 'latin1';
+  /** Whether the first CSV row names the columns (default true). */
+  header?: boolean;
+  missing?: string[];
+  /** Per column: a type and/or missing markers, overriding inference. */
+  columns?: Record<string, { type?: ColumnType; missing?: string[] }>;
+  /** Rows with fewer fields than the header: refuse the file (default) or pad with missing values. */
+  ragged?: 'reject' | 'pad';
+  /** Rename empty or duplicate column names (`column_3`, `age_2`) instead of refusing the file. */
+  fixHeader?: boolean;
+  /** Rows used to infer types. */
+  sampleRows?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+}
+
+export interface IngestReport {
+  format: Format;
+  delimiter?: string;
+  encoding: string;
+  bytes: number;
+  rows: number;
+  /** Things the owner should know: columns turned into text, padded rows, renamed columns. */
+  warnings: string[];
+}
+
+export interface IngestedTable {
+  name: string;
+  rowCount: number;
+  columns: BuiltColumn[];
+  /** SHA-256 over the canonical column encoding (see fingerprintColumns). */
+  fingerprint: string;
+  report: IngestReport;
+}
+
+export interface Source {
+  name: string;
+  size?: number;
+  stream(): ReadableStream<Uint8Array>;
+  /** Random access, for Parquet (a File or Blob has it). */
+  slice?(start: number, end?: number): { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+function formatOf(name: string, first: Uint8Array): Format {
+  if (first[0] === 0x50 && first[1] === 0x41 && first[2] === 0x52 && first[3] === 0x31) return 'parquet'; // "PAR1"
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.parquet')) return 'parquet';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.tsv') || lower.endsWith('.tab')) return 'tsv';
+  return 'csv';
+}
+
+/** Rejects binary junk: NUL bytes or mostly control characters in the first bytes. */
+function checkText(first: Uint8Array): void {
+  const n = Math.min(first.length, 65536);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = first[i]!;
+    if (b === 0) throw new IngestError('binary', 'the file is binary, not text (it contains NUL bytes); export it as CSV, JSON lines or Parquet');
+    if (b < 9 || (b > 13 && b < 32)) control++;
+  }
+  if (n && control / n > 0.05) throw new IngestError('binary', 'the file does not look like text (many control characters); export it as CSV, JSON lines or Parquet');
+}
+
+function pickDecoder(first: Uint8Array, encoding: IngestOptions['encoding']): { decoder: TextDecoder; label: string } {
+  if (first[0] === 0xff && first[1] === 0xfe) return { decoder: new TextDecoder('utf-16le'), label: 'utf-16le' };
+  if (first[0] === 0xfe && first[1] === 0xff) return { decoder: new TextDecoder('utf-16be'), label: 'utf-16be' };
+  if (encoding === 'latin1') return { decoder: new TextDecoder('windows-1252'), label: 'latin1' };
+  if (encoding === 'utf-8') return { decoder: new TextDecoder('utf-8'), label: 'utf-8' };
+  // auto: a UTF-8 check of the first chunk (cut at a character boundary) decides.
+  let end = Math.min(first.length, 1 << 20);
+  while (end > 0 && end < first.length && (first[end]! & 0xc0) === 0x80) end--;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(first.subarray(0, end));
+    return { decoder: new TextDecoder('utf-8'), label: 'utf-8' };
+  } catch {
+    return { decoder: new TextDecoder('windows-1252'), label: 'latin1' };
+  }
+}
+
+function checkHeader(names: string[], fix: boolean, warnings: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((raw, i) => {
+    let name = raw.trim();
+    if (!name) {
+      if (!fix) throw new IngestError('bad-header', `column ${i + 1} has no name; name it in the file, or let Airlock name it column_${i + 1}`);
+      name = `column_${i + 1}`;
+      warnings.push(`column ${i + 1} had no name and is called ${name}`);
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      if (!fix) throw new IngestError('bad-header', `the column name "${name}" appears twice (columns ${first + 1} and ${i + 1}); rename one, or let Airlock rename it`);
+      let k = 2;
+      while (seen.has(`${name}_${k}`)) k++;
+      warnings.push(`column ${i + 1} repeats the name "${name}" and is called ${name}_${k}`);
+      name = `${name}_${k}`;
+    }
+    seen.set(name, i);
+    return name;
+  });
+}
+
+/** Row-by-row assembly shared by the CSV, JSON lines and Parquet readers. */
+class TableAssembler {
+  private sample: Array<[string[], number]> = [];
+  private builders: ColumnBuilder[] | undefined;
+  private names: string[] | undefined;
+  rows = 0;
+
+  constructor(
+    private readonly opts: IngestOptions,
+    private readonly warnings: string[],
+  ) {}
+
+  setHeader(names: string[]): void {
+    this.names = checkHeader(names, !!this.opts.fixHeader, this.warnings);
+  }
+
+  get hasHeader(): boolean {
+    return !!this.names;
+  }
+
+  add(fields: string[], line: number): void {
+    if (!this.names) return this.setHeader(fields);
+    const want = this.names.length;
+    if (fields.length !== want) {
+      if (fields.length > want && fields.slice(want).every((f) => f === '')) fields = fields.slice(0, want);
+      else if (fields.length < want && this.opts.ragged === 'pad') {
+        if (this.warnings.filter((w) => w.startsWith('padded')).length === 0) this.warnings.push(`padded short rows with missing values, first on line ${line}`);
+        while (fields.length < want) fields.push('');
+      } else {
+        throw new IngestError('ragged', `line ${line} has ${fields.length} fields but the header has ${want}; fix the file${fields.length < want ? ', or choose to pad short rows' : ''}`);
+      }
+    }
+    this.rows++;
+    if (this.builders) {
+      for (let c = 0; c < want; c++) this.builders[c]!.push(fields[c]!, line);
+      return;
+    }
+    this.sample.push([fields, line]);
+    if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
+  }
+
+  private startBuilders(): void {
+    const names = this.names!;
+    const globalMissing = this.opts.missing ?? DEFAULT_MISSING;
+    this.builders = names.map((name, c) => {
+      const o = this.opts.columns?.[name];
+      const missing = new Set(o?.missing ?? globalMissing);
+      let type = o?.type;
+      if (!type) {
+        const r = inferType(this.sample.map(([f]) => f[c]!), missing);
+        type = r.type;
+        if (r.mixed) this.warnings.push(`column "${name}" mixes numbers and text; loaded as text`);
+      }
+      return new ColumnBuilder(name, type, missing);
+    });
+    for (const [fields, line] of this.sample) for (let c = 0; c < names.length; c++) this.builders[c]!.push(fields[c]!, line);
+    this.sample = [];
+  }
+
+  finish(): BuiltColumn[] {
+    if (!this.names) throw new IngestError('empty', 'the file is empty: no header and no rows');
+    if (this.rows === 0) throw new IngestError('header-only', 'the file has a header but no rows');
+    if (!this.builders) this.startBuilders();
+    return this.builders!.map((b) => {
+      const col = b.build();
+      if (col.demoted) this.warnings.push(`column "${col.name}" was read as ${col.demoted.from} but line ${col.demoted.line} holds "${col.demoted.value}"; loaded as text`);
+      return col;
+    });
+  }
+}
+
+async function digest(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+}
+
+/**
+ * Canonical SHA-256 of a table's content, which receipts cite: SHA-256 over a JSON header (row
+ * count; each column's name, type and array kind) followed by, per column, the SHA-256 of its
+ * values, of its validity mask (or of nothing) and of its dictionary as JSON (or of nothing).
+ * Same data, same fingerprint. Per-part digests use WebCrypto, which is native and fast.
+ */
+export async function fingerprintColumns(rowCount: number, columns: BuiltColumn[]): Promise<string> {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [enc.encode(JSON.stringify({ rows: rowCount, columns: columns.map((c) => [c.name, c.type, c.values.constructor.name]) }))];
+  for (const c of columns) {
+    parts.push(await digest(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength)));
+    parts.push(await digest(c.valid ?? new Uint8Array(0)));
+    parts.push(await digest(c.dictionary ? enc.encode(JSON.stringify(c.dictionary)) : new Uint8Array(0)));
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return bytesToHex(sha256(all));
+}
+
+function tableName(file: string): string {
+  return (
+    file
+      .replace(/^.*[\\/]/, '')
+      .replace(/\.(csv|tsv|tab|txt|jsonl|ndjson|parquet)$/i, '')
+      .replace(/[^A-Za-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'table'
+  );
+}
+
+/**
+ * Loads a file into columns.
+ * @throws {IngestError} naming what is wrong and where (line numbers), or `cancelled`.
+ */
+export async function ingest(source: Source, opts: IngestOptions = {}): Promise<IngestedTable> {
+  const warnings: string[] = [];
+  const reader = source.stream().getReader();
+  const cancel = () => {
+    void reader.cancel().catch(() => {});
+    throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
+  };
+  const firstRead = await reader.read();
+  const first = firstRead.value ?? new Uint8Array(0);
+  if (firstRead.done || first.length === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
+  const format = opts.format ?? formatOf(source.name, first);
+  const name = opts.name ?? tableName(source.name);
+  if (format === 'parquet') {
+    void reader.cancel().catch(() => {});
+    const { ingestParquet } = await import('./parquet.ts');
+    return ingestParquet(source, name, opts, warnings);
+  }
+  checkText(first);
+  const { decoder, label } = pickDecoder(first, opts.encoding ?? 'auto');
+  const asm = new TableAssembler(opts, warnings);
+  let bytes = 0;
+  let delimiter: string | undefined;
+  let feed: (text: string) => void;
+  let end: () => void;
+  if (format === 'jsonl') {
+    let carry = '';
+    let line = 0;
+    let keys: string[] | undefined;
+    const row = (text: string) => {
+      line++;
+      const t = text.trim();
+      if (!t) return;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(t);
+      } catch {
+        throw new IngestError('bad-json', `line ${line} is not valid JSON; each line must hold one JSON object`);
+      }
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new IngestError('bad-json', `line ${line} is not a JSON object`);
+      const o = obj as Record<string, unknown>;
+      if (!keys) {
+        keys = Object.keys(o);
+        asm.setHeader(keys);
+      }
+      const extra = Object.keys(o).find((k) => !keys!.includes(k));
+      if (extra) throw new IngestError('ragged', `line ${line} has a field "${extra.slice(0, 40)}" that the first line does not; every line needs the same fields`);
+      asm.add(keys.map((k) => jsonValue(o[k])), line);
+    };
+    feed = (text) => {
+      const parts = (carry + text).split('\n');
+      carry = parts.pop()!;
+      for (const p of parts) row(p);
+    };
+    end = () => {
+      if (carry) row(carry);
+      if (!keys) throw new IngestError('empty', 'the file holds no JSON objects');
+    };
+  } else {
+    let tok: CsvTokenizer | undefined;
+    const header = opts.header ?? true;
+    feed = (text) => {
+      if (!tok) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(text.slice(0, 65536)));
+        tok = new CsvTokenizer({ delimiter }, (fields, line) => {
+          if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
+          asm.add(fields, line);
+        });
+      }
+      tok.push(text);
+    };
+    end = () => tok?.finish();
+  }
+  let chunk: Uint8Array | undefined = first;
+  while (chunk) {
+    if (opts.signal?.aborted) cancel();
+    bytes += chunk.length;
+    feed(decoder.decode(chunk, { stream: true }));
+    opts.onProgress?.(bytes, source.size);
+    const next = await reader.read();
+    chunk = next.done ? undefined : next.value;
+  }
+  feed(decoder.decode());
+  end();
+  if (opts.signal?.aborted) cancel();
+  const columns = asm.finish();
+  return {
+    name,
+    rowCount: asm.rows,
+    columns,
+    fingerprint: await fingerprintColumns(asm.rows, columns),
+    report: { format, delimiter, encoding: label, bytes, rows: asm.rows, warnings },
+  };
+}
+
+/** A JSON value as the text a CSV would hold, so one inference serves every format. */
+export function jsonValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  return JSON.stringify(v);
+}
+
+export { TableAssembler };
