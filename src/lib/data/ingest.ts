@@ -240,9 +240,22 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     void reader.cancel().catch(() => {});
     throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
   };
-  const firstRead = await reader.read();
-  const first = firstRead.value ?? new Uint8Array(0);
-  if (firstRead.done || first.length === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
+  // Enough of the start to tell the format, the encoding and the delimiter, however the stream is cut.
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (headBytes < 65536) {
+    const r = await reader.read();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    head.push(r.value);
+    headBytes += r.value.length;
+  }
+  const first = new Uint8Array(headBytes);
+  head.reduce((o, c) => (first.set(c, o), o + c.length), 0);
+  if (headBytes === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
   const format = opts.format ?? formatOf(source.name, first);
   const name = opts.name ?? tableName(source.name);
   if (format === 'parquet') {
@@ -312,7 +325,7 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     bytes += chunk.length;
     feed(decoder.decode(chunk, { stream: true }));
     opts.onProgress?.(bytes, source.size);
-    const next = await reader.read();
+    const next = ended ? { done: true as const, value: undefined } : await reader.read();
     chunk = next.done ? undefined : next.value;
   }
   feed(decoder.decode());

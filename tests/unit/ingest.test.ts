@@ -1,0 +1,230 @@
+/** Ingest: formats, inference, the real diabetes data, and every kind of bad input. */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openAsBlob, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { IngestError, ingest, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
+
+export const DIABETES_ZIP = join(import.meta.dirname, '../../../shared/data/diabetes-130/dataset_diabetes.zip');
+
+/** A Source over bytes, delivered in chunks of `chunk` bytes (to test records split across chunks). */
+function src(name: string, data: Uint8Array | string, chunk = 65536) {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  const blob = new Blob([bytes as BlobPart]);
+  return {
+    name,
+    size: bytes.length,
+    stream: () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let o = 0; o < bytes.length; o += chunk) c.enqueue(bytes.subarray(o, o + chunk));
+          c.close();
+        },
+      }),
+    slice: (s: number, e?: number) => blob.slice(s, e),
+  };
+}
+
+async function load(name: string, data: Uint8Array | string, opts: IngestOptions = {}, chunk?: number): Promise<IngestedTable> {
+  return ingest(src(name, data, chunk), opts);
+}
+
+async function fails(name: string, data: Uint8Array | string, code: string, opts: IngestOptions = {}): Promise<string> {
+  const e = await load(name, data, opts).catch((x: unknown) => x);
+  expect(e, 'expected the file to be refused').toBeInstanceOf(IngestError);
+  expect((e as IngestError).code, (e as Error).message).toBe(code);
+  return (e as Error).message;
+}
+
+const col = (t: IngestedTable, name: string) => t.columns.find((c) => c.name === name)!;
+const strings = (t: IngestedTable, name: string) => {
+  const c = col(t, name);
+  return [...c.values].map((v) => (v < 0 ? null : c.dictionary![v]));
+};
+
+describe('CSV', () => {
+  test('types are inferred per column, with missing markers', async () => {
+    const t = await load('patients.csv', 'id,age,weight,smoker,admitted,ward\n1,34,70.5,true,2024-01-02,cardio\n2,NA,80,false,2024-01-03 10:30:00,\n3,51,?,true,,neuro\n');
+    expect(t.name).toBe('patients');
+    expect(t.rowCount).toBe(3);
+    expect(t.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['id:int', 'age:int', 'weight:float', 'smoker:bool', 'admitted:datetime', 'ward:string']);
+    expect([...col(t, 'age').valid!]).toEqual([1, 0, 1]);
+    expect([...col(t, 'weight').values]).toEqual([70.5, 80, 0]);
+    expect(col(t, 'admitted').values[1]).toBe(Date.UTC(2024, 0, 3, 10, 30));
+    expect(strings(t, 'ward')).toEqual(['cardio', null, 'neuro']);
+  });
+
+  test('quotes, "" escapes, embedded newlines and delimiters, CRLF, a BOM — across any chunking', async () => {
+    const text = '\uFEFFname,note\r\n"Smith, J","said ""hi""\r\nthen left"\r\nDoe,plain\r\n';
+    for (const chunk of [1, 2, 3, 7, 1000]) {
+      const t = await load('q.csv', text, {}, chunk);
+      expect(t.columns.map((c) => c.name), `chunk ${chunk}`).toEqual(['name', 'note']);
+      expect(strings(t, 'name')).toEqual(['Smith, J', 'Doe']);
+      expect(strings(t, 'note')).toEqual(['said "hi"\r\nthen left', 'plain']);
+    }
+  });
+
+  test('TSV and other delimiters are detected; the delimiter can be set', async () => {
+    expect((await load('x.tsv', 'a\tb\n1\t2\n')).report.delimiter).toBe('\t');
+    expect((await load('x.csv', 'a;b;c\n1;2;3\n4;5;6\n')).columns).toHaveLength(3);
+    expect((await load('x.txt', 'a|b\n1|2\n', { delimiter: '|' })).columns.map((c) => c.type)).toEqual(['int', 'int']);
+  });
+
+  test('Latin-1 files are read as Latin-1; UTF-8 as UTF-8', async () => {
+    const latin1 = new Uint8Array([...new TextEncoder().encode('city\nM'), 0xfc, ...new TextEncoder().encode('nchen\n')]);
+    const t = await load('l.csv', latin1);
+    expect(t.report.encoding).toBe('latin1');
+    expect(strings(t, 'city')).toEqual(['München']);
+    expect(strings(await load('u.csv', 'city\nMünchen\n'), 'city')).toEqual(['München']);
+  });
+
+  test('the owner overrides a type and the missing markers', async () => {
+    const t = await load('o.csv', 'zip,score\n01234,-\n99999,5\n', { columns: { zip: { type: 'string' }, score: { missing: ['-'] } } });
+    expect(strings(t, 'zip')).toEqual(['01234', '99999']);
+    expect(col(t, 'score').type).toBe('int');
+    expect([...col(t, 'score').valid!]).toEqual([0, 1]);
+  });
+
+  test('a value that does not fit a column inferred from the first rows turns it into text, and says where', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `${i}`).join('\n');
+    const t = await load('late.csv', `code\n${rows}\nV57\n`, { sampleRows: 10 });
+    expect(col(t, 'code').type).toBe('string');
+    expect(strings(t, 'code').slice(-2)).toEqual(['49', 'V57']);
+    expect(t.report.warnings.join()).toContain('line 52 holds "V57"');
+  });
+
+  test('a mixed-type column is loaded as text with a warning', async () => {
+    const t = await load('m.csv', 'diag\n250.83\nV57\n401\n');
+    expect(col(t, 'diag').type).toBe('string');
+    expect(t.report.warnings).toContain('column "diag" mixes numbers and text; loaded as text');
+  });
+
+  test('the same data gives the same fingerprint, different data another', async () => {
+    const a = await load('a.csv', 'x,y\n1,a\n2,b\n');
+    const b = await load('b.csv', 'x,y\n1,a\n2,b\n', {}, 3);
+    const c = await load('c.csv', 'x,y\n1,a\n2,c\n');
+    expect(a.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.fingerprint).toBe(a.fingerprint);
+    expect(c.fingerprint).not.toBe(a.fingerprint);
+  });
+});
+
+describe('bad input: what is wrong, and where', () => {
+  test('ragged rows: refused with the line number, or padded on request', async () => {
+    expect(await fails('r.csv', 'a,b,c\n1,2,3\n4,5\n6,7,8\n', 'ragged')).toBe('line 3 has 2 fields but the header has 3; fix the file, or choose to pad short rows');
+    expect(await fails('r.csv', 'a,b\n1,2,3\n', 'ragged')).toContain('line 2 has 3 fields');
+    const t = await load('r.csv', 'a,b,c\n1,2,3\n4,5\n', { ragged: 'pad' });
+    expect([...col(t, 'c').valid!]).toEqual([1, 0]);
+    expect(t.report.warnings[0]).toContain('line 3');
+  });
+
+  test('an unterminated quote names the line it starts on', async () => {
+    expect(await fails('u.csv', 'a,b\n1,2\n3,"never closed\n4,5\n', 'unterminated-quote')).toContain('starts on line 3');
+  });
+
+  test('binary junk, an empty file, a header only', async () => {
+    expect(await fails('x.csv', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13, 1, 2]), 'binary')).toContain('binary');
+    expect(await fails('x.csv', '', 'empty')).toContain('empty');
+    expect(await fails('x.csv', 'a,b,c\n', 'header-only')).toBe('the file has a header but no rows');
+  });
+
+  test('duplicate or empty column names: refused, or renamed on request', async () => {
+    expect(await fails('d.csv', 'age,x,age\n1,2,3\n', 'bad-header')).toContain('"age" appears twice (columns 1 and 3)');
+    expect(await fails('e.csv', 'a,,c\n1,2,3\n', 'bad-header')).toContain('column 2 has no name');
+    const t = await load('d.csv', 'age,,age\n1,2,3\n', { fixHeader: true });
+    expect(t.columns.map((c) => c.name)).toEqual(['age', 'column_2', 'age_2']);
+  });
+
+  test('cancelling stops the load', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    expect(await fails('c.csv', 'a\n1\n', 'cancelled', { signal: ac.signal })).toContain('cancelled');
+  });
+});
+
+describe('JSON lines', () => {
+  test('objects become columns; nulls are missing', async () => {
+    const t = await load('e.jsonl', '{"id":1,"ok":true,"name":"a"}\n{"id":2,"ok":false,"name":null}\n');
+    expect(t.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['id:int', 'ok:bool', 'name:string']);
+    expect(strings(t, 'name')).toEqual(['a', null]);
+  });
+
+  test('a bad line is named', async () => {
+    expect(await fails('e.jsonl', '{"id":1}\n{"id":\n', 'bad-json')).toBe('line 2 is not valid JSON; each line must hold one JSON object');
+    expect(await fails('e.jsonl', '{"id":1}\n{"id":2,"extra":3}\n', 'ragged')).toContain('line 2 has a field "extra"');
+  });
+});
+
+describe('Parquet', () => {
+  const parquet = (codec: 'SNAPPY' | 'UNCOMPRESSED' = 'SNAPPY') =>
+    new Uint8Array(
+      parquetWriteBuffer({
+        codec,
+        columnData: [
+          { name: 'id', data: [1, 2, 3], type: 'INT32' },
+          { name: 'score', data: [0.5, null, 2.25], type: 'DOUBLE' },
+          { name: 'ward', data: ['a', 'b', null], type: 'STRING' },
+        ],
+      }),
+    );
+
+  test('columns and types come through', async () => {
+    const t = await load('t.parquet', parquet());
+    expect(t.report.format).toBe('parquet');
+    expect(t.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['id:int', 'score:float', 'ward:string']);
+    expect([...col(t, 'score').valid!]).toEqual([1, 0, 1]);
+    expect(strings(t, 'ward')).toEqual(['a', 'b', null]);
+  });
+
+  test('a truncated file is refused', async () => {
+    const p = parquet();
+    expect(await fails('t.parquet', p.subarray(0, p.length - 20), 'bad-parquet')).toContain('damaged or truncated');
+  });
+
+  test('an unsupported compression codec is named', async () => {
+    const p = parquet('SNAPPY');
+    // Rewrite the codec of every column chunk from SNAPPY (1) to BROTLI (4) in the footer: a file
+    // written by another tool with a codec Airlock does not read.
+    const { parquetMetadata } = await import('hyparquet');
+    const meta = parquetMetadata(p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer);
+    expect(meta.row_groups[0]!.columns[0]!.meta_data!.codec).toBe('SNAPPY');
+    const footerLen = new DataView(p.buffer, p.byteOffset + p.length - 8, 4).getUint32(0, true);
+    const footer = p.subarray(p.length - 8 - footerLen, p.length - 8);
+    // Thrift compact: field 4 (codec) of ColumnMetaData follows field 3 (path) as a zigzag i32 = 1 → 2.
+    let changed = 0;
+    for (let i = 0; i + 1 < footer.length; i++) if (footer[i] === 0x15 && footer[i + 1] === 0x02 && footer[i - 1] !== undefined) { footer[i + 1] = 0x08; changed++; }
+    expect(changed).toBeGreaterThan(0);
+    const msg = await fails('t.parquet', p, 'unsupported');
+    expect(msg).toContain('compression');
+  });
+});
+
+describe('the real data', () => {
+  let t: IngestedTable;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-diabetes-'));
+    execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
+    const path = join(dir, 'dataset_diabetes/diabetic_data.csv');
+    const blob = await openAsBlob(path);
+    t = await ingest({ name: 'diabetic_data.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array> });
+  });
+
+  test('101,766 encounters, 50 columns, the types a person would choose', () => {
+    expect(t.rowCount).toBe(101_766);
+    expect(t.columns).toHaveLength(50);
+    expect(col(t, 'encounter_id').type).toBe('int');
+    expect(col(t, 'time_in_hospital').type).toBe('int');
+    expect(col(t, 'diag_1').type).toBe('string'); // ICD-9 codes: 250.83, V57, E909
+    expect(col(t, 'diabetesMed').type).toBe('bool'); // Yes/No
+    expect(col(t, 'metformin').type).toBe('string'); // No/Steady/Up/Down
+    const labels = strings(t, 'readmitted');
+    expect(labels.filter((l) => l === 'NO')).toHaveLength(54_864);
+    expect(labels.filter((l) => l === '>30')).toHaveLength(35_545);
+    expect(labels.filter((l) => l === '<30')).toHaveLength(11_357);
+    // '?' marks missing: weight is missing in almost every row.
+    const w = col(t, 'weight').valid!;
+    expect(w.reduce((a, b) => a + b, 0)).toBeLessThan(4000);
+  });
+});
