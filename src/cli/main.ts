@@ -5,10 +5,11 @@
 import { buildWheelCommand } from './commands/build-wheel.ts';
 import { inspect } from './commands/inspect.ts';
 import { keygen } from './commands/keygen.ts';
+import { mock } from './commands/mock.ts';
 import { seal } from './commands/seal.ts';
 import { CliError, EXIT, err, out, type Command } from './io.ts';
 
-const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand];
+const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand, mock];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

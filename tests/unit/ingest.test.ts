@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { IngestError, ingest, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 
-export const DIABETES_ZIP = join(import.meta.dirname, '../../../shared/data/diabetes-130/dataset_diabetes.zip');
+import { DIABETES_ZIP } from './fixtures/data.ts';
 
 /** A Source over bytes, delivered in chunks of `chunk` bytes (to test records split across chunks). */
 function src(name: string, data: Uint8Array | string, chunk = 65536) {

@@ -3,21 +3,10 @@
  * the features, generated deterministically in the browser (real data never ships with the app).
  */
 import type { SandboxTable } from '../../lib/sandbox/index.ts';
-
-/** mulberry32: a tiny seeded PRNG, so the demo is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../lib/data/index.ts';
 
 export function demoTable(rows = 5000, seed = 130): SandboxTable {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const id = new Int32Array(rows);
   const age = new Int32Array(rows);
   const days = new Int32Array(rows);

@@ -3,3 +3,7 @@ export { ingest, fingerprintColumns, type IngestOptions, type IngestReport, type
 export { DEFAULT_MISSING, inferType, parseDate, type BuiltColumn } from './columns.ts';
 export { CsvTokenizer, detectDelimiter } from './csv.ts';
 export { IngestError, type IngestErrorCode } from './errors.ts';
+export { buildInvitation, parseInvitation, INVITATION_FORMAT, INVITATION_VERSION, DEFAULT_K, type Invitation, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';
+export { generateMock, type MockTable } from './mock.ts';
+export { seededRandom } from './random.ts';
+export { toSandboxTable } from './sandbox-table.ts';
