@@ -5,11 +5,14 @@
 import { Sandbox, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey } from '../lib/crypto/index.ts';
 import { openBundle, type Manifest } from '../lib/bundle/index.ts';
+import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
   notebook: string | Uint8Array;
   wheels?: WheelFile[];
   tables?: SandboxTable[];
+  /** Stored tables to mount, by name (optionally under the name the notebook uses). */
+  storedTables?: Array<string | { name: string; as: string }>;
   limits?: Partial<RunLimits>;
   tripwires?: boolean;
   workerSource?: string;
@@ -29,6 +32,14 @@ export interface AirlockAutomation {
     restore(backup: string, replace?: boolean): Promise<{ recipient: string }>;
     get(): Promise<{ recipient: string; extractable: boolean } | null>;
     remove(): Promise<void>;
+  };
+  /** The owner's stored tables. */
+  data: {
+    load(file: { name: string; bytes: Uint8Array }, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
+    list(): Promise<TableMeta[]>;
+    preview(name: string, rows?: number): Promise<{ columns: string[]; rows: string[][] }>;
+    rename(from: string, to: string): Promise<void>;
+    remove(name: string): Promise<void>;
   };
   /** Opens and checks a bundle with the room key; returns what it is, never its code. */
   inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
@@ -57,7 +68,19 @@ export function installAutomation(): void {
     version: __AIRLOCK_VERSION__,
     pyodideVersion: __PYODIDE_VERSION__,
     async run(req) {
-      return runNotebook({ wheels: [], tables: [], ...req, assets: runtimeAssets() });
+      const stored = await Promise.all((req.storedTables ?? []).map((t) => (typeof t === 'string' ? loadTable(t) : loadTable(t.name, t.as))));
+      return runNotebook({ wheels: [], ...req, tables: [...(req.tables ?? []), ...stored], assets: runtimeAssets() });
+    },
+    data: {
+      async load(file, options = {}) {
+        const blob = new Blob([file.bytes as BlobPart]);
+        const t = await ingest({ name: file.name, size: file.bytes.length, stream: () => blob.stream(), slice: (s, e) => blob.slice(s, e) }, options);
+        return saveTable({ ...t, warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace: options.replace });
+      },
+      list: listTables,
+      preview: previewTable,
+      rename: renameTable,
+      remove: deleteTable,
     },
     async sandbox(options = {}) {
       const assets = runtimeAssets().then((a) => (options.snapshot ? { ...a, snapshot: options.snapshot } : a));

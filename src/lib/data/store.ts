@@ -1,0 +1,262 @@
+/**
+ * The owner's tables in IndexedDB, as column chunks (typed arrays; strings as dictionary codes).
+ *
+ * Writes never show half a table, even with two tabs open or the tab closed mid-way: a table's
+ * chunks are written under a fresh id, and one final transaction puts its catalog entry (replacing
+ * an older table of the same name when asked). Chunks of a table that never got its entry are
+ * collected later. A full disk (QuotaExceededError) removes what this save wrote and leaves
+ * everything stored before as it was.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
+import type { BuiltColumn } from './columns.ts';
+import { IngestError } from './errors.ts';
+
+/** Rows per stored chunk: large enough to write fast, small enough to read a preview cheaply. */
+const CHUNK_ROWS = 262_144;
+/** Unfinished saves older than this are another tab's crash, not its work in progress. */
+const STALE_MS = 60 * 60 * 1000;
+
+type Kind = 'int32' | 'float64' | 'uint8';
+
+export interface StoredColumn {
+  name: string;
+  type: ColumnType;
+  kind: Kind;
+  hasValid: boolean;
+}
+
+export interface TableMeta {
+  id: string;
+  name: string;
+  rowCount: number;
+  columns: StoredColumn[];
+  chunks: number;
+  fingerprint: string;
+  source: { file: string; bytes: number; format: string };
+  warnings: string[];
+  createdAt: number;
+}
+
+interface DataDB extends DBSchema {
+  tables: { key: string; value: TableMeta; indexes: { name: string } };
+  chunks: { key: [string, number, number]; value: { values: ArrayBuffer; valid?: ArrayBuffer } };
+  dicts: { key: [string, number]; value: string[] };
+  pending: { key: string; value: { id: string; startedAt: number } };
+}
+
+export const DB_NAME = 'airlock-data';
+export const SCHEMA_VERSION = 1;
+
+async function db(): Promise<IDBPDatabase<DataDB>> {
+  return openDB<DataDB>(DB_NAME, SCHEMA_VERSION, {
+    // Numbered upgrade steps: each `if (old < N)` block brings version N-1 to N. Add new steps below;
+    // never edit a released one.
+    upgrade(d, old) {
+      if (old < 1) {
+        d.createObjectStore('tables', { keyPath: 'id' }).createIndex('name', 'name', { unique: true });
+        d.createObjectStore('chunks');
+        d.createObjectStore('dicts');
+        d.createObjectStore('pending', { keyPath: 'id' });
+      }
+    },
+    blocking(_cur, _next, event) {
+      // A newer version of the app opened in another tab: get out of its way.
+      (event.target as IDBDatabase).close();
+    },
+  });
+}
+
+async function withDb<T>(f: (d: IDBPDatabase<DataDB>) => Promise<T>): Promise<T> {
+  const d = await db();
+  try {
+    return await f(d);
+  } finally {
+    d.close();
+  }
+}
+
+function isQuota(e: unknown): boolean {
+  return !!e && typeof e === 'object' && ((e as DOMException).name === 'QuotaExceededError' || /quota/i.test(String((e as Error).message)));
+}
+
+function kindOf(a: ArrayBufferView): Kind {
+  return a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'uint8';
+}
+
+function chunkOf(a: Int32Array | Float64Array | Uint8Array, k: number): ArrayBuffer {
+  const part = a.subarray(k * CHUNK_ROWS, (k + 1) * CHUNK_ROWS);
+  return part.slice().buffer as ArrayBuffer;
+}
+
+export interface SaveInput {
+  name: string;
+  rowCount: number;
+  columns: BuiltColumn[];
+  fingerprint: string;
+  source: TableMeta['source'];
+  warnings?: string[];
+}
+
+/**
+ * Stores a loaded table. With `replace`, an existing table of that name is swapped out in the same
+ * transaction that makes the new one visible.
+ * @throws {IngestError} `quota` when the disk is full, `bad-options` when the name is taken.
+ */
+export async function saveTable(t: SaveInput, options: { replace?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<TableMeta> {
+  const id = crypto.randomUUID();
+  const chunks = Math.max(1, Math.ceil(t.rowCount / CHUNK_ROWS));
+  const meta: TableMeta = {
+    id,
+    name: t.name,
+    rowCount: t.rowCount,
+    columns: t.columns.map((c) => ({ name: c.name, type: c.type, kind: kindOf(c.values), hasValid: !!c.valid })),
+    chunks,
+    fingerprint: t.fingerprint,
+    source: t.source,
+    warnings: t.warnings ?? [],
+    createdAt: Date.now(),
+  };
+  return withDb(async (d) => {
+    if (!options.replace && (await d.getFromIndex('tables', 'name', t.name))) {
+      throw new IngestError('bad-options', `a table named "${t.name}" exists; choose another name or replace it`);
+    }
+    await d.put('pending', { id, startedAt: Date.now() });
+    try {
+      // One transaction per column: each commits column chunks, written whole (never row by row).
+      for (let c = 0; c < t.columns.length; c++) {
+        const col = t.columns[c]!;
+        const tx = d.transaction(['chunks', 'dicts'], 'readwrite');
+        for (let k = 0; k < chunks; k++) {
+          void tx.objectStore('chunks').put({ values: chunkOf(col.values, k), ...(col.valid ? { valid: chunkOf(col.valid, k) } : {}) }, [id, c, k]);
+        }
+        if (col.dictionary) void tx.objectStore('dicts').put(col.dictionary, [id, c]);
+        await tx.done;
+        options.onProgress?.(c + 1, t.columns.length);
+      }
+      // The flip: the new table appears (and a replaced one disappears) at once, or not at all.
+      const tx = d.transaction(['tables', 'pending'], 'readwrite');
+      const old = await tx.objectStore('tables').index('name').get(t.name);
+      if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
+      if (old) await tx.objectStore('tables').delete(old.id);
+      await tx.objectStore('tables').put(meta);
+      await tx.objectStore('pending').delete(id);
+      await tx.done;
+      if (old) await dropChunks(d, old.id, old.columns.length, old.chunks);
+      return meta;
+    } catch (e) {
+      await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
+      await d.delete('pending', id).catch(() => {});
+      if (isQuota(e)) {
+        throw new IngestError('quota', `the browser's storage is full: "${t.name}" could not be saved. Delete tables you no longer need or free disk space; nothing stored before was changed`);
+      }
+      throw e;
+    }
+  });
+}
+
+async function dropChunks(d: IDBPDatabase<DataDB>, id: string, columns: number, chunks: number): Promise<void> {
+  const tx = d.transaction(['chunks', 'dicts'], 'readwrite');
+  void tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0, 0], [id, columns, chunks]));
+  void tx.objectStore('dicts').delete(IDBKeyRange.bound([id, 0], [id, columns]));
+  await tx.done;
+}
+
+/** Every stored table's catalog entry, by name. */
+export async function listTables(): Promise<TableMeta[]> {
+  return withDb(async (d) => (await d.getAll('tables')).sort((a, b) => a.name.localeCompare(b.name)));
+}
+
+async function metaByName(d: IDBPDatabase<DataDB>, name: string): Promise<TableMeta> {
+  const m = await d.getFromIndex('tables', 'name', name);
+  if (!m) throw new IngestError('not-found', `there is no table named "${name}"`);
+  return m;
+}
+
+/** Reads a whole table back, columns concatenated, in the sandbox's wire format. */
+export async function loadTable(name: string, as = name): Promise<SandboxTable> {
+  return withDb(async (d) => {
+    const m = await metaByName(d, name);
+    const tx = d.transaction(['chunks', 'dicts'], 'readonly');
+    const columns = await Promise.all(
+      m.columns.map(async (c, ci) => {
+        const parts = await tx.objectStore('chunks').getAll(IDBKeyRange.bound([m.id, ci, 0], [m.id, ci, m.chunks]));
+        const Ctor = c.kind === 'float64' ? Float64Array : c.kind === 'int32' ? Int32Array : Uint8Array;
+        const values = new Ctor(m.rowCount);
+        const valid = c.hasValid ? new Uint8Array(m.rowCount) : undefined;
+        let o = 0;
+        for (const p of parts) {
+          const v = new Ctor(p.values);
+          values.set(v, o);
+          if (valid && p.valid) valid.set(new Uint8Array(p.valid), o);
+          o += v.length;
+        }
+        const dictionary = c.type === 'string' ? await tx.objectStore('dicts').get([m.id, ci]) : undefined;
+        return { name: c.name, type: c.type, values, ...(valid ? { valid } : {}), ...(dictionary ? { dictionary } : {}) };
+      }),
+    );
+    await tx.done;
+    return { name: as, rowCount: m.rowCount, columns };
+  });
+}
+
+/** The first `n` rows as display text (owner-only; never sent anywhere). */
+export async function previewTable(name: string, n = 20): Promise<{ columns: string[]; rows: string[][] }> {
+  return withDb(async (d) => {
+    const m = await metaByName(d, name);
+    const rows = Math.min(n, m.rowCount, CHUNK_ROWS);
+    const cols = await Promise.all(
+      m.columns.map(async (c, ci) => {
+        const p = await d.get('chunks', [m.id, ci, 0]);
+        if (!p) return new Array<string>(rows).fill('');
+        const Ctor = c.kind === 'float64' ? Float64Array : c.kind === 'int32' ? Int32Array : Uint8Array;
+        const v = new Ctor(p.values);
+        const valid = p.valid ? new Uint8Array(p.valid) : undefined;
+        const dict = c.type === 'string' ? await d.get('dicts', [m.id, ci]) : undefined;
+        return Array.from({ length: rows }, (_, i) => {
+          if (valid && !valid[i]) return '';
+          const x = v[i]!;
+          if (c.type === 'string') return x < 0 ? '' : (dict?.[x] ?? '');
+          if (c.type === 'bool') return x ? 'true' : 'false';
+          if (c.type === 'datetime') return new Date(x).toISOString();
+          return String(x);
+        });
+      }),
+    );
+    return { columns: m.columns.map((c) => c.name), rows: Array.from({ length: rows }, (_, i) => cols.map((c) => c[i]!)) };
+  });
+}
+
+export async function renameTable(from: string, to: string): Promise<void> {
+  if (!to.trim()) throw new IngestError('bad-options', 'a table needs a name');
+  await withDb(async (d) => {
+    const tx = d.transaction('tables', 'readwrite');
+    const m = await tx.store.index('name').get(from);
+    if (!m) throw new IngestError('not-found', `there is no table named "${from}"`);
+    if (await tx.store.index('name').get(to)) throw new IngestError('bad-options', `a table named "${to}" exists`);
+    await tx.store.put({ ...m, name: to });
+    await tx.done;
+  });
+}
+
+export async function deleteTable(name: string): Promise<void> {
+  await withDb(async (d) => {
+    const m = await metaByName(d, name);
+    await d.delete('tables', m.id);
+    await dropChunks(d, m.id, m.columns.length, m.chunks);
+  });
+}
+
+/** Removes chunks of saves that never finished (a tab closed mid-write). Safe to call any time. */
+export async function collectGarbage(now = Date.now()): Promise<number> {
+  return withDb(async (d) => {
+    let n = 0;
+    for (const p of await d.getAll('pending')) {
+      if (now - p.startedAt < STALE_MS) continue;
+      await dropChunks(d, p.id, 1e6, 1e9);
+      await d.delete('pending', p.id);
+      n++;
+    }
+    return n;
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * The owner's tables in the real browser: the diabetes data into IndexedDB as column chunks, list,
+ * preview, rename, replace, delete, two tabs, a full disk — and into Python in the sandbox.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
+import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+
+let browser: Browser;
+let server: StaticServer;
+let page: Page;
+let context: BrowserContext;
+let csv: Buffer;
+
+const load = (p: Page, url: string, name: string, options: Record<string, unknown> = {}) =>
+  p.evaluate(
+    async ({ url, name, options }) => {
+      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      return (window as any).airlock.data.load({ name, bytes }, options);
+    },
+    { url, name, options },
+  );
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-data-'));
+  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
+  csv = readFileSync(join(dir, 'dataset_diabetes/diabetic_data.csv'));
+  browser = await launchBrowser();
+  server = await startStaticServer();
+  server.routes.set('/data/diabetic_data.csv', { type: 'text/csv', body: csv });
+  server.routes.set('/data/small.csv', { type: 'text/csv', body: 'a,b\n1,x\n2,y\n' });
+  ({ page, context } = await openApp(browser, server));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('the real data loads as column chunks, survives a reload, previews, and reaches Python', async () => {
+  const meta = await load(page, '/data/diabetic_data.csv', 'diabetic_data.csv', { name: 'encounters' });
+  expect(meta).toMatchObject({ name: 'encounters', rowCount: 101_766, chunks: 1 });
+  expect(meta.columns).toHaveLength(50);
+  expect(meta.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+  await page.reload();
+  await page.waitForFunction(() => 'airlock' in window);
+  const list = await page.evaluate(() => (window as any).airlock.data.list());
+  expect(list.map((t: { name: string }) => t.name)).toEqual(['encounters']);
+  const preview = await page.evaluate(() => (window as any).airlock.data.preview('encounters', 2));
+  const firstLine = csv.toString('utf8', 0, 2000).split('\n')[1]!.split(',');
+  expect(preview.rows[0].slice(0, 5)).toEqual(firstLine.slice(0, 5));
+  expect(preview.rows[0][5]).toBe(''); // weight "?" is missing
+  const r = await page.evaluate(async () => {
+    const nb = JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'import airlock, collections\nt = airlock.table("ehr")\nprint(len(t), collections.Counter(t.column("readmitted")).most_common())' }] });
+    return (window as any).airlock.run({ notebook: nb, storedTables: [{ name: 'encounters', as: 'ehr' }] });
+  });
+  expect(r.status, r.message).toBe('ok');
+  expect(r.logs[0].text).toBe("101766 [('NO', 54864), ('>30', 35545), ('<30', 11357)]");
+});
+
+test('rename, refuse a taken name, replace atomically, delete', async () => {
+  await page.evaluate(() => (window as any).airlock.data.rename('encounters', 'ehr'));
+  await load(page, '/data/small.csv', 'small.csv', { name: 'tiny' });
+  await expect(load(page, '/data/small.csv', 'small.csv', { name: 'tiny' })).rejects.toThrow('a table named "tiny" exists');
+  await expect(page.evaluate(() => (window as any).airlock.data.rename('tiny', 'ehr'))).rejects.toThrow('a table named "ehr" exists');
+  const before = (await page.evaluate(() => (window as any).airlock.data.list())).find((t: { name: string }) => t.name === 'tiny');
+  const after = await load(page, '/data/small.csv', 'small.csv', { name: 'tiny', replace: true, columns: { a: { type: 'string' } } });
+  expect(after.id).not.toBe(before.id);
+  expect(after.columns[0].type).toBe('string');
+  const names = (await page.evaluate(() => (window as any).airlock.data.list())).map((t: { name: string }) => t.name);
+  expect(names).toEqual(['ehr', 'tiny']);
+  await page.evaluate(() => (window as any).airlock.data.remove('tiny'));
+  await expect(page.evaluate(() => (window as any).airlock.data.preview('tiny'))).rejects.toThrow('there is no table named "tiny"');
+});
+
+test('two tabs saving at once leave a consistent catalog', async () => {
+  const other = await context.newPage();
+  await other.goto(`${server.appUrl}?noprewarm`);
+  await other.waitForFunction(() => 'airlock' in window);
+  await Promise.all([load(page, '/data/small.csv', 's.csv', { name: 'from_tab_1' }), load(other, '/data/small.csv', 's.csv', { name: 'from_tab_2' })]);
+  const results = await Promise.allSettled([load(page, '/data/small.csv', 's.csv', { name: 'same' }), load(other, '/data/small.csv', 's.csv', { name: 'same' })]);
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  const names = (await other.evaluate(() => (window as any).airlock.data.list())).map((t: { name: string }) => t.name);
+  expect(names).toEqual(['ehr', 'from_tab_1', 'from_tab_2', 'same']);
+  await other.close();
+});
+
+test('a full disk gives a clear message and leaves what was stored intact', async () => {
+  // The browser refuses a chunk write as a full disk does. (DevTools' Storage.overrideQuotaForOrigin
+  // did not take effect in this Chromium, so the refusal is made by wrapping IDBObjectStore.put
+  // after the first few chunk writes; transactions, cleanup and the catalog are all real.)
+  await page.evaluate(() => {
+    const put = IDBObjectStore.prototype.put;
+    let writes = 0;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.name === 'chunks' && ++writes > 3) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+    (window as any).__restorePut = () => (IDBObjectStore.prototype.put = put);
+  });
+  const before = await page.evaluate(() => (window as any).airlock.data.list());
+  const err = await load(page, '/data/diabetic_data.csv', 'd.csv', { name: 'too_big' }).then(
+    () => 'saved',
+    (e: Error) => e.message,
+  );
+  await page.evaluate(() => (window as any).__restorePut());
+  expect(err).toContain("the browser's storage is full: \"too_big\" could not be saved");
+  expect(err).toContain('nothing stored before was changed');
+  expect(await page.evaluate(() => (window as any).airlock.data.list())).toEqual(before);
+  expect((await page.evaluate(() => (window as any).airlock.data.preview('ehr', 1))).rows).toHaveLength(1);
+  // What the failed save had written is gone.
+  const chunks = await page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        const r = indexedDB.open('airlock-data');
+        r.onsuccess = () => {
+          const c = r.result.transaction('chunks').objectStore('chunks').count();
+          c.onsuccess = () => (resolve(c.result), r.result.close());
+        };
+      }),
+  );
+  const expected = before.reduce((n: number, t: { columns: unknown[]; chunks: number }) => n + t.columns.length * t.chunks, 0);
+  expect(chunks).toBe(expected);
+});
