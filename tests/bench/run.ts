@@ -10,10 +10,12 @@ import { ROOT, findChromium } from '../browser/harness.ts';
 import { toMarkdown, type BenchRow } from './report.ts';
 import { benchSandbox } from './sandbox.ts';
 import { benchBundle } from './bundle.ts';
+import { benchData } from './data.ts';
 
 const sections: Record<string, (log: (s: string) => void) => Promise<BenchRow[]>> = {
   sandbox: benchSandbox,
   bundle: benchBundle,
+  data: benchData,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
