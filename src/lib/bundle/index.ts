@@ -4,3 +4,4 @@ export { parseManifest, serializeManifest, compareVersions, FORMAT, FORMAT_VERSI
 export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
 export { readZip, zipStream, ZIP_LIMITS } from './zip.ts';
+export { importBundle, listBundles, openStoredBundle, pinExpert, pinnedExpert, type StoredBundle, type ImportResult } from './store.ts';

@@ -1,0 +1,219 @@
+/**
+ * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
+ * it and call its methods; all I/O goes through src/lib.
+ */
+import { createRoomKey, importRoomKey, loadRoomKey } from '../../lib/crypto/index.ts';
+import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError, type StoredBundle } from '../../lib/bundle/index.ts';
+import {
+  buildInvitation,
+  deleteTable,
+  ingest,
+  listTables,
+  loadTable,
+  previewTable,
+  renameTable,
+  saveTable,
+  IngestError,
+  type IngestOptions,
+  type TableMeta,
+} from '../../lib/data/index.ts';
+import type { ColumnType } from '../../lib/sandbox/index.ts';
+import type { AirlockAutomation } from '../automation.ts';
+import { RunState } from '../run/run-state.svelte.ts';
+
+export function download(name: string, data: string | Uint8Array, type = 'application/octet-stream'): void {
+  const url = URL.createObjectURL(new Blob([data as BlobPart], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export interface Sniffed {
+  file: File;
+  name: string;
+  columns: Array<{ name: string; type: ColumnType; inferred: ColumnType }>;
+  warnings: string[];
+}
+
+export class Owner {
+  recipient = $state<string | null>(null);
+  tables = $state<TableMeta[]>([]);
+  bundles = $state<StoredBundle[]>([]);
+  pinned = $state<string | undefined>(undefined);
+  /** One-line messages for the owner, newest first. */
+  message = $state<{ text: string; kind: 'ok' | 'error' } | null>(null);
+  loading = $state<{ name: string; done: number; total: number } | null>(null);
+  sniffed = $state<Sniffed | null>(null);
+  pendingBundle = $state<{ file: File; signer: string } | null>(null);
+  preview = $state<{ name: string; columns: string[]; rows: string[][] } | null>(null);
+  readonly run: RunState;
+  #abort: AbortController | null = null;
+
+  constructor(airlock: AirlockAutomation) {
+    this.run = new RunState(airlock);
+  }
+
+  private say(text: string, kind: 'ok' | 'error' = 'ok') {
+    this.message = { text, kind };
+  }
+
+  private fail(e: unknown) {
+    this.say(e instanceof Error ? e.message : String(e), 'error');
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [room, tables, bundles, pinned] = await Promise.all([loadRoomKey(), listTables(), listBundles(), pinnedExpert()]);
+      this.recipient = room?.recipient ?? null;
+      this.tables = tables;
+      this.bundles = bundles;
+      this.pinned = pinned;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async createRoom(): Promise<void> {
+    try {
+      const { room, backup } = await createRoomKey();
+      this.recipient = room.recipient;
+      download('airlock-room.key', backup, 'text/plain');
+      this.say('Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.');
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async restoreRoom(file: File): Promise<void> {
+    try {
+      this.recipient = (await importRoomKey(await file.text())).recipient;
+      this.say('Room key restored.');
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  invitation(room: string, stats: Record<string, string[]>): void {
+    if (!this.recipient) return this.say('Create the room key first.', 'error');
+    void (async () => {
+      try {
+        const tables = [];
+        for (const t of this.tables) {
+          const full = await loadTable(t.name);
+          tables.push({ name: t.name, rowCount: full.rowCount, columns: full.columns });
+        }
+        const inv = buildInvitation({ room, recipient: this.recipient!, tables, stats, ...(this.pinned ? { expert: this.pinned } : {}) });
+        download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');
+        this.say('Invitation downloaded: names, types, counts and missing rates only' + (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'));
+      } catch (e) {
+        this.fail(e);
+      }
+    })();
+  }
+
+  /** Reads the start of a file to show the inferred column types before loading it whole. */
+  async sniff(file: File): Promise<void> {
+    try {
+      const head = file.slice(0, 256 * 1024);
+      const text = await head.text();
+      const cut = file.size > 256 * 1024 ? text.slice(0, text.lastIndexOf('\n') + 1) : text;
+      const isParquet = file.name.toLowerCase().endsWith('.parquet');
+      const sample = isParquet ? await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }) : await ingest({ name: file.name, size: cut.length, stream: () => new Blob([cut]).stream() });
+      this.sniffed = { file, name: sample.name, columns: sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type })), warnings: sample.report.warnings };
+    } catch (e) {
+      this.sniffed = null;
+      this.fail(e instanceof IngestError ? `${file.name}: ${e.message}` : e);
+    }
+  }
+
+  async load(replace = false): Promise<void> {
+    const s = this.sniffed;
+    if (!s) return;
+    const columns: IngestOptions['columns'] = {};
+    for (const c of s.columns) if (c.type !== c.inferred) columns[c.name] = { type: c.type };
+    this.#abort = new AbortController();
+    this.loading = { name: s.name, done: 0, total: s.file.size };
+    try {
+      const t = await ingest(
+        { name: s.file.name, size: s.file.size, stream: () => s.file.stream(), slice: (a, b) => s.file.slice(a, b) },
+        { name: s.name, columns, signal: this.#abort.signal, onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }) },
+      );
+      await saveTable({ ...t, warnings: t.report.warnings, source: { file: s.file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+      this.sniffed = null;
+      this.say(`Loaded ${t.name}: ${t.rowCount.toLocaleString()} rows, ${t.columns.length} columns.${t.report.warnings.length ? ' ' + t.report.warnings.join('; ') + '.' : ''}`);
+      await this.refresh();
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.loading = null;
+      this.#abort = null;
+    }
+  }
+
+  cancelLoad(): void {
+    this.#abort?.abort();
+  }
+
+  async showPreview(name: string): Promise<void> {
+    try {
+      this.preview = { name, ...(await previewTable(name, 10)) };
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    try {
+      await renameTable(from, to);
+      await this.refresh();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await deleteTable(name);
+      if (this.preview?.name === name) this.preview = null;
+      await this.refresh();
+      this.say(`Deleted ${name}.`);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async importBundleFile(file: File, options: { pinSigner?: boolean; force?: boolean } = {}): Promise<void> {
+    const room = await loadRoomKey();
+    if (!room) return this.say('Create or restore the room key first: bundles are sealed to it.', 'error');
+    try {
+      const r = await importBundle(new Uint8Array(await file.arrayBuffer()), room.key, options);
+      this.pendingBundle = null;
+      this.say(`Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`);
+      await this.refresh();
+    } catch (e) {
+      if (e instanceof BundleError && e.code === 'unknown-signer' && /no expert is pinned/.test(e.message)) {
+        this.pendingBundle = { file, signer: /SHA256:\S+/.exec(e.message)?.[0] ?? '' };
+        return;
+      }
+      this.fail(e);
+    }
+  }
+
+  async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
+    const room = await loadRoomKey();
+    if (!room) return this.say('Create or restore the room key first.', 'error');
+    try {
+      const b = await openStoredBundle(key, room.key);
+      const tables = await Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
+      await this.run.start({
+        notebook: b.notebook,
+        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
+        tables,
+      });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+}

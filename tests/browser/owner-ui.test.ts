@@ -1,0 +1,87 @@
+/**
+ * The owner's whole flow through the UI, in Chromium, on the real data: room key, a table, an
+ * invitation, a bundle from an expert (trusted on first sight), a run, and the refusals.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { sealBundle } from '../../src/lib/bundle/index.ts';
+import { generateSshKey } from '../../src/lib/crypto/index.ts';
+import { buildWheel } from '../../src/lib/wheel/index.ts';
+import { ROOT, launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
+import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+import { notebookJson } from './fixtures.ts';
+
+let browser: Browser;
+let server: StaticServer;
+let csv: Buffer;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-ui-'));
+  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
+  csv = readFileSync(join(dir, 'dataset_diabetes/diabetic_data.csv'));
+  browser = await launchBrowser();
+  server = await startStaticServer();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function seal(recipient: string, signer = expert, version = '1.0.0') {
+  const wheel = buildWheel({ name: 'readmit_stats', version: '1.0', files: { 'readmit_stats/__init__.py': 'def rate(labels):\n    return sum(1 for l in labels if l != "NO") / len(labels)\n' } });
+  const nb = notebookJson(['import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))']);
+  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'] });
+  return Buffer.from(await new Response(stream).arrayBuffer());
+}
+const expert = generateSshKey('expert');
+
+test('room key → table → invitation → bundle → run, and the refusals', async () => {
+  const { page } = await openApp(browser, server);
+  const nav = (name: string) => page.getByRole('navigation').getByRole('button', { name }).click();
+
+  await nav('Room');
+  const backup = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Create room key' }).click();
+  expect((await backup).suggestedFilename()).toBe('airlock-room.key');
+  const recipient = (await page.getByTestId('recipient').textContent())!;
+  expect(recipient).toMatch(/^age1/);
+
+  await nav('Tables');
+  await page.getByTestId('table-file').setInputFiles({ name: 'diabetic_data.csv', mimeType: 'text/csv', buffer: csv });
+  await page.getByTestId('table-name').fill('hospital_ehr');
+  await page.getByRole('button', { name: 'Load table' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 60_000 }).toContain('Loaded hospital_ehr: 101,766 rows, 50 columns');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect.poll(() => page.getByText('first rows; only you see this').count()).toBe(1);
+
+  await nav('Room');
+  const inv = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download invitation' }).click();
+  const invPath = await (await inv).path();
+  const invitation = JSON.parse(readFileSync(invPath!, 'utf8'));
+  expect(invitation).toMatchObject({ format: 'airlock-invitation', recipient, tables: [{ name: 'hospital_ehr', rows: 101_766 }] });
+
+  await nav('Bundles');
+  await page.getByTestId('bundle-file').setInputFiles({ name: 'readmission.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
+  await expect.poll(() => page.getByRole('alertdialog').textContent()).toContain('SHA256:');
+  await page.getByRole('button', { name: 'Trust this expert and import' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.0.0');
+  await page.locator('label.map select').selectOption('hospital_ehr');
+  await page.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 }).toContain('wrote 1 output file');
+  expect(await page.getByTestId('run-logs').textContent()).toContain('101766 rows, readmission rate 0.461');
+
+  // The same version again, and a bundle from another key: refused, nothing changed.
+  await page.getByTestId('bundle-file').setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('the version you already have');
+  await page.getByTestId('bundle-file').setInputFiles({ name: 'other.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient, generateSshKey('mallory'), '2.0.0') });
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('not by the expert you trust');
+  expect(await page.getByTestId('bundles').locator('tbody tr').count()).toBe(1);
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
+});
