@@ -85,3 +85,37 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
 });
+
+test('the expert seals a bundle in the app from an invitation, and gets mock data from it', async () => {
+  const { generateOwnerKey } = await import('../../src/lib/crypto/index.ts');
+  const { buildInvitation } = await import('../../src/lib/data/index.ts');
+  const { openBundle } = await import('../../src/lib/bundle/index.ts');
+  const { unzipSync, strFromU8 } = await import('fflate');
+  const owner = await generateOwnerKey();
+  const invitation = buildInvitation({
+    room: 'ward 7',
+    recipient: owner.recipient,
+    tables: [{ name: 'encounters', rowCount: 3, columns: [{ name: 'age', type: 'int', values: new Int32Array([40, 50, 60]) }] }],
+  });
+  const signer = generateSshKey('expert@lab');
+  const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': 'X = 1\n' } });
+  const { page } = await openApp(browser, server);
+  await page.getByRole('navigation').getByRole('button', { name: 'Expert' }).click();
+  await page.getByTestId('invitation-file').setInputFiles({ name: 'invitation.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(invitation)) });
+  await expect.poll(() => page.getByTestId('expert-message').textContent()).toContain('Invitation for "ward 7"');
+  const mock = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download mock data' }).click();
+  const files = unzipSync(readFileSync((await (await mock).path())!));
+  expect(Object.keys(files).sort()).toEqual(['encounters.csv', 'schema.json']);
+  expect(JSON.parse(strFromU8(files['schema.json']!))).toEqual({ encounters: { age: 'int' } });
+  await page.getByTestId('key-file').setInputFiles({ name: 'id_ed25519', mimeType: 'text/plain', buffer: Buffer.from(signer.privateKey) });
+  await page.getByTestId('notebook-file').setInputFiles({ name: 'train.ipynb', mimeType: 'application/json', buffer: Buffer.from(notebookJson(['print(1)'])) });
+  await page.getByTestId('wheel-files').setInputFiles({ name: wheel.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(wheel.bytes) });
+  const sealed = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Seal and download' }).click();
+  const d = await sealed;
+  expect(d.suggestedFilename()).toBe('model-0.1.0.airlock');
+  const b = await openBundle(new Uint8Array(readFileSync((await d.path())!)), owner.identity, { expert: signer.publicKey });
+  expect(b.manifest).toMatchObject({ name: 'model', version: '0.1.0', outputs: ['model.json'], tables: ['encounters'] });
+  expect(b.wheels[0]!.bytes).toEqual(wheel.bytes);
+});
