@@ -3,8 +3,8 @@
  * and the browser tests drive the real app through it — the same code path as the UI, no other.
  */
 import { Sandbox, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
-import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey } from '../lib/crypto/index.ts';
-import { openBundle, type Manifest } from '../lib/bundle/index.ts';
+import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
+import { openBundle, sealBundle, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
@@ -43,6 +43,10 @@ export interface AirlockAutomation {
   };
   /** Opens and checks a bundle with the room key; returns what it is, never its code. */
   inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
+  /** The expert's side: seal files into a bundle (the same code as the Expert tab and the CLI). */
+  sealBundle(input: { recipient: string; signingKey: string; name: string; version: string; notebook: NamedBytes; wheels: NamedBytes[]; outputs?: string[]; tables?: string[] }): Promise<Uint8Array>;
+  /** Opens a bundle with the room key and starts a sandbox with its wheels installed (for measurements). */
+  openAndPrepare(bytes: Uint8Array): Promise<{ openMs: number; readyMs: number; wheels: number }>;
   version: string;
   pyodideVersion: string;
   run(req: AutomationRunRequest): Promise<RunReport>;
@@ -103,6 +107,24 @@ export function installAutomation(): void {
         return r ? { recipient: r.recipient, extractable: r.key.extractable } : null;
       },
       remove: deleteRoomKey,
+    },
+    async sealBundle(input) {
+      const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) });
+      return new Uint8Array(await new Response(stream).arrayBuffer());
+    },
+    async openAndPrepare(bytes) {
+      const room = await loadRoomKey();
+      if (!room) throw new Error('this browser has no room key yet');
+      const t0 = performance.now();
+      const b = await openBundle(bytes, room.key);
+      const openMs = performance.now() - t0;
+      const { sandbox } = await Sandbox.start({ assets: runtimeAssets() });
+      try {
+        const installed = await sandbox.installWheels(b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })));
+        return { openMs, readyMs: performance.now() - t0, wheels: installed.length };
+      } finally {
+        sandbox.dispose();
+      }
     },
     async inspectBundle(bytes, options = {}) {
       const room = await loadRoomKey();

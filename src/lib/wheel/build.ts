@@ -26,10 +26,11 @@ export interface WheelSpec {
 }
 
 /**
+ * @param options.level deflate level (0 stores files as they are: for large binary data)
  * @returns the wheel's file name and bytes
  * @throws {WheelError} for an invalid name or version, or unsafe file paths.
  */
-export function buildWheel(spec: WheelSpec): { filename: string; bytes: Uint8Array } {
+export function buildWheel(spec: WheelSpec, options: { level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 } = {}): { filename: string; bytes: Uint8Array } {
   if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(spec.name)) throw new WheelError(`"${spec.name}" is not a valid project name (PEP 508)`);
   if (!/^[0-9]+(\.[0-9]+)*([a-z0-9.+!-]*)$/i.test(spec.version)) throw new WheelError(`"${spec.version}" is not a valid version (PEP 440)`);
   const dist = `${wheelDistName(spec.name)}-${spec.version}`;
@@ -51,7 +52,7 @@ export function buildWheel(spec: WheelSpec): { filename: string; bytes: Uint8Arr
   const record = Object.entries(entries).map(([p, b]) => `${p},sha256=${base64urlnopad.encode(sha256(b))},${b.length}`);
   entries[`${info}/RECORD`] = strToU8([...record, `${info}/RECORD,,`].join('\n') + '\n');
   // A fixed timestamp: the same sources give the same bytes (reproducible builds).
-  const bytes = zipSync(Object.fromEntries(Object.entries(entries).map(([p, b]) => [p, [b, { mtime: new Date('2000-01-01T00:00:00Z') }]])), { level: 6 });
+  const bytes = zipSync(Object.fromEntries(Object.entries(entries).map(([p, b]) => [p, [b, { mtime: new Date('2000-01-01T00:00:00Z') }]])), { level: options.level ?? 6 });
   return { filename: `${dist}-py3-none-any.whl`, bytes };
 }
 
