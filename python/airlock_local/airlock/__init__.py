@@ -1,9 +1,10 @@
-"""`airlock` for local development: the same API as inside the sandbox, over mock files.
+"""The `airlock` module: what a notebook sees of the owner's data.
 
-`airlock mock invitation.json -o mock/` writes one CSV per table and `schema.json` (column types).
-This module reads them from $AIRLOCK_DATA_DIR (default ./mock) and types every column exactly as
-the sandbox does, so a notebook that runs here runs unchanged on the owner's real data.
-Files written to airlock.OUTPUT_DIR ($AIRLOCK_OUTPUT_DIR, default ./output) stand for the run's result.
+One file, two places. Inside the sandbox the tables come from the host (`_airlock_host`, registered
+by the sandbox worker) as typed arrays, and numeric columns become `array.array` objects in one
+memory copy. Locally, for development, they come from the mock files that
+`airlock mock invitation.json -o mock/` writes ($AIRLOCK_DATA_DIR, default ./mock), typed from
+mock/schema.json exactly as the sandbox types them. A notebook that runs here runs there unchanged.
 """
 
 import array as _array
@@ -15,11 +16,26 @@ import os as _os
 import sys as _sys
 from datetime import datetime as _dt, timezone as _tz
 
+try:
+    import _airlock_host as _host  # present only inside the sandbox
+except ImportError:  # local development over mock files
+    _host = None
+
 __all__ = ["table", "tables", "open_csv", "progress", "OUTPUT_DIR", "Table"]
 
-DATA_DIR = _os.environ.get("AIRLOCK_DATA_DIR", "mock")
-OUTPUT_DIR = _os.environ.get("AIRLOCK_OUTPUT_DIR", "output")
+#: Files written here (and below) are the run's only result; everything else is discarded.
+OUTPUT_DIR = "/airlock/output" if _host else _os.environ.get("AIRLOCK_OUTPUT_DIR", "output")
+DATA_DIR = None if _host else _os.environ.get("AIRLOCK_DATA_DIR", "mock")
+
+_TYPECODES = {"float64": "d", "int32": "i", "uint8": "B"}
 _TRUE = {"true", "TRUE", "True", "yes", "Yes", "YES"}
+
+
+def _copy_array(typecode, js_array):
+    """One memcpy from the host's typed array into a new `array.array` (no per-value objects)."""
+    out = _array.array(typecode, bytes(_array.array(typecode).itemsize)) * int(js_array.length)
+    js_array.assign_to(out)
+    return out
 
 
 def _schema():
@@ -34,26 +50,42 @@ def _schema():
 def _ms(text):
     t = text.replace("Z", "+00:00")
     d = _dt.fromisoformat(t if "T" in t or " " in t else t + "T00:00:00+00:00")
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=_tz.utc)
-    return d.timestamp() * 1000.0
+    return (d if d.tzinfo else d.replace(tzinfo=_tz.utc)).timestamp() * 1000.0
+
+
+def _mock_column(kind, raw):
+    """A mock CSV column typed as the sandbox types the real one (see docs/PYTHON_API.md)."""
+    if kind == "string":
+        return [None if v == "" else v for v in raw]
+    if kind in ("float", "datetime") or any(v == "" for v in raw):
+        conv = {"int": float, "float": float, "bool": lambda v: 1.0 if v in _TRUE else 0.0, "datetime": _ms}[kind]
+        return _array.array("d", [_math.nan if v == "" else conv(v) for v in raw])
+    if kind == "int":
+        return _array.array("i", [int(v) for v in raw])
+    return _array.array("B", [1 if v in _TRUE else 0 for v in raw])
 
 
 class Table:
     """A read-only table: `.columns`, `.types`, `len(t)`, `.column(name)`, `.rows()`."""
 
     def __init__(self, name):
-        schema = _schema()
-        if name not in schema:
-            raise KeyError(f"no table named {name!r} in this run (tables: {', '.join(sorted(schema)) or 'none'})")
+        known = tables()
+        if name not in known:
+            raise KeyError(f"no table named {name!r} in this run (tables: {', '.join(sorted(known)) or 'none'})")
         self.name = name
-        self.types = dict(schema[name])
-        with open(_os.path.join(DATA_DIR, f"{name}.csv"), newline="", encoding="utf-8") as f:
-            reader = _csv.reader(f)
-            self.columns = next(reader)
-            self._raw = list(reader)
-        self._n = len(self._raw)
         self._cache = {}
+        if _host:
+            meta = _host.describe(name)
+            self._n = int(meta.rowCount)
+            self.columns = [str(c) for c in meta.columns]
+            self.types = {str(c): str(t) for c, t in zip(meta.columns, meta.types)}
+        else:
+            self.types = dict(_schema()[name])
+            with open(_os.path.join(DATA_DIR, f"{name}.csv"), newline="", encoding="utf-8") as f:
+                reader = _csv.reader(f)
+                self.columns = next(reader)
+                self._raw = list(reader)
+            self._n = len(self._raw)
 
     def __len__(self):
         return self._n
@@ -62,35 +94,43 @@ class Table:
         return f"<airlock.Table {self.name!r}: {self._n} rows, {len(self.columns)} columns>"
 
     def column(self, name):
+        """A column's values.
+
+        Numbers come as `array.array`: 'i' for whole numbers, 'd' for floats, datetimes (ms since
+        the Unix epoch, UTC) and any numeric or boolean column with missing values (NaN marks
+        them); 'B' (0/1) for booleans. Strings come as a list of `str`, `None` where missing.
+        """
         if name not in self.types:
             raise KeyError(f"table {self.name!r} has no column {name!r} (columns: {', '.join(self.columns)})")
         if name in self._cache:
             return self._cache[name]
-        i = self.columns.index(name)
-        raw = [r[i] for r in self._raw]
-        kind = self.types[name]
-        has_missing = any(v == "" for v in raw)
-        if kind == "string":
-            values = [None if v == "" else v for v in raw]
-        elif kind == "float" or kind == "datetime" or has_missing:
-            conv = {"int": float, "float": float, "bool": lambda v: 1.0 if v in _TRUE else 0.0, "datetime": _ms}[kind]
-            values = _array.array("d", [_math.nan if v == "" else conv(v) for v in raw])
-        elif kind == "int":
-            values = _array.array("i", [int(v) for v in raw])
-        else:  # bool without missing values
-            values = _array.array("B", [1 if v in _TRUE else 0 for v in raw])
+        if _host:
+            col = _host.column(self.name, name)
+            if self.types[name] == "string":
+                dictionary = list(col.dictionary.to_py())
+                values = [dictionary[c] if c >= 0 else None for c in _copy_array("i", col.values)]
+            else:
+                values = _copy_array(_TYPECODES[str(col.kind)], col.values)
+        else:
+            i = self.columns.index(name)
+            values = _mock_column(self.types[name], [r[i] for r in self._raw])
         self._cache[name] = values
         return values
 
     def categorical(self, name):
+        """A string column as `(codes, categories)`: `array('i')` of indexes (-1 = missing) and a list."""
         if self.types.get(name) != "string":
             raise TypeError(f"column {name!r} is not a string column")
+        if _host:
+            col = _host.column(self.name, name)
+            return _copy_array("i", col.values), list(col.dictionary.to_py())
         cats, codes = {}, _array.array("i")
         for v in self.column(name):
             codes.append(-1 if v is None else cats.setdefault(v, len(cats)))
         return codes, list(cats)
 
     def rows(self):
+        """Iterates the rows as tuples of Python values (`None` where missing)."""
         cols = []
         for name in self.columns:
             values = self.column(name)
@@ -101,14 +141,17 @@ class Table:
 
 
 def tables():
-    return sorted(_schema())
+    """The names of the tables mounted for this run."""
+    return [str(n) for n in _host.names()] if _host else sorted(_schema())
 
 
 def table(name):
+    """The table `name`; raises KeyError naming the tables there are."""
     return Table(name)
 
 
 def open_csv(name):
+    """The table as CSV text (header first) in a text file object, for code that uses `csv`."""
     t = table(name)
     buf = _io.StringIO()
     w = _csv.writer(buf, lineterminator="\n")
@@ -120,10 +163,15 @@ def open_csv(name):
 
 
 def progress(fraction, message=""):
+    """Reports progress (0.0 to 1.0) and a short message to the owner's screen (locally: stderr)."""
     f = float(fraction)
     if _math.isnan(f):
         raise ValueError("progress fraction must be a number")
-    print(f"[progress {min(1.0, max(0.0, f)):.0%}] {str(message)[:200]}", file=_sys.stderr)
+    f = min(1.0, max(0.0, f))
+    if _host:
+        _host.progress(f, str(message)[:200])
+    else:
+        print(f"[progress {f:.0%}] {str(message)[:200]}", file=_sys.stderr)
 
 
 _os.makedirs(OUTPUT_DIR, exist_ok=True)

@@ -13,7 +13,8 @@
  */
 import { expose, transfer } from 'comlink';
 import type { PyodideAPI } from 'pyodide';
-import airlockPy from './python/airlock.py?raw';
+// One airlock module for the sandbox and for local development (python/airlock_local).
+import airlockPy from '../../../python/airlock_local/airlock/__init__.py?raw';
 import installWheelPy from './python/install_wheel.py?raw';
 import {
   encodeEvent,
