@@ -1,0 +1,88 @@
+/**
+ * The output gate: what may leave. Each output file is checked — declared in the manifest (when it
+ * declares outputs), within the policy's size cap, of an allowed type, free of identifying values —
+ * and the run's tripwires are carried onto the report. Any failed check blocks the export until the
+ * owner explicitly overrides it.
+ */
+import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
+import { buildLeakIndex, scanForLeaks, type LeakHit, type LeakIndex } from './leak.ts';
+
+/** Formats that are data, not code. Pickle and its kin run code on whoever loads them. */
+export const ALLOWED_TYPES = ['json', 'csv', 'tsv', 'txt', 'md', 'onnx', 'safetensors', 'parquet', 'npy', 'npz', 'png', 'svg', 'pmml'] as const;
+const CODE_FORMATS = ['pkl', 'pickle', 'joblib', 'pt', 'pth', 'ckpt', 'sav', 'dill'];
+
+export interface FileCheck {
+  path: string;
+  size: number;
+  type: string;
+  declared: boolean;
+  withinCap: boolean;
+  allowedType: boolean;
+  /** Loading it runs code (pickle and formats built on it). */
+  pickle: boolean;
+  leaks: LeakHit[];
+  /** One line per problem; empty when the file may leave. */
+  problems: string[];
+}
+
+export interface GateReport {
+  files: FileCheck[];
+  tripwires: Array<{ name: string; detail: string }>;
+  /** True when nothing blocks the export. */
+  pass: boolean;
+  indexedColumns: LeakIndex['columns'];
+}
+
+export interface GatePolicy {
+  maxOutputBytes: number;
+  /** The manifest's declared outputs; empty or absent: any name. */
+  declared?: string[];
+}
+
+function typeOf(path: string, bytes: Uint8Array): string {
+  const ext = path.includes('.') ? path.split('.').pop()!.toLowerCase() : '';
+  // Pickle protocol 2+ starts with 0x80 <protocol>; torch/joblib files are zips or pickles.
+  if (bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5) return 'pickle';
+  if (CODE_FORMATS.includes(ext)) return 'pickle';
+  return ext || 'binary';
+}
+
+/**
+ * Reviews a run's outputs.
+ * @param index built once per run from the input tables (buildLeakIndex), or the tables themselves
+ */
+export function reviewOutputs(outputs: OutputFile[], inputs: LeakIndex | SandboxTable[], policy: GatePolicy, tripwires: Array<{ name: string; detail: string }> = []): GateReport {
+  const index = Array.isArray(inputs) ? buildLeakIndex(inputs) : inputs;
+  const declared = policy.declared ?? [];
+  let total = 0;
+  const files = outputs.map((o): FileCheck => {
+    total += o.bytes.byteLength;
+    const type = typeOf(o.path, o.bytes);
+    const check: FileCheck = {
+      path: o.path,
+      size: o.bytes.byteLength,
+      type,
+      declared: !declared.length || declared.includes(o.path),
+      withinCap: total <= policy.maxOutputBytes,
+      allowedType: (ALLOWED_TYPES as readonly string[]).includes(type),
+      pickle: type === 'pickle',
+      leaks: scanForLeaks(o.bytes, index),
+      problems: [],
+    };
+    if (!check.declared) check.problems.push(`${o.path} is not among the outputs the bundle declares (${declared.join(', ')})`);
+    if (!check.withinCap) check.problems.push(`the outputs exceed the room's cap of ${policy.maxOutputBytes} bytes`);
+    if (check.pickle) check.problems.push(`${o.path} is a pickle: loading it runs code on whoever opens it; ask for JSON, ONNX or safetensors`);
+    else if (!check.allowedType) check.problems.push(`${o.path} is of type "${type}", which is not on the allowed list (${ALLOWED_TYPES.join(', ')})`);
+    if (check.leaks.length) {
+      const cols = [...new Set(check.leaks.map((h) => `${h.table}.${h.column}`))].join(', ');
+      check.problems.push(`${o.path} contains ${check.leaks.length}${check.leaks.length >= 50 ? '+' : ''} value(s) of identifying columns (${cols})`);
+    }
+    return check;
+  });
+  return {
+    files,
+    tripwires,
+    pass: files.every((f) => f.problems.length === 0) && tripwires.length === 0,
+    indexedColumns: index.columns,
+  };
+}
