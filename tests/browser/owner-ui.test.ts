@@ -32,9 +32,12 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function seal(recipient: string, signer = expert, version = '1.0.0') {
+const HONEST = 'import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))';
+const LEAKY = 'import airlock, json\nt = airlock.table("encounters")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"weights": list(t.column("patient_nbr"))[:50]}))';
+
+async function seal(recipient: string, signer = expert, version = '1.0.0', cell = HONEST) {
   const wheel = buildWheel({ name: 'readmit_stats', version: '1.0', files: { 'readmit_stats/__init__.py': 'def rate(labels):\n    return sum(1 for l in labels if l != "NO") / len(labels)\n' } });
-  const nb = notebookJson(['import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))']);
+  const nb = notebookJson([cell]);
   const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'] });
   return Buffer.from(await new Response(stream).arrayBuffer());
 }
@@ -75,6 +78,8 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByRole('button', { name: 'Run in the sandbox' }).click();
   await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 }).toContain('wrote 1 output file');
   expect(await page.getByTestId('run-logs').textContent()).toContain('101766 rows, readmission rate 0.461');
+  expect(await page.getByTestId('gate').textContent()).toContain('The output gate passed');
+  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(true);
 
   // The same version again, and a bundle from another key: refused, nothing changed.
   await page.getByTestId('bundle-file').setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
@@ -82,6 +87,18 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByTestId('bundle-file').setInputFiles({ name: 'other.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient, generateSshKey('mallory'), '2.0.0') });
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('not by the expert you trust');
   expect(await page.getByTestId('bundles').locator('tbody tr').count()).toBe(1);
+
+  // A newer version that smuggles patient numbers into its "model": the gate blocks the download
+  // until the owner explicitly overrides it.
+  await page.getByTestId('bundle-file').setInputFiles({ name: 'v2.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient, expert, '1.1.0', LEAKY) });
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.1.0');
+  await page.locator('label.map select').selectOption('hospital_ehr');
+  await page.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await expect.poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 }).toContain('The output gate blocked the export');
+  expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
+  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(false);
+  await page.getByLabel('I have reviewed these problems and export anyway').check();
+  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(true);
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
 });

@@ -17,7 +17,8 @@ import {
   type IngestOptions,
   type TableMeta,
 } from '../../lib/data/index.ts';
-import type { ColumnType } from '../../lib/sandbox/index.ts';
+import { DEFAULT_LIMITS, type ColumnType } from '../../lib/sandbox/index.ts';
+import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
@@ -48,6 +49,8 @@ export class Owner {
   sniffed = $state<Sniffed | null>(null);
   pendingBundle = $state<{ file: File; signer: string } | null>(null);
   preview = $state<{ name: string; columns: string[]; rows: string[][] } | null>(null);
+  /** The output gate's report on the last run's outputs. */
+  gate = $state<GateReport | null>(null);
   readonly run: RunState;
   #abort: AbortController | null = null;
 
@@ -206,12 +209,18 @@ export class Owner {
     if (!room) return this.say('Create or restore the room key first.', 'error');
     try {
       const b = await openStoredBundle(key, room.key);
-      const tables = await Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
-      await this.run.start({
+      this.gate = null;
+      const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
+      // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
+      const [tables, forGate] = await Promise.all([load(), load()]);
+      const report = await this.run.start({
         notebook: b.notebook,
         wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
         tables,
       });
+      if (report.status === 'ok') {
+        this.gate = reviewOutputs(report.outputs, forGate, { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires);
+      }
     } catch (e) {
       this.fail(e);
     }
