@@ -7,9 +7,10 @@ import { inspect } from './commands/inspect.ts';
 import { keygen } from './commands/keygen.ts';
 import { mock } from './commands/mock.ts';
 import { seal } from './commands/seal.ts';
+import { verifyReceiptCommand } from './commands/verify-receipt.ts';
 import { CliError, EXIT, err, out, type Command } from './io.ts';
 
-const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand, mock];
+const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand, mock, verifyReceiptCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

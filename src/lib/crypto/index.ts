@@ -9,6 +9,7 @@ export {
   generateSshKey,
   publicKeyBlob,
   signSsh,
+  signSshWith,
   verifySsh,
   type SshPublicKey,
   type SshPrivateKey,

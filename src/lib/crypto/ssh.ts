@@ -226,11 +226,22 @@ function signedData(namespace: string, message: Uint8Array): Uint8Array {
 
 /** Signs `message` as `ssh-keygen -Y sign -n <namespace>` would; returns the armored signature. */
 export function signSsh(message: Uint8Array, key: SshPrivateKey, namespace: string): string {
-  const sig = ed25519.sign(signedData(namespace, message), key.seed);
+  return armorSignature(key.publicKey, namespace, ed25519.sign(signedData(namespace, message), key.seed));
+}
+
+/**
+ * The same, for a key that signs elsewhere (a non-extractable WebCrypto Ed25519 key): `sign`
+ * receives the bytes to sign (PROTOCOL.sshsig "Signed Data") and returns the 64-byte signature.
+ */
+export async function signSshWith(message: Uint8Array, publicKey: Uint8Array, namespace: string, sign: (data: Uint8Array) => Promise<Uint8Array>): Promise<string> {
+  return armorSignature(publicKey, namespace, await sign(signedData(namespace, message)));
+}
+
+function armorSignature(publicKey: Uint8Array, namespace: string, sig: Uint8Array): string {
   const blob = new Writer()
     .raw(SIG_MAGIC)
     .u32(1)
-    .string(publicKeyBlob(key.publicKey))
+    .string(publicKeyBlob(publicKey))
     .string(namespace)
     .string(new Uint8Array(0))
     .string('sha512')
