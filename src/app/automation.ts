@@ -2,9 +2,10 @@
  * `window.airlock`: the automation surface of the built app. The headless runner (`airlock run`)
  * and the browser tests drive the real app through it — the same code path as the UI, no other.
  */
-import { Sandbox, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
+import { Sandbox, DEFAULT_LIMITS, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
 import { openBundle, sealBundle, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
+import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
@@ -18,6 +19,14 @@ export interface AutomationRunRequest {
   workerSource?: string;
   onEvent?: (e: SandboxEvent) => void;
   signal?: AbortSignal;
+}
+
+export interface RunSealedResult {
+  refused?: string;
+  report?: RunReport;
+  gate?: GateReport | null;
+  bundle?: { name: string; version: string; signer: string; manifestSha256: string; outputs: string[] };
+  tables?: Array<{ name: string; as: string; fingerprint: string; rows: number }>;
 }
 
 export interface BundleSummary {
@@ -45,6 +54,18 @@ export interface AirlockAutomation {
   inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
   /** The expert's side: seal files into a bundle (the same code as the Expert tab and the CLI). */
   sealBundle(input: { recipient: string; signingKey: string; name: string; version: string; notebook: NamedBytes; wheels: NamedBytes[]; outputs?: string[]; tables?: string[] }): Promise<Uint8Array>;
+  /**
+   * The owner's whole run on a sealed bundle, as the headless runner drives it: open and check the
+   * bundle (pinning `expert` if given), mount the mapped stored tables, run, and review the outputs
+   * at the gate. A refusal (bad bundle, missing table) comes back as `refused`, with nothing run.
+   */
+  runSealed(req: {
+    bundle: Uint8Array;
+    mapping: Record<string, string>;
+    expert?: string;
+    limits?: Partial<RunLimits>;
+    onEvent?: (e: SandboxEvent) => void;
+  }): Promise<RunSealedResult>;
   /** Opens a bundle with the room key and starts a sandbox with its wheels installed (for measurements). */
   openAndPrepare(bytes: Uint8Array): Promise<{ openMs: number; readyMs: number; wheels: number }>;
   version: string;
@@ -111,6 +132,43 @@ export function installAutomation(): void {
     async sealBundle(input) {
       const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) });
       return new Uint8Array(await new Response(stream).arrayBuffer());
+    },
+    async runSealed(req) {
+      const room = await loadRoomKey();
+      if (!room) return { refused: 'this browser has no room key; restore the owner key first' };
+      let b;
+      try {
+        b = await openBundle(req.bundle, room.key, req.expert ? { expert: req.expert } : {});
+      } catch (e) {
+        return { refused: (e as Error).message };
+      }
+      const metas = await listTables();
+      const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(req.mapping);
+      const tables: NonNullable<RunSealedResult['tables']> = [];
+      for (const as of wanted) {
+        const name = req.mapping[as] ?? as;
+        const meta = metas.find((m) => m.name === name);
+        if (!meta) return { refused: `the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>` };
+        tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
+      }
+      const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
+      const [mounted, forGate] = await Promise.all([load(), load()]);
+      const report = await runNotebook({
+        notebook: b.notebook,
+        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
+        tables: mounted,
+        limits: req.limits,
+        onEvent: req.onEvent,
+        assets: runtimeAssets(),
+      });
+      const gate = report.status === 'ok' ? reviewOutputs(report.outputs, forGate, { maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires) : null;
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
+      return {
+        report,
+        gate,
+        tables,
+        bundle: { name: b.manifest.name, version: b.manifest.version, signer: b.signer, manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''), outputs: b.manifest.outputs },
+      };
     },
     async openAndPrepare(bytes) {
       const room = await loadRoomKey();

@@ -7,10 +7,11 @@ import { inspect } from './commands/inspect.ts';
 import { keygen } from './commands/keygen.ts';
 import { mock } from './commands/mock.ts';
 import { seal } from './commands/seal.ts';
+import { run } from './commands/run.ts';
 import { verifyReceiptCommand } from './commands/verify-receipt.ts';
 import { CliError, EXIT, err, out, type Command } from './io.ts';
 
-const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand, mock, verifyReceiptCommand];
+const COMMANDS: Command[] = [keygen, seal, inspect, buildWheelCommand, mock, run, verifyReceiptCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -19,7 +20,7 @@ function help(): string {
     '',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 the command failed or refused (message on stderr), 2 wrong usage',
+    'exit codes: 0 ok, 1 the command failed or refused (message on stderr), 2 wrong usage; run adds 3-6 (airlock run --help)',
   ].join('\n');
 }
 

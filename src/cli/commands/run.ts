@@ -1,0 +1,178 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { signReceipt } from '../../lib/receipt/index.ts';
+import type { RunSealedResult } from '../../app/automation.ts';
+import { DIST, launchBrowser, startStaticServer } from '../browser.ts';
+import { CliError, EXIT, err, out, parse, type Command } from '../io.ts';
+import { readSigningKey, readText } from '../keys.ts';
+
+/** Exit codes of `airlock run` beyond the common ones (docs/CLI.md). */
+export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6 } as const;
+
+const usage = `usage: airlock run -i owner.key --bundle model.airlock --table NAME=FILE [--table …] -o out/
+                  [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve --sign owner_ed25519] [--json]
+
+Runs a bundle on local tables with the same built app and sandbox as the browser, in headless
+Chromium. Prints the notebook's output as it comes, then the output gate's report. With --approve
+(and the gate passing) writes the outputs and a signed receipt (receipt.json, receipt.json.sig) to
+out/; without it nothing leaves. --expert refuses a bundle signed by any other key.
+Exit codes: 0 done, 1 failed, 2 usage, 3 bad input (bundle refused, table missing or unreadable),
+4 the notebook failed, 5 the gate blocked the outputs, 6 time limit.`;
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(s.trim());
+  if (!m) throw new CliError(`--max-output ${s}: give a size such as 50MB`, EXIT.usage);
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const mult: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
+  return Math.floor(Number(m[1]) * mult[unit]!);
+}
+
+export const run: Command = {
+  name: 'run',
+  summary: 'run a bundle on local tables in headless Chromium (the same app and sandbox)',
+  usage,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        identity: { type: 'string', short: 'i' },
+        bundle: { type: 'string' },
+        table: { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' },
+        timeout: { type: 'string' },
+        'max-output': { type: 'string' },
+        expert: { type: 'string' },
+        approve: { type: 'boolean' },
+        sign: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      usage,
+    );
+    if (values.help) return out(usage), EXIT.ok;
+    for (const k of ['identity', 'bundle', 'output'] as const) if (!values[k]) throw new CliError(`${k === 'identity' ? '-i' : k === 'output' ? '-o' : '--bundle'} is required\n\n${usage}`, EXIT.usage);
+    if (values.approve && !values.sign) throw new CliError('--approve needs --sign owner_ed25519: the receipt is signed by the owner', EXIT.usage);
+    if (!existsSync(join(DIST, 'index.html'))) throw new CliError('the app is not built: run `npm run build` first');
+    const tables = (values.table ?? []).map((t) => {
+      const eq = t.indexOf('=');
+      if (eq < 1) throw new CliError(`--table ${t}: write NAME=FILE`, EXIT.usage);
+      const file = t.slice(eq + 1);
+      if (!existsSync(file)) throw new CliError(`--table ${t}: ${file} not found`, RUN_EXIT.badInput);
+      return { as: t.slice(0, eq), file };
+    });
+    const timeLimitMs = Number(values.timeout ?? 600) * 1000;
+    if (!Number.isFinite(timeLimitMs) || timeLimitMs <= 0) throw new CliError('--timeout: give seconds', EXIT.usage);
+    const maxOutputBytes = values['max-output'] ? parseSize(values['max-output']) : 50 * 1024 * 1024;
+    const ownerKey = readText(values.identity!, 'identity file');
+    const signer = values.sign ? readSigningKey(values.sign) : undefined;
+    const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
+    readText(values.bundle!, 'bundle');
+    const log = values.json ? () => {} : (s: string) => out(s);
+    const started = new Date();
+
+    const server = await startStaticServer('/');
+    server.routes.set('/__run/bundle', { type: 'application/octet-stream', body: readFileSync(values.bundle!) });
+    tables.forEach((t, i) => server.routes.set(`/__run/table/${i}`, { type: 'application/octet-stream', body: readFileSync(t.file) }));
+    const browser = await launchBrowser();
+    let result: RunSealedResult;
+    try {
+      const page = await (await browser.newContext({ acceptDownloads: false })).newPage();
+      await page.exposeFunction('__airlockLog', (stream: string, text: string) => (stream === 'stderr' ? (values.json ? undefined : err(text)) : log(text)));
+      await page.goto(`${server.appUrl}?noprewarm`);
+      await page.waitForFunction(() => 'airlock' in window);
+      // Page scripts are passed as text: tsx (esbuild keepNames) would wrap functions in helpers the page lacks.
+      const inPage = <T>(script: string, arg: unknown) => page.evaluate(`(${script})(${JSON.stringify(arg)})`) as Promise<T>;
+      const restored = await inPage<string | null>(`(k) => window.airlock.room.restore(k).then(() => null, (e) => e.message)`, ownerKey);
+      if (restored) throw new CliError(`${values.identity}: ${restored}`, RUN_EXIT.badInput);
+      for (let i = 0; i < tables.length; i++) {
+        const t = tables[i]!;
+        log(`loading ${t.file} as ${t.as}…`);
+        const e = await inPage<string | null>(
+          `async ({ i, name, as }) => {
+            const bytes = new Uint8Array(await (await fetch('/__run/table/' + i)).arrayBuffer());
+            return window.airlock.data.load({ name, bytes }, { name: as, replace: true }).then(() => null, (e) => e.message);
+          }`,
+          { i, name: basename(t.file), as: t.as },
+        );
+        if (e) throw new CliError(`${t.file}: ${e}`, RUN_EXIT.badInput);
+      }
+      result = await inPage<RunSealedResult>(
+        `async ({ mapping, expert, limits }) => {
+          const r = await window.airlock.runSealed({
+            bundle: new Uint8Array(await (await fetch('/__run/bundle')).arrayBuffer()),
+            mapping,
+            expert,
+            limits,
+            onEvent: (e) => {
+              if (e.type === 'log') window.__airlockLog(e.stream, e.text);
+              else if (e.type === 'stage') window.__airlockLog('stderr', '[' + e.stage + ']');
+            },
+          });
+          // Bytes cross back as base64: Playwright returns JSON.
+          if (r.report) r.report.outputs = r.report.outputs.map((o) => {
+            let s = '';
+            for (let i = 0; i < o.bytes.length; i += 32768) s += String.fromCharCode(...o.bytes.subarray(i, i + 32768));
+            return { path: o.path, b64: btoa(s) };
+          });
+          return r;
+        }`,
+        { mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])), expert, limits: { timeLimitMs, maxOutputBytes } },
+      );
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+
+    if (result.refused) {
+      if (values.json) out(JSON.stringify({ ok: false, code: 'bad-input', error: result.refused }));
+      else err(`airlock run: ${result.refused}`);
+      return RUN_EXIT.badInput;
+    }
+    const report = result.report!;
+    const outputs = (report.outputs as unknown as Array<{ path: string; b64: string }>).map((o) => ({ path: o.path, bytes: new Uint8Array(Buffer.from(o.b64, 'base64')) }));
+    const gate = result.gate;
+    const code = report.status === 'ok' ? (gate?.pass ? EXIT.ok : RUN_EXIT.gateBlocked) : report.status === 'timeout' ? RUN_EXIT.timeout : RUN_EXIT.notebookFailed;
+    const lines = [`run: ${report.message}`];
+    if (report.tripwires.length) lines.push(`tripwires: ${report.tripwires.map((t) => t.name).join(', ')}`);
+    if (gate) {
+      lines.push(`gate: ${gate.pass ? 'passed' : 'blocked'}`);
+      for (const f of gate.files) lines.push(`  ${f.path}  ${f.size} bytes  ${f.type}${f.problems.length ? `\n    ${f.problems.join('\n    ')}` : '  ok'}`);
+    }
+    let written: string[] = [];
+    if (values.approve && code === EXIT.ok && signer) {
+      const dir = resolve(values.output!);
+      mkdirSync(dir, { recursive: true });
+      for (const o of outputs) {
+        const path = join(dir, ...o.path.split('/'));
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, o.bytes);
+        written.push(o.path);
+      }
+      const { bytes, signature } = signReceipt(
+        {
+          bundle: { name: result.bundle!.name, version: result.bundle!.version, manifestSha256: result.bundle!.manifestSha256, signer: result.bundle!.signer },
+          tables: result.tables!,
+          software: { airlock: '0.1.0', pyodide: report.pyodideVersion ?? '' },
+          policy: { timeLimitSeconds: timeLimitMs / 1000, maxOutputBytes },
+          started: started.toISOString(),
+          ended: new Date().toISOString(),
+          outputs: outputs.map((o) => ({ path: o.path, sha256: createHash('sha256').update(o.bytes).digest('hex'), size: o.bytes.length })),
+          gate: { pass: true, overridden: false, problems: [], tripwires: report.tripwires.map((t) => t.name) },
+        },
+        signer,
+      );
+      writeFileSync(join(dir, 'receipt.json'), bytes);
+      writeFileSync(join(dir, 'receipt.json.sig'), signature);
+      written = [...written, 'receipt.json', 'receipt.json.sig'];
+      lines.push(`approved: wrote ${written.join(', ')} to ${values.output}`);
+    } else if (code === EXIT.ok) {
+      lines.push('not approved: nothing was written (add --approve --sign KEY to export)');
+    } else {
+      lines.push('nothing was written');
+    }
+    if (values.json) {
+      out(JSON.stringify({ ok: code === EXIT.ok, exitCode: code, status: report.status, message: report.message, signer: result.bundle!.signer, tripwires: report.tripwires, gate, written, logs: report.logs }, null, 2));
+    } else out(lines.join('\n'));
+    return code;
+  },
+};
