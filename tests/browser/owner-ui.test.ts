@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -79,7 +80,19 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 }).toContain('wrote 1 output file');
   expect(await page.getByTestId('run-logs').textContent()).toContain('101766 rows, readmission rate 0.461');
   expect(await page.getByTestId('gate').textContent()).toContain('The output gate passed');
-  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(true);
+  // Export: the outputs and a receipt signed by the owner's (non-extractable) key, which the expert
+  // checks against the key in the invitation.
+  const downloads: Array<import('playwright-core').Download> = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
+  await expect.poll(() => downloads.length).toBe(3);
+  const byName = Object.fromEntries(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+  page.removeAllListeners('download');
+  expect(Object.keys(byName).sort()).toEqual(['model.json', 'receipt.json', 'receipt.json.sig']);
+  const { verifyReceipt } = await import('../../src/lib/receipt/index.ts');
+  const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), { owner: invitation.owner });
+  expect(receipt).toMatchObject({ bundle: { name: 'readmission', version: '1.0.0' }, tables: [{ name: 'hospital_ehr', as: 'encounters', rows: 101_766 }], gate: { pass: true, overridden: false } });
+  expect(receipt.outputs[0]!.sha256).toBe(createHash('sha256').update(byName['model.json']!).digest('hex'));
 
   // The same version again, and a bundle from another key: refused, nothing changed.
   await page.getByTestId('bundle-file').setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
@@ -96,9 +109,30 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByRole('button', { name: 'Run in the sandbox' }).click();
   await expect.poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 }).toContain('The output gate blocked the export');
   expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
-  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(false);
+  expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
   await page.getByLabel('I have reviewed these problems and export anyway').check();
-  expect(await page.getByRole('button', { name: 'Download' }).isEnabled()).toBe(true);
+  expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(true);
+
+  // The audit log saw it all, and notices an edit made behind its back.
+  await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
+  await expect.poll(() => page.getByTestId('audit-check').textContent()).toContain('intact');
+  const actions = await page.getByTestId('audit').locator('tbody tr td:nth-child(3)').allTextContents();
+  for (const a of ['room.created', 'table.loaded', 'invitation.exported', 'bundle.imported', 'run.started', 'run.ended', 'output.exported']) expect(actions).toContain(a);
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const r = indexedDB.open('airlock-audit');
+        r.onsuccess = () => {
+          const store = r.result.transaction('log', 'readwrite').objectStore('log');
+          const g = store.get(2);
+          g.onsuccess = () => {
+            store.put({ ...g.result, detail: { ...g.result.detail, rows: 1 } }).onsuccess = () => resolve();
+          };
+        };
+      }),
+  );
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await expect.poll(() => page.getByTestId('audit-check').textContent()).toContain('BROKEN at entry 2');
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
 });

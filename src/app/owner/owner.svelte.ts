@@ -2,7 +2,9 @@
  * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
  * it and call its methods; all I/O goes through src/lib.
  */
-import { createRoomKey, importRoomKey, loadRoomKey } from '../../lib/crypto/index.ts';
+import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
+import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
+import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
 import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError, type StoredBundle } from '../../lib/bundle/index.ts';
 import {
   buildInvitation,
@@ -51,6 +53,9 @@ export class Owner {
   preview = $state<{ name: string; columns: string[]; rows: string[][] } | null>(null);
   /** The output gate's report on the last run's outputs. */
   gate = $state<GateReport | null>(null);
+  audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
+  /** What the last run's receipt will say. */
+  #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
   readonly run: RunState;
   #abort: AbortController | null = null;
 
@@ -82,6 +87,7 @@ export class Owner {
     try {
       const { room, backup } = await createRoomKey();
       this.recipient = room.recipient;
+      await appendAudit('room.created', { recipient: room.recipient });
       download('airlock-room.key', backup, 'text/plain');
       this.say('Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.');
     } catch (e) {
@@ -92,6 +98,7 @@ export class Owner {
   async restoreRoom(file: File): Promise<void> {
     try {
       this.recipient = (await importRoomKey(await file.text())).recipient;
+      await appendAudit('room.restored', { recipient: this.recipient });
       this.say('Room key restored.');
     } catch (e) {
       this.fail(e);
@@ -107,7 +114,9 @@ export class Owner {
           const full = await loadTable(t.name);
           tables.push({ name: t.name, rowCount: full.rowCount, columns: full.columns });
         }
-        const inv = buildInvitation({ room, recipient: this.recipient!, tables, stats, ...(this.pinned ? { expert: this.pinned } : {}) });
+        const owner = formatPublicKey((await ownerSigner()).publicKey);
+        const inv = { ...buildInvitation({ room, recipient: this.recipient!, tables, stats, ...(this.pinned ? { expert: this.pinned } : {}) }), owner };
+        await appendAudit('invitation.exported', { room, tables: tables.length, statistics: Object.values(stats).flat().length });
         download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');
         this.say('Invitation downloaded: names, types, counts and missing rates only' + (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'));
       } catch (e) {
@@ -143,7 +152,8 @@ export class Owner {
         { name: s.file.name, size: s.file.size, stream: () => s.file.stream(), slice: (a, b) => s.file.slice(a, b) },
         { name: s.name, columns, signal: this.#abort.signal, onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }) },
       );
-      await saveTable({ ...t, warnings: t.report.warnings, source: { file: s.file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+      const meta = await saveTable({ ...t, warnings: t.report.warnings, source: { file: s.file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+      await appendAudit(replace ? 'table.replaced' : 'table.loaded', { name: meta.name, rows: meta.rowCount, fingerprint: meta.fingerprint, file: s.file.name });
       this.sniffed = null;
       this.say(`Loaded ${t.name}: ${t.rowCount.toLocaleString()} rows, ${t.columns.length} columns.${t.report.warnings.length ? ' ' + t.report.warnings.join('; ') + '.' : ''}`);
       await this.refresh();
@@ -170,6 +180,7 @@ export class Owner {
   async rename(from: string, to: string): Promise<void> {
     try {
       await renameTable(from, to);
+      await appendAudit('table.renamed', { from, to });
       await this.refresh();
     } catch (e) {
       this.fail(e);
@@ -179,6 +190,7 @@ export class Owner {
   async remove(name: string): Promise<void> {
     try {
       await deleteTable(name);
+      await appendAudit('table.deleted', { name });
       if (this.preview?.name === name) this.preview = null;
       await this.refresh();
       this.say(`Deleted ${name}.`);
@@ -193,6 +205,7 @@ export class Owner {
     try {
       const r = await importBundle(new Uint8Array(await file.arrayBuffer()), room.key, options);
       this.pendingBundle = null;
+      await appendAudit('bundle.imported', { name: r.bundle.name, version: r.bundle.version, signer: r.bundle.signer, ...(r.replaced ? { replaces: r.replaced } : {}) });
       this.say(`Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`);
       await this.refresh();
     } catch (e) {
@@ -204,12 +217,60 @@ export class Owner {
     }
   }
 
+  /** Exports the last run's outputs with a receipt signed by the owner's key; `overridden` if the gate failed. */
+  async exportOutputs(overridden: boolean): Promise<void> {
+    const report = this.run.report;
+    if (!report || !this.#lastRun || !this.gate) return;
+    try {
+      const outputs = await Promise.all(
+        report.outputs.map(async (o) => ({ path: o.path, size: o.bytes.byteLength, sha256: [...new Uint8Array(await crypto.subtle.digest('SHA-256', o.bytes as Uint8Array<ArrayBuffer>))].map((x) => x.toString(16).padStart(2, '0')).join('') })),
+      );
+      const signer = await ownerSigner();
+      const { bytes, signature } = await signReceiptWith(
+        { ...this.#lastRun, outputs, gate: { pass: this.gate.pass, overridden: !this.gate.pass && overridden, problems: this.gate.files.flatMap((f) => f.problems), tripwires: this.gate.tripwires.map((t) => t.name) } },
+        signer.publicKey,
+        signer.sign,
+      );
+      for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
+      download('receipt.json', bytes, 'application/json');
+      download('receipt.json.sig', signature, 'text/plain');
+      for (const o of outputs) await appendAudit('output.exported', { path: o.path, sha256: o.sha256, gate: this.gate.pass ? 'passed' : 'overridden' });
+      this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async loadAudit(): Promise<void> {
+    const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
+    this.audit = { entries, check: check.ok ? `intact: ${check.entries} entries, every link checks out` : `BROKEN at entry ${check.brokenAt}: ${check.reason}` };
+  }
+
+  exportAudit(): void {
+    if (this.audit) download('airlock-audit-log.json', JSON.stringify(this.audit.entries, null, 2) + '\n', 'application/json');
+  }
+
   async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
     const room = await loadRoomKey();
     if (!room) return this.say('Create or restore the room key first.', 'error');
     try {
       const b = await openStoredBundle(key, room.key);
       this.gate = null;
+      const metas = await listTables();
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
+      const started = new Date().toISOString();
+      this.#lastRun = {
+        bundle: { name: b.manifest.name, version: b.manifest.version, signer: b.signer, manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join('') },
+        tables: Object.entries(mapping).map(([as, name]) => {
+          const m = metas.find((t) => t.name === name)!;
+          return { name, as, fingerprint: m.fingerprint, rows: m.rowCount };
+        }),
+        software: { airlock: __AIRLOCK_VERSION__, pyodide: __PYODIDE_VERSION__ },
+        policy: { timeLimitSeconds: DEFAULT_LIMITS.timeLimitMs / 1000, maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes },
+        started,
+        ended: started,
+      };
+      await appendAudit('run.started', { bundle: key });
       const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
       // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
       const [tables, forGate] = await Promise.all([load(), load()]);
@@ -218,6 +279,8 @@ export class Owner {
         wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
         tables,
       });
+      this.#lastRun.ended = new Date().toISOString();
+      await appendAudit('run.ended', { bundle: key, status: report.status, outputs: report.outputs.length, tripwires: report.tripwires.length });
       if (report.status === 'ok') {
         this.gate = reviewOutputs(report.outputs, forGate, { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires);
       }

@@ -14,4 +14,4 @@ export {
   type SshPublicKey,
   type SshPrivateKey,
 } from './ssh.ts';
-export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, type RoomKey } from './keystore.ts';
+export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, ownerSigner, type RoomKey } from './keystore.ts';

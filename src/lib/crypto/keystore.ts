@@ -10,7 +10,8 @@ import { base64urlnopad, bech32 } from '@scure/base';
 import { formatIdentityFile, generateOwnerKey, parseIdentityFile, KeyError } from './age.ts';
 
 interface KeyDB extends DBSchema {
-  keys: { key: string; value: { id: string; recipient: string; key: CryptoKey; createdAt: number } };
+  /** `room`: the age key (with its recipient); `receipt-signer`: the Ed25519 key (with its public bytes). */
+  keys: { key: string; value: { id: string; recipient: string; key: CryptoKey; createdAt: number; publicKey?: Uint8Array } };
 }
 
 const DB = 'airlock-keys';
@@ -97,3 +98,29 @@ export async function deleteRoomKey(): Promise<void> {
     d.close();
   }
 }
+
+/**
+ * The owner's receipt-signing key: a non-extractable WebCrypto Ed25519 key, made on first use and
+ * kept beside the room key. Its public half goes into invitations so experts can check receipts.
+ */
+export async function ownerSigner(): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }> {
+  const d = await db();
+  try {
+    let v = await d.get('keys', SIGNER);
+    if (!v) {
+      const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+      const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+      v = { id: SIGNER, recipient: '', publicKey: raw, key: pair.privateKey, createdAt: Date.now() };
+      await d.put('keys', v);
+    }
+    const key = v.key;
+    return {
+      publicKey: v.publicKey!,
+      sign: async (data) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, data as Uint8Array<ArrayBuffer>)),
+    };
+  } finally {
+    d.close();
+  }
+}
+
+const SIGNER = 'receipt-signer';
