@@ -90,6 +90,19 @@ test('two tabs saving at once leave a consistent catalog', async () => {
   await other.close();
 });
 
+test('closing the tab in the middle of a run loses nothing stored', async () => {
+  const tab = await context.newPage();
+  await tab.goto(`${server.appUrl}?noprewarm`);
+  await tab.waitForFunction(() => 'airlock' in window);
+  const before = await tab.evaluate(() => (window as any).airlock.data.list());
+  void tab.evaluate(() => (window as any).airlock.run({ notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'while True: pass' }] }), storedTables: ['ehr'] })).catch(() => {});
+  await tab.waitForTimeout(2000);
+  await tab.close();
+  const after = await page.evaluate(() => (window as any).airlock.data.list());
+  expect(after).toEqual(before);
+  expect((await page.evaluate(() => (window as any).airlock.data.preview('ehr', 1))).rows).toHaveLength(1);
+});
+
 test('a full disk gives a clear message and leaves what was stored intact', async () => {
   // The browser refuses a chunk write as a full disk does. (DevTools' Storage.overrideQuotaForOrigin
   // did not take effect in this Chromium, so the refusal is made by wrapping IDBObjectStore.put

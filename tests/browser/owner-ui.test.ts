@@ -133,6 +133,15 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   );
   await page.getByRole('button', { name: 'Check again' }).click();
   await expect.poll(() => page.getByTestId('audit-check').textContent()).toContain('BROKEN at entry 2');
+
+  // Runs are kept: after a reload both are listed with their outcome and the gate's verdict.
+  await page.reload();
+  await page.waitForFunction(() => 'airlock' in window);
+  await nav('Bundles');
+  await expect.poll(() => page.getByTestId('past-runs').locator('summary').textContent()).toBe('Past runs (2)');
+  await page.getByTestId('past-runs').locator('summary').click();
+  const gates = await page.getByTestId('past-runs').locator('tbody tr td:nth-child(5)').allTextContents();
+  expect(gates).toEqual(['blocked', 'passed']);
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
 });

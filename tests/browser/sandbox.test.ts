@@ -170,6 +170,14 @@ describe('notebook runs', () => {
   });
 });
 
+describe('concurrency', () => {
+  test('two runs at once each get their own sandbox and both finish', async () => {
+    const [a, b] = await Promise.all([run({ cells: ['import time\ntime.sleep(0.5)\nx = "first"\nprint(x)'] }), run({ cells: ['x = "second"\nprint(x)'] })]);
+    expect([a.status, b.status]).toEqual(['ok', 'ok']);
+    expect([out(a), out(b)]).toEqual(['first', 'second']);
+  });
+});
+
 describe('warm start', () => {
   test('a run booted from the start-up snapshot behaves like a cold one', async () => {
     expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);

@@ -5,6 +5,7 @@
 import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
+import { listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
 import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError, type StoredBundle } from '../../lib/bundle/index.ts';
 import {
   buildInvitation,
@@ -54,6 +55,7 @@ export class Owner {
   /** The output gate's report on the last run's outputs. */
   gate = $state<GateReport | null>(null);
   audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
+  runs = $state<StoredRun[]>([]);
   /** What the last run's receipt will say. */
   #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
   readonly run: RunState;
@@ -73,7 +75,8 @@ export class Owner {
 
   async refresh(): Promise<void> {
     try {
-      const [room, tables, bundles, pinned] = await Promise.all([loadRoomKey(), listTables(), listBundles(), pinnedExpert()]);
+      const [room, tables, bundles, pinned, runs] = await Promise.all([loadRoomKey(), listTables(), listBundles(), pinnedExpert(), listRuns()]);
+      this.runs = runs;
       this.recipient = room?.recipient ?? null;
       this.tables = tables;
       this.bundles = bundles;
@@ -284,6 +287,19 @@ export class Owner {
       if (report.status === 'ok') {
         this.gate = reviewOutputs(report.outputs, forGate, { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires);
       }
+      await saveRun({
+        bundle: { key, name: b.manifest.name, version: b.manifest.version, signer: b.signer },
+        tables: mapping,
+        started: this.#lastRun.started,
+        ended: this.#lastRun.ended,
+        status: report.status,
+        message: report.message,
+        logs: report.logs,
+        outputs: report.outputs,
+        ...(this.gate ? { gate: { pass: this.gate.pass, problems: this.gate.files.flatMap((f) => f.problems) } } : {}),
+        tripwires: report.tripwires.map((t) => t.name),
+      });
+      this.runs = await listRuns();
     } catch (e) {
       this.fail(e);
     }

@@ -1,0 +1,2 @@
+/** Past runs, kept in IndexedDB. */
+export { saveRun, listRuns, type StoredRun } from './store.ts';
