@@ -12,6 +12,8 @@ export interface AutomationRunRequest {
   notebook: string | Uint8Array;
   wheels?: WheelFile[];
   tables?: SandboxTable[];
+  /** Read-only files placed under /airlock/input/ (see runs/inference.ts). */
+  inputs?: Array<{ path: string; bytes: Uint8Array }>;
   /** Stored tables to mount, by name (optionally under the name the notebook uses). */
   storedTables?: Array<string | { name: string; as: string }>;
   limits?: Partial<RunLimits>;

@@ -37,9 +37,16 @@ const HONEST = 'import airlock, readmit_stats, json\nt = airlock.table("encounte
 const LEAKY = 'import airlock, json\nt = airlock.table("encounters")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"weights": list(t.column("patient_nbr"))[:50]}))';
 
 async function seal(recipient: string, signer = expert, version = '1.0.0', cell = HONEST) {
-  const wheel = buildWheel({ name: 'readmit_stats', version: '1.0', files: { 'readmit_stats/__init__.py': 'def rate(labels):\n    return sum(1 for l in labels if l != "NO") / len(labels)\n' } });
+  const wheel = buildWheel({
+    name: 'readmit_stats',
+    version: '1.0',
+    files: {
+      'readmit_stats/__init__.py':
+        'import json\n\ndef rate(labels):\n    return sum(1 for l in labels if l != "NO") / len(labels)\n\ndef predict(table, model_dir):\n    r = json.load(open(model_dir + "/model.json"))["rate"]\n    return [r] * len(table)\n',
+    },
+  });
   const nb = notebookJson([cell]);
-  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'] });
+  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'], inference: { module: 'readmit_stats', function: 'predict' } });
   return Buffer.from(await new Response(stream).arrayBuffer());
 }
 const expert = generateSshKey('expert');
@@ -93,6 +100,12 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), { owner: invitation.owner });
   expect(receipt).toMatchObject({ bundle: { name: 'readmission', version: '1.0.0' }, tables: [{ name: 'hospital_ehr', as: 'encounters', rows: 101_766 }], gate: { pass: true, overridden: false } });
   expect(receipt.outputs[0]!.sha256).toBe(createHash('sha256').update(byName['model.json']!).digest('hex'));
+
+  // The approved model scores a local table through the bundle's inference entry point.
+  await page.getByTestId('score-table').selectOption('hospital_ehr');
+  await page.getByRole('button', { name: 'Score', exact: true }).click();
+  await expect.poll(() => page.getByTestId('run-logs').last().textContent(), { timeout: 120_000 }).toContain('scored 101766 rows');
+  expect(await page.getByTestId('run-status').last().textContent()).toContain('wrote 1 output file');
 
   // The same version again, and a bundle from another key: refused, nothing changed.
   await page.getByTestId('bundle-file').setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });

@@ -236,6 +236,16 @@ describe('limits', () => {
     expect(out(again)).toBe('still here');
   });
 
+  test('a notebook that writes 10 GB ends with a clear error, and the app stays usable', async () => {
+    // The in-memory file system grows by copying, so the write slows down long before memory runs
+    // out: the time limit or a MemoryError ends it, whichever comes first. Nothing leaves either way.
+    const r = await run({ cells: ['import airlock\nchunk = b"0" * (64 << 20)\nwith open(airlock.OUTPUT_DIR + "/huge.bin", "wb") as f:\n    for i in range(160):\n        f.write(chunk)'], limits: { timeLimitMs: 20_000 } });
+    expect(['failed', 'crashed', 'timeout']).toContain(r.status);
+    expect(r.message).toMatch(/MemoryError|OSError|No space|out of memory|time limit/i);
+    expect(r.outputs).toEqual([]);
+    expect(out(await run({ cells: ['print("fine")'] }))).toBe('fine');
+  });
+
   test('a memory bomb ends the run with a clear error', async () => {
     const r = await run({ cells: ['chunks = []\nwhile True:\n    chunks.append(bytearray(256 * 1024 * 1024))'], limits: { timeLimitMs: 90_000 } });
     expect(['failed']).toContain(r.status);

@@ -21,11 +21,13 @@ try:
 except ImportError:  # local development over mock files
     _host = None
 
-__all__ = ["table", "tables", "open_csv", "progress", "OUTPUT_DIR", "Table"]
+__all__ = ["table", "tables", "open_csv", "progress", "OUTPUT_DIR", "INPUT_DIR", "Table"]
 
 #: Files written here (and below) are the run's only result; everything else is discarded.
 OUTPUT_DIR = "/airlock/output" if _host else _os.environ.get("AIRLOCK_OUTPUT_DIR", "output")
 DATA_DIR = None if _host else _os.environ.get("AIRLOCK_DATA_DIR", "mock")
+#: Read-only inputs of a scoring run: request.json and model/ (the approved model's files).
+INPUT_DIR = "/airlock/input" if _host else _os.environ.get("AIRLOCK_INPUT_DIR", "input")
 
 _TYPECODES = {"float64": "d", "int32": "i", "uint8": "B"}
 _TRUE = {"true", "TRUE", "True", "yes", "Yes", "YES"}

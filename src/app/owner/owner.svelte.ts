@@ -5,7 +5,7 @@
 import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
-import { listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
+import { inferenceRun, listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
 import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError, type StoredBundle } from '../../lib/bundle/index.ts';
 import {
   buildInvitation,
@@ -56,13 +56,18 @@ export class Owner {
   gate = $state<GateReport | null>(null);
   audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
   runs = $state<StoredRun[]>([]);
+  /** The model the owner exported last (an approved model), for scoring tables. */
+  approved = $state<{ key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
+  readonly scoreRun: RunState;
   /** What the last run's receipt will say. */
   #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
+  #lastKey: string | null = null;
   readonly run: RunState;
   #abort: AbortController | null = null;
 
   constructor(airlock: AirlockAutomation) {
     this.run = new RunState(airlock);
+    this.scoreRun = new RunState(airlock);
   }
 
   private say(text: string, kind: 'ok' | 'error' = 'ok') {
@@ -238,7 +243,32 @@ export class Owner {
       download('receipt.json', bytes, 'application/json');
       download('receipt.json.sig', signature, 'text/plain');
       for (const o of outputs) await appendAudit('output.exported', { path: o.path, sha256: o.sha256, gate: this.gate.pass ? 'passed' : 'overridden' });
+      this.approved = { key: this.#lastKey!, files: report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })) };
       this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /**
+   * Scores a local table with the approved model, through the bundle's inference entry point, in a
+   * fresh sandbox. The scores stay in this browser unless the owner downloads them.
+   */
+  async scoreTable(table: string): Promise<void> {
+    const room = await loadRoomKey();
+    if (!room || !this.approved) return this.say('Export a model first: only an approved model scores tables.', 'error');
+    try {
+      const b = await openStoredBundle(this.approved.key, room.key);
+      if (!b.manifest.inference) return this.say('This bundle declares no inference entry point.', 'error');
+      const { notebook, inputs } = inferenceRun(b.manifest.inference, table, this.approved.files);
+      await appendAudit('inference.started', { bundle: this.approved.key, table });
+      const report = await this.scoreRun.start({
+        notebook,
+        inputs,
+        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
+        tables: [await loadTable(table)],
+      });
+      await appendAudit('inference.ended', { bundle: this.approved.key, table, status: report.status });
     } catch (e) {
       this.fail(e);
     }
@@ -273,6 +303,7 @@ export class Owner {
         started,
         ended: started,
       };
+      this.#lastKey = key;
       await appendAudit('run.started', { bundle: key });
       const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
       // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.

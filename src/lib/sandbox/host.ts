@@ -226,6 +226,12 @@ export class Sandbox {
     return this.call((r) => r.mountTables(transfer(tables, [...buffers])), () => undefined, timeoutMs, 'Loading the tables into Python took too long.');
   }
 
+  /** Places read-only inputs (an approved model, a request) under /airlock/input/. */
+  writeInputs(files: OutputFile[], timeoutMs = 60_000): Promise<void> {
+    const copies = files.map((f) => ({ path: f.path, bytes: f.bytes.slice() }));
+    return this.call((r) => r.writeInputs(transfer(copies, copies.map((c) => c.bytes.buffer as ArrayBuffer))), () => undefined, timeoutMs, 'Placing the input files took too long.');
+  }
+
   /** Runs one notebook cell; a cell that outlives `timeoutMs` ends the sandbox. */
   runCell(index: number, code: string, timeoutMs: number): Promise<CellResult> {
     return this.call((r) => r.runCell(index, code), parseCellResult, timeoutMs, `Cell ${index + 1} did not finish within the time limit and was stopped.`);

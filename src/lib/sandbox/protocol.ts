@@ -89,6 +89,8 @@ export interface SandboxWorkerApi {
   snapshot(assets: PyodideAssets): Promise<ArrayBuffer>;
   installWheels(wheels: WheelFile[]): Promise<InstalledWheel[]>;
   mountTables(tables: SandboxTable[]): Promise<void>;
+  /** Places read-only input files (an approved model, a request) under /airlock/input/. */
+  writeInputs(files: OutputFile[]): Promise<void>;
   runCell(index: number, code: string): Promise<CellResult>;
   collectOutputs(limits: { maxFiles: number; maxBytes: number }): Promise<OutputFile[]>;
 }

@@ -20,6 +20,8 @@ export interface RunRequest {
   notebook: string | Uint8Array;
   wheels: WheelFile[];
   tables: SandboxTable[];
+  /** Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model). */
+  inputs?: OutputFile[];
   limits?: Partial<RunLimits>;
   assets: PyodideAssets | Promise<PyodideAssets>;
   /** Only tests turn tripwires off. */
@@ -93,6 +95,7 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     Object.assign(report, { pythonVersion: boot.pythonVersion, pyodideVersion: boot.pyodideVersion, bootMs: boot.bootMs });
     if (req.wheels.length) report.wheels = await sandbox.installWheels(req.wheels, left());
     await sandbox.mountTables(req.tables, left());
+    if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
     for (const cell of cells) {
       const r = await sandbox.runCell(cell.index, cell.source, left());
       report.cells.push({ index: cell.index, ...r });

@@ -18,6 +18,7 @@ import airlockPy from '../../../python/airlock_local/airlock/__init__.py?raw';
 import installWheelPy from './python/install_wheel.py?raw';
 import {
   encodeEvent,
+  isSafeOutputPath,
   type BootOptions,
   type CellResult,
   type InstalledWheel,
@@ -35,6 +36,7 @@ declare const self: DedicatedWorkerGlobalScope;
 /** Never contacted: Pyodide wants an index URL, and every file under it is served from memory. */
 const FAKE_INDEX = 'https://pyodide.airlock.invalid/';
 const OUTPUT_DIR = '/airlock/output';
+const INPUT_DIR = '/airlock/input';
 
 let port: MessagePort;
 let py: PyodideAPI | undefined;
@@ -239,6 +241,17 @@ const api: SandboxWorkerApi = {
   async mountTables(list: SandboxTable[]) {
     emit({ type: 'stage', stage: 'mount tables' });
     for (const t of list) tables.set(t.name, t);
+  },
+
+  async writeInputs(files: OutputFile[]) {
+    const p = requirePython();
+    for (const f of files) {
+      // Same rule as outputs: plain relative paths only.
+      if (!isSafeOutputPath(f.path)) throw new Error(`unsafe input path ${f.path.slice(0, 80)}`);
+      const path = `${INPUT_DIR}/${f.path}`;
+      p.FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
+      p.FS.writeFile(path, f.bytes);
+    }
   },
 
   async runCell(index: number, code: string): Promise<CellResult> {
