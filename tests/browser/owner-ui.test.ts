@@ -36,6 +36,8 @@ afterAll(async () => {
 const HONEST = 'import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))';
 const LEAKY = 'import airlock, json\nt = airlock.table("encounters")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"weights": list(t.column("patient_nbr"))[:50]}))';
 
+let expertAge: { identity: string; recipient: string };
+
 async function seal(recipient: string, signer = expert, version = '1.0.0', cell = HONEST) {
   const wheel = buildWheel({
     name: 'readmit_stats',
@@ -46,12 +48,13 @@ async function seal(recipient: string, signer = expert, version = '1.0.0', cell 
     },
   });
   const nb = notebookJson([cell]);
-  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'], inference: { module: 'readmit_stats', function: 'predict' } });
+  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'], inference: { module: 'readmit_stats', function: 'predict' }, replyTo: expertAge.recipient });
   return Buffer.from(await new Response(stream).arrayBuffer());
 }
 const expert = generateSshKey('expert');
 
 test('room key → table → invitation → bundle → run, and the refusals', async () => {
+  expertAge = await (await import('../../src/lib/crypto/index.ts')).generateOwnerKey();
   const { page } = await openApp(browser, server);
   const nav = (name: string) => page.getByRole('navigation').getByRole('button', { name }).click();
 
@@ -100,6 +103,22 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), { owner: invitation.owner });
   expect(receipt).toMatchObject({ bundle: { name: 'readmission', version: '1.0.0' }, tables: [{ name: 'hospital_ehr', as: 'encounters', rows: 101_766 }], gate: { pass: true, overridden: false } });
   expect(receipt.outputs[0]!.sha256).toBe(createHash('sha256').update(byName['model.json']!).digest('hex'));
+
+  // Export again, encrypted to the expert's age recipient named in the bundle: only they can open it.
+  const sealedOut: Array<import('playwright-core').Download> = [];
+  page.on('download', (d) => sealedOut.push(d));
+  await page.getByLabel(/Encrypt the outputs to the expert/).check();
+  await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
+  await expect.poll(() => sealedOut.length).toBe(3);
+  page.removeAllListeners('download');
+  const ageFile = sealedOut.find((d) => d.suggestedFilename().endsWith('.zip.age'))!;
+  expect(ageFile.suggestedFilename()).toBe('readmission-1.0.0-outputs.zip.age');
+  const { Decrypter } = await import('age-encryption');
+  const dec = new Decrypter();
+  dec.addIdentity(expertAge.identity);
+  const { unzipSync } = await import('fflate');
+  const files = unzipSync(await dec.decrypt(new Uint8Array(readFileSync((await ageFile.path())!))));
+  expect(createHash('sha256').update(files['model.json']!).digest('hex')).toBe(receipt.outputs[0]!.sha256);
 
   // The approved model scores a local table through the bundle's inference entry point.
   await page.getByTestId('score-table').selectOption('hospital_ehr');

@@ -54,7 +54,7 @@ export class Expert {
     this.say(`New signing key ${this.signer.fingerprint}; both halves were downloaded. Tell the owner this fingerprint.`);
   }
 
-  async seal(input: { recipient: string; name: string; version: string; notebook: File; wheels: File[]; outputs: string[]; tables: string[] }): Promise<void> {
+  async seal(input: { recipient: string; name: string; version: string; notebook: File; wheels: File[]; outputs: string[]; tables: string[]; replyTo?: string }): Promise<void> {
     if (!this.signer) return this.say('Choose or create a signing key first.', 'error');
     this.busy = true;
     try {
@@ -68,6 +68,7 @@ export class Expert {
         wheels: await Promise.all(input.wheels.map(bytes)),
         outputs: input.outputs,
         tables: input.tables,
+        ...(input.replyTo ? { replyTo: input.replyTo } : {}),
       });
       const sealed = new Uint8Array(await new Response(stream).arrayBuffer());
       download(`${manifest.name}-${manifest.version}.airlock`, sealed);

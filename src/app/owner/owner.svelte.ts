@@ -2,6 +2,8 @@
  * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
  * it and call its methods; all I/O goes through src/lib.
  */
+import { Encrypter } from 'age-encryption';
+import { zipSync } from 'fflate';
 import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
@@ -62,6 +64,8 @@ export class Owner {
   /** What the last run's receipt will say. */
   #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
   #lastKey: string | null = null;
+  /** The last run's bundle author's age recipient, if they gave one (outputs may be encrypted to it). */
+  replyTo = $state<string | undefined>(undefined);
   readonly run: RunState;
   #abort: AbortController | null = null;
 
@@ -226,7 +230,7 @@ export class Owner {
   }
 
   /** Exports the last run's outputs with a receipt signed by the owner's key; `overridden` if the gate failed. */
-  async exportOutputs(overridden: boolean): Promise<void> {
+  async exportOutputs(overridden: boolean, encryptTo?: string): Promise<void> {
     const report = this.run.report;
     if (!report || !this.#lastRun || !this.gate) return;
     try {
@@ -239,10 +243,19 @@ export class Owner {
         signer.publicKey,
         signer.sign,
       );
-      for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
+      if (encryptTo) {
+        // One zip of the outputs, age-encrypted to the expert: only they can read what left.
+        const e = new Encrypter();
+        e.addRecipient(encryptTo);
+        const zip = zipSync(Object.fromEntries(report.outputs.map((o) => [o.path, o.bytes])));
+        download(`${this.#lastRun.bundle.name}-${this.#lastRun.bundle.version}-outputs.zip.age`, await e.encrypt(zip));
+      } else {
+        for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
+      }
       download('receipt.json', bytes, 'application/json');
       download('receipt.json.sig', signature, 'text/plain');
       for (const o of outputs) await appendAudit('output.exported', { path: o.path, sha256: o.sha256, gate: this.gate.pass ? 'passed' : 'overridden' });
+      if (encryptTo) await appendAudit('output.encrypted', { to: encryptTo });
       this.approved = { key: this.#lastKey!, files: report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })) };
       this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
     } catch (e) {
@@ -304,6 +317,7 @@ export class Owner {
         ended: started,
       };
       this.#lastKey = key;
+      this.replyTo = b.manifest.author.recipient;
       await appendAudit('run.started', { bundle: key });
       const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
       // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.

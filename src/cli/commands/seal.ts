@@ -7,12 +7,13 @@ import { readRecipient, readSigningKey, readText } from '../keys.ts';
 
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
                    --sign ~/.ssh/id_ed25519 -o model.airlock
-                   [--name N] [--version V] [--output model.json …] [--table name …]
+                   [--name N] [--version V] [--output model.json …] [--table name …] [--reply-to age1…]
 
 Seals a notebook and wheels into a bundle that only the owner's room key opens, signed with your
 OpenSSH Ed25519 key (signature namespace "airlock"). --output declares the files the notebook will
 write (none declared: any file in the output folder may be written); --table the tables it reads.
---name defaults to the notebook's name, --version to 0.1.0.`;
+--reply-to names your own age recipient: the owner may then encrypt the outputs so only you can read
+them. --name defaults to the notebook's name, --version to 0.1.0.`;
 
 export const seal: Command = {
   name: 'seal',
@@ -30,6 +31,7 @@ export const seal: Command = {
         table: { type: 'string', multiple: true },
         name: { type: 'string' },
         version: { type: 'string' },
+        'reply-to': { type: 'string' },
         o: { type: 'string', short: 'o' },
       },
       usage,
@@ -50,6 +52,7 @@ export const seal: Command = {
         wheels,
         outputs: values.output,
         tables: values.table,
+        ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
       });
       await stream.pipeTo(Writable.toWeb(createWriteStream(values.o!, { mode: 0o644 })) as WritableStream<Uint8Array>);
       out(`sealed ${manifest.name} ${manifest.version} (${manifest.wheels.length} wheel${manifest.wheels.length === 1 ? '' : 's'}) for ${readRecipient(values.to!)}, signed by ${manifest.author.fingerprint} → ${values.o}`);

@@ -22,7 +22,8 @@ export interface Manifest {
   version: string;
   /** ISO 8601, UTC. */
   created: string;
-  author: { fingerprint: string; publicKey: string };
+  /** `recipient`: the expert's own age recipient, to which the owner may encrypt the outputs. */
+  author: { fingerprint: string; publicKey: string; recipient?: string };
   notebook: FileRef;
   wheels: FileRef[];
   /** Output file names the notebook will write; empty: any file in the output folder. */
@@ -81,6 +82,7 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (typeof m.created !== 'string' || Number.isNaN(Date.parse(m.created))) throw bad('created is not a date');
   const author = m.author as Manifest['author'] | undefined;
   if (!author || typeof author.fingerprint !== 'string' || !author.fingerprint.startsWith('SHA256:') || typeof author.publicKey !== 'string') throw bad('author is missing');
+  if (author.recipient !== undefined && (typeof author.recipient !== 'string' || !/^age1[02-9ac-hj-np-z]{58}$/.test(author.recipient))) throw bad('author.recipient is not an age recipient');
   if (!Array.isArray(m.wheels)) throw bad('wheels is not a list');
   const inference = m.inference as Manifest['inference'];
   if (inference !== undefined && (typeof inference?.module !== 'string' || typeof inference?.function !== 'string')) throw bad('inference needs module and function');
@@ -90,7 +92,7 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     name: m.name,
     version: m.version,
     created: m.created,
-    author: { fingerprint: author.fingerprint, publicKey: author.publicKey },
+    author: { fingerprint: author.fingerprint, publicKey: author.publicKey, ...(author.recipient ? { recipient: author.recipient } : {}) },
     notebook: fileRef(m.notebook, 'notebook', 'notebook/', '.ipynb'),
     wheels: m.wheels.map((w, i) => fileRef(w, `wheel ${i + 1}`, 'wheels/', '.whl')),
     outputs: names(m.outputs, 'outputs'),

@@ -29,6 +29,8 @@ export interface SealInput {
   outputs?: string[];
   tables?: string[];
   inference?: { module: string; function: string };
+  /** The expert's own age recipient, so the owner can encrypt the outputs to them. */
+  replyTo?: string;
   created?: Date;
 }
 
@@ -72,7 +74,7 @@ export async function sealBundle(input: SealInput): Promise<{ manifest: Manifest
     name: input.name,
     version: input.version,
     created: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    author: { fingerprint: fingerprint(input.signer.publicKey), publicKey: formatPublicKey(input.signer.publicKey) },
+    author: { fingerprint: fingerprint(input.signer.publicKey), publicKey: formatPublicKey(input.signer.publicKey), ...(input.replyTo ? { recipient: input.replyTo } : {}) },
     notebook: await ref('notebook/', nbName, input.notebook.bytes),
     wheels: await Promise.all(wheels.map((w) => ref('wheels/', w.name, w.bytes))),
     outputs: input.outputs ?? [],
