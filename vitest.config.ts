@@ -17,6 +17,8 @@ export default mergeConfig(
             include: ['tests/unit/**/*.test.ts'],
             environment: 'node',
             testTimeout: 60_000,
+            // Memory tests force collections, so they measure what is held, not garbage not yet freed.
+            execArgv: ['--expose-gc'],
           },
         },
         {

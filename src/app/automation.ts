@@ -5,6 +5,7 @@
 import { Sandbox, DEFAULT_LIMITS, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
 import { openBundle, sealBundle, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
+import { unpackWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
@@ -175,12 +176,17 @@ export function installAutomation(): void {
     async openAndPrepare(bytes) {
       const room = await loadRoomKey();
       if (!room) throw new Error('this browser has no room key yet');
+      // What a run does before its first cell: Python starts while the bundle is decrypted, and the
+      // wheels are checked in the host while Python is still starting.
       const t0 = performance.now();
+      const booting = Sandbox.start({ assets: runtimeAssets() });
+      booting.catch(() => {});
       const b = await openBundle(bytes, room.key);
       const openMs = performance.now() - t0;
-      const { sandbox } = await Sandbox.start({ assets: runtimeAssets() });
+      const unpacked = await Promise.all(b.wheels.map((w) => unpackWheel(w.filename, w.bytes)));
+      const { sandbox } = await booting;
       try {
-        const installed = await sandbox.installWheels(b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })));
+        const installed = await sandbox.installUnpacked(unpacked);
         return { openMs, readyMs: performance.now() - t0, wheels: installed.length };
       } finally {
         sandbox.dispose();

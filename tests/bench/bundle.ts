@@ -4,10 +4,10 @@
  * encrypting and decrypting the same file.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { writeStreamToFile } from '../../src/cli/io.ts';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { openBundle, sealBundle } from '../../src/lib/bundle/index.ts';
 import { generateOwnerKey, generateSshKey, formatIdentityFile } from '../../src/lib/crypto/index.ts';
@@ -105,7 +105,7 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
 
     const sealS = await time(async () => {
       const { stream } = await sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'b', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }] });
-      await stream.pipeTo(Writable.toWeb(createWriteStream(path)) as WritableStream<Uint8Array>);
+      await writeStreamToFile(stream, path);
     });
     log(`  seal: ${(size / MB / sealS).toFixed(0)} MB/s`);
     let peak = 0;

@@ -59,7 +59,7 @@ export class Expert {
     this.busy = true;
     try {
       const bytes = async (f: File) => ({ filename: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
-      const { manifest, stream } = await sealBundle({
+      const { manifest: signed, stream } = await sealBundle({
         recipient: input.recipient,
         signer: this.signer.key,
         name: input.name,
@@ -71,6 +71,7 @@ export class Expert {
         ...(input.replyTo ? { replyTo: input.replyTo } : {}),
       });
       const sealed = new Uint8Array(await new Response(stream).arrayBuffer());
+      const manifest = await signed;
       download(`${manifest.name}-${manifest.version}.airlock`, sealed);
       this.say(`Sealed ${manifest.name} ${manifest.version} for ${input.recipient.slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.`);
     } catch (e) {

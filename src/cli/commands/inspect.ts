@@ -1,6 +1,6 @@
-import { openAsBlob, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { BundleError, openBundle } from '../../lib/bundle/index.ts';
-import { CliError, EXIT, out, parse, type Command } from '../io.ts';
+import { CliError, EXIT, out, parse, readFileChunks, type Command } from '../io.ts';
 import { readIdentity, readText } from '../keys.ts';
 
 const usage = `usage: airlock inspect <bundle.airlock> -i owner.key [--expert expert.pub] [--json]
@@ -22,8 +22,7 @@ export const inspect: Command = {
     const identity = await readIdentity(values.identity);
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
     try {
-      const blob = await openAsBlob(path);
-      const b = await openBundle({ stream: blob.stream() as ReadableStream<Uint8Array>, size: statSync(path).size }, identity, { expert });
+      const b = await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, identity, { expert });
       const m = b.manifest;
       if (values.json) {
         out(JSON.stringify({ ok: true, signer: b.signer, pinned: !!expert, manifest: m }, null, 2));

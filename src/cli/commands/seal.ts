@@ -1,8 +1,7 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Writable } from 'node:stream';
 import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
-import { CliError, EXIT, out, parse, type Command } from '../io.ts';
+import { CliError, EXIT, out, parse, writeStreamToFile, type Command } from '../io.ts';
 import { readRecipient, readSigningKey, readText } from '../keys.ts';
 
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
@@ -43,7 +42,7 @@ export const seal: Command = {
     const file = (p: string) => ({ filename: basename(p), bytes: new Uint8Array(readFileSync(p)) });
     const wheels = (values.wheel ?? []).map((p) => (readText(p, 'wheel'), file(p)));
     try {
-      const { manifest, stream } = await sealBundle({
+      const { manifest: signed, stream } = await sealBundle({
         recipient: readRecipient(values.to!),
         signer: readSigningKey(values.sign!),
         name: values.name ?? basename(nbPath).replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9._-]/g, '-'),
@@ -54,7 +53,8 @@ export const seal: Command = {
         tables: values.table,
         ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
       });
-      await stream.pipeTo(Writable.toWeb(createWriteStream(values.o!, { mode: 0o644 })) as WritableStream<Uint8Array>);
+      await writeStreamToFile(stream, values.o!);
+      const manifest = await signed;
       out(`sealed ${manifest.name} ${manifest.version} (${manifest.wheels.length} wheel${manifest.wheels.length === 1 ? '' : 's'}) for ${readRecipient(values.to!)}, signed by ${manifest.author.fingerprint} → ${values.o}`);
       return EXIT.ok;
     } catch (e) {

@@ -2,12 +2,11 @@
  * Sealing and opening bundles: a zip (manifest, its SSH signature, the notebook, the wheels),
  * encrypted with age to the owner's room key. See docs/BUNDLE.md.
  */
-import { Decrypter, Encrypter } from 'age-encryption';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { fingerprint, formatPublicKey, parsePublicKey, verifySsh, SshError, signSsh, type SshPrivateKey } from '../crypto/index.ts';
+import { ageHeader, decryptAge, encryptPayload, fingerprint, formatPublicKey, parsePublicKey, verifySsh, SshError, signSsh, type SshPrivateKey } from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
 import { FORMAT, FORMAT_VERSION, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
-import { readZip, zipStream } from './zip.ts';
+import { readZip, zipPieces } from './zip.ts';
 
 /** SSH signature namespace: a signature made for Airlock cannot be replayed as another tool's. */
 export const NAMESPACE = 'airlock';
@@ -49,10 +48,11 @@ function baseName(p: string): string {
 }
 
 /**
- * Builds, signs and encrypts a bundle. The result streams: nothing holds the whole ciphertext.
+ * Builds, signs and encrypts a bundle. The result streams: nothing holds the whole ciphertext. The
+ * manifest resolves once the files are hashed and it is signed (it goes last in the archive).
  * @throws {BundleError} `bad-input` for an unusable notebook, wheel name, name or version.
  */
-export async function sealBundle(input: SealInput): Promise<{ manifest: Manifest; stream: ReadableStream<Uint8Array> }> {
+export async function sealBundle(input: SealInput): Promise<{ manifest: Promise<Manifest>; stream: ReadableStream<Uint8Array> }> {
   const nbName = baseName(input.notebook.filename);
   if (!nbName.endsWith('.ipynb')) throw new BundleError('bad-input', `the notebook must be an .ipynb file (got ${nbName})`);
   try {
@@ -67,40 +67,47 @@ export async function sealBundle(input: SealInput): Promise<{ manifest: Manifest
     if (!w.bytes.length) throw new BundleError('bad-input', `${n} is empty`);
     return { name: n, bytes: w.bytes };
   });
-  const ref = async (dir: string, name: string, bytes: Uint8Array) => ({ path: `${dir}${name}`, sha256: await sha256Hex(bytes), size: bytes.length });
-  const manifest: Manifest = {
+  const files = [{ path: `notebook/${nbName}`, bytes: input.notebook.bytes }, ...wheels.map((w) => ({ path: `wheels/${w.name}`, bytes: w.bytes }))];
+  const makeManifest = (sha256: string[]): Manifest => ({
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
     name: input.name,
     version: input.version,
     created: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     author: { fingerprint: fingerprint(input.signer.publicKey), publicKey: formatPublicKey(input.signer.publicKey), ...(input.replyTo ? { recipient: input.replyTo } : {}) },
-    notebook: await ref('notebook/', nbName, input.notebook.bytes),
-    wheels: await Promise.all(wheels.map((w) => ref('wheels/', w.name, w.bytes))),
+    notebook: { path: files[0]!.path, sha256: sha256[0]!, size: files[0]!.bytes.length },
+    wheels: files.slice(1).map((f, i) => ({ path: f.path, sha256: sha256[i + 1]!, size: f.bytes.length })),
     outputs: input.outputs ?? [],
     tables: input.tables ?? [],
     ...(input.inference ? { inference: input.inference } : {}),
-  };
-  const manifestBytes = serializeManifest(manifest);
+  });
   try {
-    parseManifest(manifestBytes); // the same checks the owner's side will apply
+    // The same checks the owner's side will apply, before any work: only the hashes are unknown yet.
+    parseManifest(serializeManifest(makeManifest(files.map(() => '0'.repeat(64)))));
   } catch (e) {
     throw new BundleError('bad-input', (e as Error).message.replace("the bundle's manifest is invalid: ", ''));
   }
-  const signature = new TextEncoder().encode(signSsh(manifestBytes, input.signer, NAMESPACE));
-  const zip = zipStream([
-    { name: 'manifest.json', data: manifestBytes },
-    { name: 'manifest.json.sig', data: signature },
-    { name: manifest.notebook.path, data: input.notebook.bytes },
-    ...wheels.map((w) => ({ name: `wheels/${w.name}`, data: w.bytes })),
-  ]);
-  const e = new Encrypter();
+  let prefix: Uint8Array, key: Uint8Array;
   try {
-    e.addRecipient(input.recipient);
+    ({ prefix, key } = await ageHeader(input.recipient));
   } catch {
     throw new BundleError('bad-input', `${input.recipient.slice(0, 20)}… is not an age recipient (age1…)`);
   }
-  return { manifest, stream: await e.encrypt(zip) };
+  // The files' SHA-256 run off this thread (WebCrypto) while their bytes are already being
+  // encrypted: that is why the manifest and its signature come last in the archive.
+  const signed = Promise.all(files.map((f) => sha256Hex(f.bytes))).then((sha256) => {
+    const manifest = makeManifest(sha256);
+    const bytes = serializeManifest(manifest);
+    return { manifest, bytes, signature: new TextEncoder().encode(signSsh(bytes, input.signer, NAMESPACE)) };
+  });
+  signed.catch(() => {}); // surfaced through the stream and `manifest`
+  async function* entries() {
+    for (const f of files) yield { name: f.path, data: f.bytes };
+    const { bytes, signature } = await signed;
+    yield { name: 'manifest.json', data: bytes };
+    yield { name: 'manifest.json.sig', data: signature };
+  }
+  return { manifest: signed.then((s) => s.manifest), stream: encryptPayload(prefix, key, zipPieces(entries())) };
 }
 
 export interface OpenedBundle {
@@ -120,44 +127,14 @@ export interface OpenOptions {
    * signed by any other key is refused.
    */
   expert?: string;
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>, size?: number): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  if (size !== undefined) {
-    // One buffer of the exact plaintext size: the only copy of the bundle held in memory.
-    const out = new Uint8Array(size);
-    let o = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (o + value.length > size) throw new BundleError('tampered', 'the bundle is longer than its encryption says');
-      out.set(value, o);
-      o += value.length;
-    }
-    if (o !== size) throw new BundleError('truncated', 'the bundle is truncated; ask for it again');
-    return out;
-  }
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  /** Called as the bundle decrypts: plaintext bytes done, and in all. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 function ageFailure(e: unknown): BundleError {
   const m = e instanceof Error ? e.message : String(e);
   if (/no identity matched/.test(m)) return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
+  if (/trailing/.test(m)) return new BundleError('tampered', 'the bundle is longer than its encryption says: bytes were added after it was sealed');
   if (/too small|size is invalid|final chunk|EOF|truncat/i.test(m)) return new BundleError('truncated', 'the bundle is truncated or damaged; ask for it again');
   if (/HMAC|invalid header|stanza|non-ASCII/i.test(m)) return new BundleError('tampered', 'the bundle was changed after it was sealed (its encryption header does not check out)');
   // A cut-off chunk and a changed one fail the same authentication: name both.
@@ -167,45 +144,51 @@ function ageFailure(e: unknown): BundleError {
 
 /**
  * Decrypts a bundle, checks its archive, manifest, signature and every file's hash.
- * @param input the sealed bytes, or a stream with its byte length (so the plaintext buffer is
+ * @param input the sealed bytes, or a stream (or any async iterable of chunks) with its byte length (so the plaintext buffer is
  *   allocated once, at its exact size).
  * @throws {BundleError} with a code and a one-line message; nothing is returned unless every check passed.
  */
-export async function openBundle(input: Uint8Array | { stream: ReadableStream<Uint8Array>; size: number }, identity: string | CryptoKey, options: OpenOptions = {}): Promise<OpenedBundle> {
+export async function openBundle(input: Uint8Array | { stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>; size: number }, identity: string | CryptoKey, options: OpenOptions = {}): Promise<OpenedBundle> {
+  // The file's bytes in order, without a copy: the array itself, or the stream's chunks after the
+  // first (read here to check the magic before any decryption is attempted).
   let head: Uint8Array;
-  let stream: ReadableStream<Uint8Array>;
+  let chunks: AsyncIterable<Uint8Array>;
   let size: number;
+  let release = () => {};
   if (input instanceof Uint8Array) {
     head = input.subarray(0, AGE_MAGIC.length);
-    stream = new Blob([input as BlobPart]).stream();
+    chunks = (async function* () {
+      yield input;
+    })();
     size = input.length;
   } else {
-    const [a, b] = input.stream.tee();
-    const r = a.getReader();
-    const first = await r.read();
-    void r.cancel();
-    head = (first.value ?? new Uint8Array(0)).subarray(0, AGE_MAGIC.length);
-    stream = b;
+    const it = (input.stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const first = await it.next();
+    head = (first.done ? new Uint8Array(0) : first.value).subarray(0, AGE_MAGIC.length);
+    release = () => void it.return?.()?.catch(() => {});
+    chunks = (async function* () {
+      try {
+        if (!first.done) yield first.value;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      } finally {
+        release();
+      }
+    })();
     size = input.size;
   }
-  if (size === 0) throw new BundleError('empty', 'the bundle file is empty (0 bytes)');
+  if (size === 0) {
+    release();
+    throw new BundleError('empty', 'the bundle file is empty (0 bytes)');
+  }
   if (head.length < AGE_MAGIC.length || AGE_MAGIC.some((b, i) => head[i] !== b)) {
+    release();
     throw new BundleError('not-age', 'not an Airlock bundle: the file is not age-encrypted');
   }
-  const d = new Decrypter();
-  d.addIdentity(identity);
   let plain: Uint8Array;
   try {
-    const out = await d.decrypt(stream);
-    let expected: number | undefined;
-    try {
-      expected = out.size(size);
-    } catch (e) {
-      throw ageFailure(e);
-    }
-    plain = await readAll(out, expected);
+    plain = await decryptAge(chunks, size, identity, options.onProgress);
   } catch (e) {
-    throw e instanceof BundleError ? e : ageFailure(e);
+    throw ageFailure(e);
   }
 
   const files = readZip(plain);
@@ -236,8 +219,8 @@ export async function openBundle(input: Uint8Array | { stream: ReadableStream<Ui
     if (bytes.length !== ref.size || (await sha256Hex(bytes)) !== ref.sha256) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
     return bytes;
   };
-  const notebook = await check(manifest.notebook);
-  const wheels: NamedBytes[] = [];
-  for (const w of manifest.wheels) wheels.push({ filename: w.path.slice('wheels/'.length), bytes: await check(w) });
+  // Every digest at once: WebCrypto runs them off this thread.
+  const [notebook, ...wheelBytes] = await Promise.all([check(manifest.notebook), ...manifest.wheels.map(check)]);
+  const wheels: NamedBytes[] = manifest.wheels.map((w, i) => ({ filename: w.path.slice('wheels/'.length), bytes: wheelBytes[i]! }));
   return { manifest, manifestBytes, signature, signer, notebook, wheels };
 }

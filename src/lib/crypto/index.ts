@@ -15,3 +15,4 @@ export {
   type SshPrivateKey,
 } from './ssh.ts';
 export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, ownerSigner, type RoomKey } from './keystore.ts';
+export { ageHeader, encryptPayload, decryptAge, payloadPlaintextSize, AgeError } from './age-stream.ts';

@@ -8,6 +8,7 @@
 import { transfer, wrap, type Remote } from 'comlink';
 import frameSource from './frame.ts?iife';
 import workerSource from './worker.ts?iife';
+import { unpackWheel, type UnpackedWheel } from '../wheel/index.ts';
 import { FRAME_ALLOW, FRAME_SANDBOX, frameDocument } from './policy.ts';
 import {
   LIMITS,
@@ -208,12 +209,20 @@ export class Sandbox {
     }
   }
 
-  /** Unpacks pure-Python wheels into site-packages after checking their RECORD hashes. */
-  installWheels(wheels: WheelFile[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
-    const copies = wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice(0) }));
+  /**
+   * Installs pure-Python wheels: each is checked against its RECORD here, in the host (see
+   * wheel/unpack.ts), and the sandbox only writes the files it is given into site-packages.
+   * @throws {WheelError} for a wheel that fails a check; nothing is installed then.
+   */
+  async installWheels(wheels: WheelFile[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
+    return this.installUnpacked(await Promise.all(wheels.map((w) => unpackWheel(w.filename, new Uint8Array(w.bytes)))), timeoutMs);
+  }
+
+  /** Installs wheels already checked by `unpackWheel`. Their buffers are transferred. */
+  installUnpacked(unpacked: UnpackedWheel[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
     return this.call(
-      (r) => r.installWheels(transfer(copies, copies.map((w) => w.bytes))),
-      (v) => parseInstalled(v, wheels.length),
+      (r) => r.installWheels(transfer(unpacked, unpacked.map((w) => w.data))),
+      (v) => parseInstalled(v, unpacked.length),
       timeoutMs,
       'Installing the wheels took too long.',
     );

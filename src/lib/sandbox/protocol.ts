@@ -8,6 +8,7 @@
  * for prototype pollution. Events (logs, progress, tripwires) travel the same port as plain
  * messages that comlink ignores (they carry no `id`), and are validated by {@link parseSandboxEvent}.
  */
+import type { UnpackedWheel } from '../wheel/index.ts';
 
 /** Column types shared with the data layer (`src/lib/data`). */
 export type ColumnType = 'int' | 'float' | 'bool' | 'datetime' | 'string';
@@ -87,7 +88,8 @@ export interface SandboxWorkerApi {
   boot(assets: PyodideAssets, options: BootOptions): Promise<{ pythonVersion: string; pyodideVersion: string; ms: number }>;
   /** Starts Python in snapshot mode and returns its memory image; the sandbox is then discarded. */
   snapshot(assets: PyodideAssets): Promise<ArrayBuffer>;
-  installWheels(wheels: WheelFile[]): Promise<InstalledWheel[]>;
+  /** Writes wheels the host has checked and unpacked (see wheel/unpack.ts) into site-packages. */
+  installWheels(wheels: UnpackedWheel[]): Promise<InstalledWheel[]>;
   mountTables(tables: SandboxTable[]): Promise<void>;
   /** Places read-only input files (an approved model, a request) under /airlock/input/. */
   writeInputs(files: OutputFile[]): Promise<void>;

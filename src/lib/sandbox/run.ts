@@ -5,6 +5,7 @@
  */
 import { Sandbox, SandboxError, type Tripwire } from './host.ts';
 import { NotebookError, parseNotebook } from './notebook.ts';
+import { unpackWheel, WheelError } from '../wheel/index.ts';
 import type { InstalledWheel, OutputFile, PyodideAssets, SandboxEvent, SandboxTable, WheelFile } from './protocol.ts';
 
 export interface RunLimits {
@@ -17,8 +18,12 @@ export interface RunLimits {
 export const DEFAULT_LIMITS: RunLimits = { timeLimitMs: 10 * 60_000, maxOutputBytes: 50 * 1024 * 1024, maxOutputFiles: 100 };
 
 export interface RunRequest {
-  notebook: string | Uint8Array;
-  wheels: WheelFile[];
+  /**
+   * The notebook and wheels, or promises of them: Python starts while the caller is still opening
+   * the bundle, and the wheels are checked (wheel/unpack.ts) while Python starts.
+   */
+  notebook: string | Uint8Array | Promise<string | Uint8Array>;
+  wheels: WheelFile[] | Promise<WheelFile[]>;
   tables: SandboxTable[];
   /** Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model). */
   inputs?: OutputFile[];
@@ -74,12 +79,27 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     req.onEvent?.(e);
   };
 
-  let cells;
-  try {
-    cells = parseNotebook(req.notebook);
-  } catch (e) {
-    return { ...report, status: 'invalid', message: `The notebook cannot run: ${(e as NotebookError).message}.`, totalMs: 0 };
+  const invalid = (message: string): RunReport => ({ ...report, status: 'invalid', message, totalMs: performance.now() - t0 });
+  const parse = (nb: string | Uint8Array) => {
+    try {
+      return parseNotebook(nb);
+    } catch (e) {
+      throw new NotebookError(`The notebook cannot run: ${(e as Error).message}.`);
+    }
+  };
+  let cells: ReturnType<typeof parseNotebook> | undefined;
+  if (!(req.notebook instanceof Promise)) {
+    try {
+      cells = parse(req.notebook);
+    } catch (e) {
+      return invalid((e as Error).message);
+    }
   }
+  // Checked in the host while Python starts; a refusal ends the run before anything is installed.
+  const unpacked = Promise.resolve(req.wheels).then((ws) => Promise.all(ws.map((w) => unpackWheel(w.filename, new Uint8Array(w.bytes)))));
+  const notebook = Promise.resolve(req.notebook);
+  unpacked.catch(() => {});
+  notebook.catch(() => {});
 
   let sandbox: Sandbox | undefined;
   try {
@@ -93,7 +113,15 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     });
     sandbox = boot.sandbox;
     Object.assign(report, { pythonVersion: boot.pythonVersion, pyodideVersion: boot.pyodideVersion, bootMs: boot.bootMs });
-    if (req.wheels.length) report.wheels = await sandbox.installWheels(req.wheels, left());
+    try {
+      cells ??= parse(await notebook);
+      const wheels = await unpacked;
+      if (wheels.length) report.wheels = await sandbox.installUnpacked(wheels, left());
+    } catch (e) {
+      if (e instanceof SandboxError) throw e;
+      const message = e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`;
+      return invalid(message);
+    }
     await sandbox.mountTables(req.tables, left());
     if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
     for (const cell of cells) {

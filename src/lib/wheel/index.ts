@@ -1,2 +1,3 @@
-/** Pure-Python wheels, built without a Python toolchain. (The sandbox verifies and unpacks them.) */
+/** Pure-Python wheels: built without a Python toolchain, checked against their RECORD and unpacked for the sandbox. */
 export { buildWheel, readPyproject, wheelDistName, WheelError, type WheelSpec } from './build.ts';
+export { unpackWheel, type UnpackedWheel } from './unpack.ts';

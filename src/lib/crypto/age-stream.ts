@@ -1,0 +1,279 @@
+/**
+ * age files (https://age-encryption.org/v1) whose header is made and read by `age-encryption`,
+ * and whose payload STREAM is run here, directly on @noble/ciphers' ChaCha20-Poly1305.
+ *
+ * Why not the library's own stream: it pushes every 64 KiB chunk through a WHATWG
+ * TransformStream, which costs about a quarter of the cipher's throughput (measured in
+ * docs/BENCHMARKS.md), and it hands back fresh chunks that the caller must copy again. The STREAM
+ * construction itself is small and fixed by the spec: the payload key is HKDF-SHA-256(file key,
+ * salt = 16-byte nonce, info "payload"); chunk i (64 KiB of plaintext, the last one shorter or
+ * full, empty only when it is the only one) is sealed with the 12-byte nonce
+ * `big-endian 11-byte counter ‖ last-chunk flag`. Everything subtle — recipient stanzas, the file
+ * key, the header MAC — stays in `age-encryption`: the header comes from `Encrypter` (the file key
+ * is seen by a recipient object through the library's public `Recipient` interface) and is read by
+ * `Decrypter.decryptHeader`, the library's entry point for delegated decryption. The interop tests
+ * run both directions against the `age` program.
+ */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
+
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const SEALED = CHUNK + TAG;
+const NONCE = 16;
+/** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
+const MAX_HEADER = 64 * 1024;
+/** Chunks decrypted between two yields to the event loop (8 MiB, ~80 ms here). */
+const YIELD_EVERY = 128;
+/** Plaintext chunks sealed per output piece: one stream chunk per MiB keeps per-chunk overhead nil. */
+const BATCH = 4;
+
+const PAYLOAD = new TextEncoder().encode('payload');
+const MAGIC = new TextEncoder().encode('age-encryption.org/v1\n');
+const MAC_LINE = new TextEncoder().encode('\n--- ');
+
+/** A failure with the same wording as `age-encryption`'s, so callers map both alike. */
+export class AgeError extends Error {
+  override name = 'AgeError';
+}
+
+function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return hkdf(sha256, fileKey, nonce, PAYLOAD, 32);
+}
+
+function chunkNonce(counter: number, last: boolean): Uint8Array {
+  const n = new Uint8Array(12);
+  // 11-byte big-endian counter; 2^53 chunks is far beyond any file this code can hold.
+  let c = counter;
+  for (let i = 10; i >= 0 && c > 0; i--) {
+    n[i] = c % 256;
+    c = Math.floor(c / 256);
+  }
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/**
+ * Starts an age file to `recipient`: the header and payload nonce (the file's first bytes) and the
+ * payload key. `Encrypter` writes the header for an empty file; a second, stanza-less recipient
+ * sees the file key it wraps.
+ */
+export async function ageHeader(recipient: string | Recipient): Promise<{ prefix: Uint8Array; key: Uint8Array }> {
+  let fileKey: Uint8Array | undefined;
+  const witness: Recipient = {
+    wrapFileKey(k: Uint8Array): Stanza[] {
+      fileKey = k.slice();
+      return [];
+    },
+  };
+  const e = new Encrypter();
+  e.addRecipient(recipient);
+  e.addRecipient(witness);
+  const empty = await e.encrypt(new Uint8Array(0));
+  // header ‖ nonce ‖ the sealed empty final chunk (a bare tag): keep all but the tag.
+  const prefix = empty.subarray(0, empty.length - TAG);
+  if (!fileKey || prefix.length < MAGIC.length + NONCE) throw new AgeError('could not start the age file');
+  return { prefix, key: payloadKey(fileKey, prefix.subarray(prefix.length - NONCE)) };
+}
+
+/**
+ * Encrypts `source` (any chunking) as an age payload after `prefix`. Pull-based: a piece of about
+ * 1 MiB is sealed only when the reader asks, so memory stays flat whatever the file size.
+ */
+export function encryptPayload(prefix: Uint8Array, key: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  const staged = new Uint8Array(CHUNK);
+  let used = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  let counter = 0;
+  let sentPrefix = false;
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sentPrefix) {
+        sentPrefix = true;
+        controller.enqueue(prefix.slice());
+        return;
+      }
+      const out = new Uint8Array(BATCH * SEALED);
+      let w = 0;
+      let sealed = 0;
+      while (sealed < BATCH) {
+        if (!pending.length) {
+          if (done) break;
+          const r = await it.next();
+          if (r.done) {
+            done = true;
+            break;
+          }
+          pending = r.value;
+          continue;
+        }
+        if (used === CHUNK) {
+          // A full chunk is sealed only once more data exists: the last chunk may be full too.
+          chacha20poly1305(key, chunkNonce(counter++, false)).encrypt(staged, out.subarray(w, w + SEALED));
+          w += SEALED;
+          used = 0;
+          sealed++;
+          continue;
+        }
+        const n = Math.min(CHUNK - used, pending.length);
+        staged.set(pending.subarray(0, n), used);
+        used += n;
+        pending = pending.subarray(n);
+      }
+      if (done && !pending.length) {
+        const last = chacha20poly1305(key, chunkNonce(counter++, true)).encrypt(staged.subarray(0, used));
+        controller.enqueue(w ? out.subarray(0, w) : last);
+        if (w) controller.enqueue(last);
+        controller.close();
+        return;
+      }
+      controller.enqueue(out.subarray(0, w));
+    },
+    async cancel(reason) {
+      await (it as AsyncIterator<Uint8Array>).return?.(reason);
+    },
+  });
+}
+
+/** The plaintext size of a STREAM payload of `n` bytes. Same rules (and messages) as age-encryption. */
+export function payloadPlaintextSize(n: number): number {
+  if (n < TAG) throw new AgeError('ciphertext is too small');
+  if (n === TAG) return 0;
+  const full = Math.floor(n / SEALED);
+  const rest = n % SEALED;
+  if (rest > 0 && rest <= TAG) throw new AgeError('ciphertext size is invalid');
+  return n - full * TAG - (rest > 0 ? TAG : 0);
+}
+
+/** Reads exactly the bytes a stream yields, in order, with a reader that can hand back leftovers. */
+class Source {
+  private it: AsyncIterator<Uint8Array>;
+  /** Bytes handed back, next first. */
+  private rest: Uint8Array[] = [];
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+  /** The next piece of the stream (possibly a leftover), or null at its end. */
+  async next(): Promise<Uint8Array | null> {
+    const r = this.rest.shift();
+    if (r) return r;
+    for (;;) {
+      const { done, value } = await this.it.next();
+      if (done) return null;
+      if (value.length) return value;
+    }
+  }
+  /** Hands `b` back: the next call to `next` returns it before anything else. */
+  unread(b: Uint8Array): void {
+    if (b.length) this.rest.unshift(b);
+  }
+  cancel(): void {
+    void this.it.return?.()?.catch(() => {});
+  }
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Reads the header (up to and including its MAC line) and hands the rest back to `src`. */
+async function readHeader(src: Source): Promise<Uint8Array> {
+  let buf = new Uint8Array(0);
+  let searched = MAGIC.length;
+  for (;;) {
+    const mac = indexOf(buf, MAC_LINE, Math.max(MAGIC.length - 1, searched - MAC_LINE.length));
+    if (mac >= 0) {
+      const end = buf.indexOf(0x0a, mac + MAC_LINE.length);
+      if (end >= 0) {
+        src.unread(buf.subarray(end + 1));
+        return buf.slice(0, end + 1);
+      }
+    }
+    searched = buf.length;
+    if (buf.length > MAX_HEADER) throw new AgeError('invalid header: no MAC line in the first 64 KiB');
+    const more = await src.next();
+    if (!more) throw new AgeError('invalid header: the file ends inside it (truncated?)');
+    const joined = new Uint8Array(buf.length + Math.min(more.length, MAX_HEADER + 1));
+    joined.set(buf);
+    joined.set(more.subarray(0, joined.length - buf.length), buf.length);
+    if (joined.length - buf.length < more.length) src.unread(more.subarray(joined.length - buf.length));
+    buf = joined;
+  }
+}
+
+/**
+ * Decrypts an age file into one buffer of the exact plaintext size: each chunk is opened straight
+ * into its place, so the plaintext exists once and nothing is copied after decryption.
+ * @param source the file's bytes in any chunking (a `ReadableStream` is async-iterable).
+ * @param size the file's length in bytes (the payload's length fixes the plaintext size and which
+ *   chunk is the last).
+ * @throws {Error} with age-encryption's wording: "no identity matched…", "invalid header HMAC",
+ *   "ciphertext is too small", an authentication ("tag") failure, …
+ */
+export async function decryptAge(source: AsyncIterable<Uint8Array>, size: number, identity: string | CryptoKey, onProgress?: (done: number, total: number) => void): Promise<Uint8Array> {
+  const src = new Source(source);
+  try {
+    const header = await readHeader(src);
+    const d = new Decrypter();
+    d.addIdentity(identity);
+    const fileKey = await d.decryptHeader(header);
+    const nonce = new Uint8Array(NONCE);
+    let got = 0;
+    while (got < NONCE) {
+      const b = await src.next();
+      if (!b) throw new AgeError('ciphertext is too small');
+      const n = Math.min(NONCE - got, b.length);
+      nonce.set(b.subarray(0, n), got);
+      got += n;
+      if (n < b.length) src.unread(b.subarray(n));
+    }
+    const key = payloadKey(fileKey, nonce);
+    const payload = size - header.length - NONCE;
+    const out = new Uint8Array(payloadPlaintextSize(payload));
+    const chunks = Math.max(1, Math.ceil(payload / SEALED));
+    const staged = new Uint8Array(SEALED);
+    let used = 0;
+    for (let counter = 0; counter < chunks; ) {
+      const last = counter === chunks - 1;
+      const want = last ? payload - counter * SEALED : SEALED;
+      const b = await src.next();
+      if (!b) throw new AgeError('the file is truncated: unexpected EOF');
+      let sealed: Uint8Array;
+      if (used === 0 && b.length >= want) {
+        // A whole sealed chunk straight from the source's buffer; no staging copy.
+        sealed = b.subarray(0, want);
+        src.unread(b.subarray(want));
+      } else {
+        const n = Math.min(want - used, b.length);
+        staged.set(b.subarray(0, n), used);
+        used += n;
+        src.unread(b.subarray(n));
+        if (used < want) continue;
+        sealed = staged.subarray(0, want);
+        used = 0;
+      }
+      const at = counter * CHUNK;
+      chacha20poly1305(key, chunkNonce(counter, last)).decrypt(sealed, out.subarray(at, at + want - TAG));
+      counter++;
+      if (counter % YIELD_EVERY === 0) {
+        onProgress?.(Math.min(out.length, counter * CHUNK), out.length);
+        // Let the page breathe (progress bars, a sandbox starting meanwhile): a bundle held in
+        // memory would otherwise be decrypted in one uninterrupted task.
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }
+    onProgress?.(out.length, out.length);
+    if (await src.next()) throw new AgeError('the file is longer than its size says: trailing data');
+    return out;
+  } finally {
+    src.cancel();
+  }
+}

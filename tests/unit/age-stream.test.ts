@@ -1,0 +1,132 @@
+/**
+ * The age payload STREAM run on @noble directly (src/lib/crypto/age-stream.ts): every chunk
+ * boundary, in both directions against the real `age` program and against age-encryption itself,
+ * with any chunking of the input, and every way a file can be cut, extended or changed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Decrypter, Encrypter } from 'age-encryption';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, type OwnerKey } from '../../src/lib/crypto/index.ts';
+
+const K = 64 * 1024;
+const SIZES = [0, 1, 100, K - 1, K, K + 1, 2 * K, 2 * K + 17, 16 * K, 16 * K + 1, 17 * K - 3, 40 * K + 5];
+
+let dir: string;
+let owner: OwnerKey;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'airlock-age-'));
+  owner = await generateOwnerKey();
+  writeFileSync(join(dir, 'owner.key'), formatIdentityFile(owner));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function random(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(b.subarray(o, Math.min(n, o + 65536)));
+  return b;
+}
+
+/** Byte equality without vitest's element-by-element diff (slow on megabytes). */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}
+
+/** Splits `data` into the given piece lengths, cycling. */
+function pieces(data: Uint8Array, lengths: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0, i = 0; o < data.length; i++) {
+    const n = lengths[i % lengths.length]!;
+    out.push(data.subarray(o, o + n));
+    o += n;
+  }
+  return out;
+}
+
+async function encrypt(data: Uint8Array, split: number[] = [data.length || 1]): Promise<Uint8Array> {
+  const { prefix, key } = await ageHeader(owner.recipient);
+  return new Uint8Array(await new Response(encryptPayload(prefix, key, pieces(data, split))).arrayBuffer());
+}
+
+async function decrypt(file: Uint8Array, split: number[] = [file.length]): Promise<Uint8Array> {
+  return decryptAge(
+    (async function* () {
+      yield* pieces(file, split);
+    })(),
+    file.length,
+    owner.identity,
+  );
+}
+
+describe('age payload STREAM', () => {
+  test('every chunk boundary round-trips, and matches age-encryption in both directions', async () => {
+    for (const n of SIZES) {
+      const data = random(n);
+      const ours = await encrypt(data, [7, 65536, 1000]);
+      // Same ciphertext length as age-encryption's for the same plaintext.
+      const e = new Encrypter();
+      e.addRecipient(owner.recipient);
+      const theirs = await e.encrypt(data);
+      expect(ours.length, `size ${n}`).toBe(theirs.length);
+      const d = new Decrypter();
+      d.addIdentity(owner.identity);
+      expect(same(await d.decrypt(ours), data), `age-encryption opens ours, size ${n}`).toBe(true);
+      expect(same(await decrypt(theirs), data), `we open age-encryption's, size ${n}`).toBe(true);
+      expect(same(await decrypt(ours, [1, 3, 65552, 9999]), data), `odd input chunking, size ${n}`).toBe(true);
+    }
+  });
+
+  test('interop with the age program at every chunk boundary', async () => {
+    for (const n of SIZES) {
+      const data = random(n);
+      writeFileSync(join(dir, 'p'), data);
+      writeFileSync(join(dir, 'ours.age'), await encrypt(data));
+      expect(same(new Uint8Array(execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'ours.age')], { maxBuffer: 1 << 30 })), data), `age -d of ours, size ${n}`).toBe(true);
+      execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'theirs.age'), join(dir, 'p')]);
+      expect(same(await decrypt(new Uint8Array(readFileSync(join(dir, 'theirs.age')))), data), `ours of age -r, size ${n}`).toBe(true);
+    }
+  });
+
+  test('a cut, extended or changed file is refused, never returned', async () => {
+    const data = random(3 * K + 5);
+    const file = await encrypt(data);
+    const text = new TextDecoder('latin1').decode(file.subarray(0, 1024));
+    const headerEnd = text.indexOf('\n', text.indexOf('\n--- ') + 1) + 1;
+    const fail = async (f: Uint8Array, size = f.length) =>
+      decryptAge(
+        (async function* () {
+          yield f;
+        })(),
+        size,
+        owner.identity,
+      ).then(
+        () => 'opened',
+        (e: Error) => e.message,
+      );
+    // Positive control: the untouched file opens.
+    expect(await fail(file)).toBe('opened');
+    // Truncated at the end of the header, mid-payload, one chunk short, one byte short.
+    expect(await fail(file.subarray(0, headerEnd))).toMatch(/too small|EOF/);
+    for (const cut of [headerEnd + 20, file.length - K, file.length - 1]) expect(await fail(file.subarray(0, cut))).toMatch(/tag|EOF|invalid|too small/);
+    // The stream says fewer bytes than the size promised; or more.
+    expect(await fail(file.subarray(0, file.length - 10), file.length)).toMatch(/EOF/);
+    const longer = new Uint8Array(file.length + 3);
+    longer.set(file);
+    expect(await fail(longer, file.length)).toMatch(/trailing/);
+    // A whole chunk removed from the middle (sizes still valid): the counter catches it.
+    const dropped = new Uint8Array([...file.subarray(0, headerEnd + 16), ...file.subarray(headerEnd + 16 + K + 16)]);
+    expect(await fail(dropped)).toMatch(/tag/);
+    // One flipped bit anywhere: header, MAC, nonce, body, last tag.
+    for (const at of [25, headerEnd - 5, headerEnd + 3, headerEnd + 16 + 500, file.length - 1]) {
+      const f = file.slice();
+      f[at]! ^= 1;
+      expect(await fail(f), `bit flipped at ${at}`).not.toBe('opened');
+    }
+    // Another room's key.
+    const other = await generateOwnerKey();
+    await expect(decryptAge((async function* () { yield file; })(), file.length, other.identity)).rejects.toThrow(/no identity matched/);
+  });
+});
