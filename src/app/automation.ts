@@ -4,7 +4,7 @@
  */
 import { Sandbox, DEFAULT_LIMITS, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
-import { openBundle, sealBundle, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
+import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { unpackWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
@@ -134,7 +134,7 @@ export function installAutomation(): void {
     },
     async sealBundle(input) {
       const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) });
-      return new Uint8Array(await new Response(stream).arrayBuffer());
+      return new Uint8Array(await (await streamToBlob(stream)).arrayBuffer());
     },
     async runSealed(req) {
       const room = await loadRoomKey();

@@ -3,7 +3,7 @@
  * signing key is held in memory for this page only; nothing here is stored.
  */
 import { zipSync, strToU8 } from 'fflate';
-import { sealBundle } from '../../lib/bundle/index.ts';
+import { sealBundle, streamToBlob } from '../../lib/bundle/index.ts';
 import { fingerprint, generateSshKey, parsePrivateKey, type SshPrivateKey } from '../../lib/crypto/index.ts';
 import { generateMock, parseInvitation, type Invitation } from '../../lib/data/index.ts';
 import { download } from '../owner/owner.svelte.ts';
@@ -70,7 +70,7 @@ export class Expert {
         tables: input.tables,
         ...(input.replyTo ? { replyTo: input.replyTo } : {}),
       });
-      const sealed = new Uint8Array(await new Response(stream).arrayBuffer());
+      const sealed = await streamToBlob(stream);
       const manifest = await signed;
       download(`${manifest.name}-${manifest.version}.airlock`, sealed);
       this.say(`Sealed ${manifest.name} ${manifest.version} for ${input.recipient.slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.`);

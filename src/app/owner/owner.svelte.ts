@@ -27,8 +27,8 @@ import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
-export function download(name: string, data: string | Uint8Array, type = 'application/octet-stream'): void {
-  const url = URL.createObjectURL(new Blob([data as BlobPart], { type }));
+export function download(name: string, data: string | Uint8Array | Blob, type = 'application/octet-stream'): void {
+  const url = URL.createObjectURL(data instanceof Blob ? data : new Blob([data as BlobPart], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

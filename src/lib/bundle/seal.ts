@@ -110,6 +110,18 @@ export async function sealBundle(input: SealInput): Promise<{ manifest: Promise<
   return { manifest: signed.then((s) => s.manifest), stream: encryptPayload(prefix, key, zipPieces(entries())) };
 }
 
+/**
+ * A sealed stream as a Blob made of its pieces. Chromium's `new Response(stream).arrayBuffer()`
+ * costs as much as the encryption itself for 100 MB (measured in docs/BENCHMARKS.md); a Blob of
+ * parts does not concatenate in JavaScript.
+ */
+export async function streamToBlob(stream: ReadableStream<Uint8Array>, type = 'application/octet-stream'): Promise<Blob> {
+  const parts: BlobPart[] = [];
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value as Uint8Array<ArrayBuffer>);
+  return new Blob(parts, { type });
+}
+
 export interface OpenedBundle {
   manifest: Manifest;
   /** The exact manifest bytes that were signed (hash them to cite the bundle). */
