@@ -85,6 +85,13 @@ describe('CSV', () => {
     expect(strings(t, 'zip')).toEqual(['01234', '99999']);
     expect(col(t, 'score').type).toBe('int');
     expect([...col(t, 'score').valid!]).toEqual([0, 1]);
+    // A marker that is itself a number ("-999", a common sentinel) still marks the value missing.
+    const s = await load('s.csv', 'lab\n-999\n12\n-999\n7\n', { columns: { lab: { type: 'int', missing: ['-999'] } } });
+    expect([...col(s, 'lab').valid!]).toEqual([0, 1, 0, 1]);
+    expect([...col(s, 'lab').values].filter((_, i) => col(s, 'lab').valid![i])).toEqual([12, 7]);
+    // Text columns: a repeated value and the missing markers between repeats keep their codes.
+    const c = await load('c.csv', 'drug\nNo\nNo\n?\nNo\nUp\n?\n?\nUp\n', {});
+    expect(strings(c, 'drug')).toEqual(['No', 'No', null, 'No', 'Up', null, null, 'Up']);
   });
 
   test('a value that does not fit a column inferred from the first rows turns it into text, and says where', async () => {

@@ -99,6 +99,12 @@ export class ColumnBuilder {
   private nums: Float64Array | Int32Array | Uint8Array;
   private valid: Uint8Array | undefined;
   private dict: Map<string, number> | undefined;
+  /** `dict` plus the missing markers as -1: the string path's single lookup. */
+  private codes: Map<string, number> | undefined;
+  private lastRaw: string | undefined;
+  private lastCode = 0;
+  /** Some missing marker reads as a number ("-999"): numbers must be checked against the markers. */
+  private readonly numericMarker: boolean;
   private words: string[] | undefined;
   private demoted: BuiltColumn['demoted'];
 
@@ -108,10 +114,16 @@ export class ColumnBuilder {
     private readonly missing: Set<string>,
   ) {
     this.nums = this.alloc(type, 1024);
+    this.numericMarker = [...missing].some((m) => m.trim() !== '' && !Number.isNaN(Number(m)));
     if (type === 'string') {
       this.dict = new Map();
       this.words = [];
+      this.codes = this.missingCodes();
     }
+  }
+
+  private missingCodes(): Map<string, number> {
+    return new Map([...this.missing].map((m) => [m, -1]));
   }
 
   private alloc(type: ColumnType, n: number) {
@@ -135,24 +147,40 @@ export class ColumnBuilder {
     if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
     if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
     if (this.type === 'string') {
-      // The hot path for text columns: one Set and one Map lookup.
-      if (this.missing.has(raw)) {
-        this.markMissing(i);
-        this.nums[i] = -1;
-        return;
+      // The hot path for text columns. Categorical columns repeat themselves (a drug column is
+      // "No" on most rows): a match with the previous value costs a short string compare instead
+      // of hashing a fresh substring; otherwise one lookup in a map that also holds the missing
+      // markers (as code -1).
+      let code: number | undefined;
+      if (raw === this.lastRaw) code = this.lastCode;
+      else {
+        code = this.codes!.get(raw);
+        if (code === undefined) {
+          code = this.words!.length;
+          this.codes!.set(raw, code);
+          this.dict!.set(raw, code);
+          this.words!.push(raw);
+        }
+        this.lastRaw = raw;
+        this.lastCode = code;
       }
-      if (this.valid) this.valid[i] = 1;
-      let code = this.dict!.get(raw);
-      if (code === undefined) {
-        code = this.words!.length;
-        this.dict!.set(raw, code);
-        this.words!.push(raw);
-      }
+      if (code < 0) this.markMissing(i);
+      else if (this.valid) this.valid[i] = 1;
       this.nums[i] = code;
       return;
     }
     const last = raw.length - 1;
     const v = last >= 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(last) <= 32) ? raw.trim() : raw;
+    // Integers first: a value that parses is not a missing marker unless some marker is a number
+    // itself (say "-999"), and skipping the marker lookup saves hashing every field.
+    if (this.type === 'int' && !this.numericMarker) {
+      const x = parseIntFast(v);
+      if (x !== undefined && (x === (x | 0) || !(this.nums instanceof Int32Array))) {
+        if (this.valid) this.valid[i] = 1;
+        this.nums[i] = x;
+        return;
+      }
+    }
     if (this.missing.has(v)) {
       this.markMissing(i);
       this.nums[i] = 0;
@@ -222,6 +250,9 @@ export class ColumnBuilder {
     this.nums = codes;
     this.dict = dict;
     this.words = words;
+    this.codes = this.missingCodes();
+    for (const [w, c] of dict) this.codes.set(w, c);
+    this.lastRaw = undefined;
     this.demoted = { line, value: value.slice(0, 40), from };
   }
 
