@@ -70,7 +70,7 @@ export interface AirlockAutomation {
     onEvent?: (e: SandboxEvent) => void;
   }): Promise<RunSealedResult>;
   /** Opens a bundle with the room key and starts a sandbox with its wheels installed (for measurements). */
-  openAndPrepare(bytes: Uint8Array): Promise<{ openMs: number; readyMs: number; wheels: number }>;
+  openAndPrepare(bytes: Uint8Array): Promise<{ openMs: number; checkedMs: number; bootedMs: number; readyMs: number; wheels: number }>;
   version: string;
   pyodideVersion: string;
   run(req: AutomationRunRequest): Promise<RunReport>;
@@ -184,10 +184,12 @@ export function installAutomation(): void {
       const b = await openBundle(bytes, room.key);
       const openMs = performance.now() - t0;
       const unpacked = await Promise.all(b.wheels.map((w) => unpackWheel(w.filename, w.bytes)));
+      const checkedMs = performance.now() - t0;
       const { sandbox } = await booting;
+      const bootedMs = performance.now() - t0;
       try {
         const installed = await sandbox.installUnpacked(unpacked);
-        return { openMs, readyMs: performance.now() - t0, wheels: installed.length };
+        return { openMs, checkedMs, bootedMs, readyMs: performance.now() - t0, wheels: installed.length };
       } finally {
         sandbox.dispose();
       }

@@ -40,7 +40,7 @@ async function pageScript(): Promise<string> {
  * 100 MB wheel installed, cold (no start-up snapshot) and warm (snapshot stored, as after the
  * app's first visit).
  */
-async function benchBundleChromium(log: (s: string) => void, identity: string, signingKey: string, repeats: number): Promise<BenchRow[]> {
+export async function benchBundleChromium(log: (s: string) => void, identity: string, signingKey: string, repeats: number): Promise<BenchRow[]> {
   const browser = await launchBrowser();
   const server = await startStaticServer();
   try {
@@ -67,12 +67,14 @@ async function benchBundleChromium(log: (s: string) => void, identity: string, s
       },
       { recipient, signingKey, filename: wheel.filename },
     );
-    const ready = async () => (await page.evaluate(() => (window as any).airlock.openAndPrepare((window as any).__sealed))) as { openMs: number; readyMs: number };
+    const ready = async () => (await page.evaluate(() => (window as any).airlock.openAndPrepare((window as any).__sealed))) as { openMs: number; checkedMs: number; bootedMs: number; readyMs: number };
     await page.evaluate(() => (window as any).airlock.clearSnapshot());
     const cold = await ready();
     await page.evaluate(() => (window as any).airlock.prewarm());
-    const warm: { openMs: number; readyMs: number }[] = [];
+    const warm: Awaited<ReturnType<typeof ready>>[] = [];
+    log(`  cold: ${JSON.stringify(cold)}`);
     for (let i = 0; i < repeats; i++) warm.push(await ready());
+    log(`  warm: ${JSON.stringify(warm)}`);
     const warmMs = median(warm.map((w) => w.readyMs));
     log(`  chromium open → ready, ${(sealed / MB).toFixed(0)} MB bundle: cold ${cold.readyMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms (open alone ${median(warm.map((w) => w.openMs)).toFixed(0)} ms)`);
     return [
