@@ -1,7 +1,9 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { installAutomation } from './automation.ts';
+import { installLanes } from './lanes.ts';
 
+installLanes();
 installAutomation();
 mount(App, { target: document.getElementById('app')! });
 

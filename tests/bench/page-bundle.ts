@@ -5,7 +5,7 @@
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { openBundle, sealBundle, streamToBlob } from '../../src/lib/bundle/index.ts';
-import { generateOwnerKey, parsePrivateKey } from '../../src/lib/crypto/index.ts';
+import { generateOwnerKey, parsePrivateKey, useLanes, workerLanes } from '../../src/lib/crypto/index.ts';
 
 const MB = 1024 * 1024;
 
@@ -14,7 +14,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function benchBundlePage(signingKey: string, repeats: number) {
+async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCode: string) {
+  // The app's lanes (src/app/lanes.ts), here from a blob: the same worker code, bundled by the bench.
+  const laneUrl = URL.createObjectURL(new Blob([laneWorkerCode], { type: 'text/javascript' }));
+  const lanes = workerLanes(() => new Worker(laneUrl), Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)));
   const size = 100 * MB;
   const data = new Uint8Array(size);
   for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
@@ -24,6 +27,7 @@ async function benchBundlePage(signingKey: string, repeats: number) {
   const raw: number[] = [];
   const seal: number[] = [];
   const open: number[] = [];
+  const openLanes: number[] = [];
   let sealed = new Blob([]);
   for (let i = 0; i < repeats; i++) {
     let t = performance.now();
@@ -41,8 +45,17 @@ async function benchBundlePage(signingKey: string, repeats: number) {
     const b = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity);
     open.push(performance.now() - t);
     if (b.wheels[0]!.bytes.length !== size) throw new Error('bad open');
+    useLanes(lanes);
+    try {
+      t = performance.now();
+      const c = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity);
+      openLanes.push(performance.now() - t);
+      if (c.wheels[0]!.bytes.length !== size) throw new Error('bad open');
+    } finally {
+      useLanes(undefined);
+    }
   }
-  return { size, raw: median(raw), seal: median(seal), open: median(open) };
+  return { size, raw: median(raw), seal: median(seal), open: median(open), openLanes: median(openLanes), lanes: lanes.width };
 }
 
 (globalThis as unknown as { benchBundlePage: typeof benchBundlePage }).benchBundlePage = benchBundlePage;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, type OwnerKey } from '../../src/lib/crypto/index.ts';
+import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, openChunks, useLanes, type ChunkLanes, type OwnerKey } from '../../src/lib/crypto/index.ts';
 
 const K = 64 * 1024;
 const SIZES = [0, 1, 100, K - 1, K, K + 1, 2 * K, 2 * K + 17, 16 * K, 16 * K + 1, 17 * K - 3, 40 * K + 5];
@@ -128,5 +128,61 @@ describe('age payload STREAM', () => {
     // Another room's key.
     const other = await generateOwnerKey();
     await expect(decryptAge((async function* () { yield file; })(), file.length, other.identity)).rejects.toThrow(/no identity matched/);
+  });
+});
+
+describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
+  /** Lanes on this thread that answer out of order (later runs first), as busy workers may. */
+  function scrambledLanes(width: number): ChunkLanes & { runs: number } {
+    const lanes = {
+      width,
+      runs: 0,
+      open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean) {
+        lanes.runs++;
+        const copy = sealed.slice(); // as a transfer would: the caller's buffer is not used again
+        return new Promise<Uint8Array>((resolve, reject) =>
+          setTimeout(
+            () => {
+              try {
+                resolve(openChunks(key, first, copy, final));
+              } catch (e) {
+                reject(e as Error);
+              }
+            },
+            first % 3 === 0 ? 5 : 0,
+          ),
+        );
+      },
+    };
+    return lanes;
+  }
+
+  test('large payloads open through the lanes with the same bytes; changes and cuts are still caught', async () => {
+    const lanes = scrambledLanes(2);
+    useLanes(lanes);
+    try {
+      for (const n of [64 * K - 1, 64 * K, 64 * K + 1, 100 * K + 7, 128 * K]) {
+        const data = random(n);
+        const file = await encrypt(data);
+        expect(same(await decrypt(file, [70_000, 3, 1 << 20]), data), `size ${n}`).toBe(true);
+      }
+      expect(lanes.runs).toBeGreaterThan(5);
+      const file = await encrypt(random(100 * K));
+      const flipped = file.slice();
+      flipped[file.length - 40 * K]! ^= 1;
+      await expect(decrypt(flipped)).rejects.toThrow(/tag/);
+      await expect(decrypt(file.subarray(0, file.length - 1), undefined)).rejects.toThrow();
+      const longer = new Uint8Array(file.length + 5);
+      longer.set(file);
+      await expect(decryptAge((async function* () { yield longer; })(), file.length, owner.identity)).rejects.toThrow(/trailing/);
+      // Two sealed chunks swapped: each is authentic, but not in that place.
+      const at = file.length - 10 * (K + 16) - 16;
+      const swapped = file.slice();
+      swapped.set(file.subarray(at, at + K + 16), at + K + 16);
+      swapped.set(file.subarray(at + K + 16, at + 2 * (K + 16)), at);
+      await expect(decrypt(swapped)).rejects.toThrow(/tag/);
+    } finally {
+      useLanes(undefined);
+    }
   });
 });

@@ -18,10 +18,8 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
+import { CHUNK, SEALED, TAG, chunkNonce, currentLanes, type ChunkLanes } from './lanes.ts';
 
-const CHUNK = 64 * 1024;
-const TAG = 16;
-const SEALED = CHUNK + TAG;
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
 const MAX_HEADER = 64 * 1024;
@@ -41,18 +39,6 @@ export class AgeError extends Error {
 
 function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return hkdf(sha256, fileKey, nonce, PAYLOAD, 32);
-}
-
-function chunkNonce(counter: number, last: boolean): Uint8Array {
-  const n = new Uint8Array(12);
-  // 11-byte big-endian counter; 2^53 chunks is far beyond any file this code can hold.
-  let c = counter;
-  for (let i = 10; i >= 0 && c > 0; i--) {
-    n[i] = c % 256;
-    c = Math.floor(c / 256);
-  }
-  n[11] = last ? 1 : 0;
-  return n;
 }
 
 /**
@@ -209,6 +195,52 @@ async function readHeader(src: Source): Promise<Uint8Array> {
   }
 }
 
+/** Chunks per run handed to a lane (2 MiB of plaintext). */
+const LANE_RUN = 32;
+
+/** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
+async function readExactly(src: Source, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  for (let got = 0; got < n; ) {
+    const b = await src.next();
+    if (!b) throw new AgeError('the file is truncated: unexpected EOF');
+    const k = Math.min(n - got, b.length);
+    buf.set(b.subarray(0, k), got);
+    got += k;
+    src.unread(b.subarray(k));
+  }
+  return buf;
+}
+
+/**
+ * The payload opened run by run on other threads, each result copied into its place in `out`.
+ * At most two runs per lane are in flight, so memory stays a few MiB above the plaintext.
+ */
+async function openInLanes(lanes: ChunkLanes, src: Source, key: Uint8Array, payload: number, chunks: number, out: Uint8Array, onProgress?: (done: number, total: number) => void): Promise<void> {
+  const inflight: Promise<void>[] = [];
+  let failure: Error | undefined;
+  let done = 0;
+  for (let first = 0; first < chunks && !failure; first += LANE_RUN) {
+    const count = Math.min(LANE_RUN, chunks - first);
+    const final = first + count === chunks;
+    const bytes = final ? payload - first * SEALED : count * SEALED;
+    const sealed = await readExactly(src, bytes);
+    inflight.push(
+      lanes.open(key, first, sealed, final).then(
+        (plain) => {
+          out.set(plain, first * CHUNK);
+          done += plain.length;
+          onProgress?.(done, out.length);
+        },
+        (e: Error) => void (failure ??= e),
+      ),
+    );
+    if (inflight.length >= 2 * lanes.width) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  if (failure) throw failure;
+}
+
 /**
  * Decrypts an age file into one buffer of the exact plaintext size: each chunk is opened straight
  * into its place, so the plaintext exists once and nothing is copied after decryption.
@@ -239,6 +271,12 @@ export async function decryptAge(source: AsyncIterable<Uint8Array>, size: number
     const payload = size - header.length - NONCE;
     const out = new Uint8Array(payloadPlaintextSize(payload));
     const chunks = Math.max(1, Math.ceil(payload / SEALED));
+    const lanes = currentLanes();
+    if (lanes && chunks >= 2 * LANE_RUN) {
+      await openInLanes(lanes, src, key, payload, chunks, out, onProgress);
+      if (await src.next()) throw new AgeError('the file is longer than its size says: trailing data');
+      return out;
+    }
     const staged = new Uint8Array(SEALED);
     let used = 0;
     for (let counter = 0; counter < chunks; ) {

@@ -1,0 +1,118 @@
+/**
+ * Lanes: runs of consecutive age STREAM chunks sealed or opened on other threads.
+ *
+ * Each 64 KiB chunk of an age payload is an independent ChaCha20-Poly1305 message (its nonce is
+ * its counter), so a run of chunks can be handled anywhere and put back in place. The browser app
+ * installs lanes backed by Web Workers from its own origin (see src/app/lanes.ts), which roughly
+ * divides a large bundle's decryption time by the number of cores; without lanes (Node, tests of
+ * the core) everything runs on the calling thread, with the same results byte for byte.
+ */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+
+export const CHUNK = 64 * 1024;
+export const TAG = 16;
+export const SEALED = CHUNK + TAG;
+
+/** The 12-byte STREAM nonce: 11-byte big-endian counter, then the last-chunk flag. */
+export function chunkNonce(counter: number, last: boolean): Uint8Array {
+  const n = new Uint8Array(12);
+  let c = counter;
+  for (let i = 10; i >= 0 && c > 0; i--) {
+    n[i] = c % 256;
+    c = Math.floor(c / 256);
+  }
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/**
+ * Opens consecutive sealed chunks (`first` is the first one's counter; when `final`, the last one
+ * is the payload's last). Throws noble's authentication error for a changed or misplaced chunk.
+ */
+export function openChunks(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean): Uint8Array {
+  const count = Math.ceil(sealed.length / SEALED);
+  const out = new Uint8Array(sealed.length - count * TAG);
+  for (let k = 0; k < count; k++) {
+    const from = k * SEALED;
+    const to = Math.min(sealed.length, from + SEALED);
+    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).decrypt(sealed.subarray(from, to), out.subarray(k * CHUNK, k * CHUNK + (to - from - TAG)));
+  }
+  return out;
+}
+
+export interface ChunkLanes {
+  /** How many runs may usefully be in flight at once. */
+  readonly width: number;
+  open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean): Promise<Uint8Array>;
+}
+
+let installed: ChunkLanes | undefined;
+
+/** Installs (or, with `undefined`, removes) the lanes that large payloads are opened on. */
+export function useLanes(lanes: ChunkLanes | undefined): void {
+  installed = lanes;
+}
+
+export function currentLanes(): ChunkLanes | undefined {
+  return installed;
+}
+
+/** The message a lane worker receives, and what it answers. */
+export interface LaneRequest {
+  id: number;
+  key: Uint8Array;
+  first: number;
+  sealed: Uint8Array;
+  final: boolean;
+}
+export type LaneReply = { id: number; plain: Uint8Array } | { id: number; error: string };
+
+/** Lanes over workers that run `serveLane` (src/lib/crypto/lane-worker.ts). */
+export function workerLanes(make: () => Worker, count: number): ChunkLanes {
+  const workers: Worker[] = [];
+  const waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  let id = 0;
+  const worker = (i: number) => {
+    if (!workers[i]) {
+      const w = make();
+      w.onmessage = (e: MessageEvent<LaneReply>) => {
+        const p = waiting.get(e.data.id);
+        if (!p) return;
+        waiting.delete(e.data.id);
+        if ('error' in e.data) p.reject(new Error(e.data.error));
+        else p.resolve(e.data.plain);
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        for (const p of waiting.values()) p.reject(new Error(`a decryption worker failed: ${e.message}`));
+        waiting.clear();
+      };
+      workers[i] = w;
+    }
+    return workers[i]!;
+  };
+  return {
+    width: count,
+    open(key, first, sealed, final) {
+      return new Promise((resolve, reject) => {
+        const req: LaneRequest = { id: ++id, key, first, sealed, final };
+        waiting.set(req.id, { resolve, reject });
+        worker(next++ % count).postMessage(req, [sealed.buffer as ArrayBuffer]);
+      });
+    },
+  };
+}
+
+/** The worker side: answers each request with the opened chunks (or the error's message). */
+export function serveLane(scope: { onmessage: ((e: MessageEvent<LaneRequest>) => void) | null; postMessage(m: LaneReply, t: Transferable[]): void }): void {
+  scope.onmessage = (e) => {
+    const { id, key, first, sealed, final } = e.data;
+    try {
+      const plain = openChunks(key, first, sealed, final);
+      scope.postMessage({ id, plain }, [plain.buffer as ArrayBuffer]);
+    } catch (err) {
+      scope.postMessage({ id, error: (err as Error).message }, []);
+    }
+  };
+}
