@@ -49,9 +49,10 @@ export async function benchBundleChromium(log: (s: string) => void, identity: st
     await blank.goto(`${server.origin}/bench/blank.html`);
     await blank.addScriptTag({ content: await classicScript('tests/bench/page-bundle.ts') });
     const laneCode = await classicScript('src/lib/crypto/lane-worker.ts');
-    const r = (await blank.evaluate(`benchBundlePage(${JSON.stringify(signingKey)}, ${repeats}, ${JSON.stringify(laneCode)})`)) as { size: number; raw: number; seal: number; open: number; openLanes: number; lanes: number };
+    const r = (await blank.evaluate(`benchBundlePage(${JSON.stringify(signingKey)}, ${repeats}, ${JSON.stringify(laneCode)})`)) as { size: number; raw: number; seal: number; open: number; sealLanes: number; openLanes: number; lanes: number };
     const rate = (ms: number) => r.size / MB / (ms / 1000);
-    log(`  chromium raw ${rate(r.raw).toFixed(0)} MB/s, seal ${rate(r.seal).toFixed(0)} MB/s, open ${rate(r.open).toFixed(0)} MB/s (with ${r.lanes} lanes ${rate(r.openLanes).toFixed(0)} MB/s)`);
+    const pageRaw = { baseline: rate(r.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page, one thread' };
+    log(`  chromium raw ${rate(r.raw).toFixed(0)} MB/s; one thread: seal ${rate(r.seal).toFixed(0)}, open ${rate(r.open).toFixed(0)} MB/s; ${r.lanes} lanes: seal ${rate(r.sealLanes).toFixed(0)}, open ${rate(r.openLanes).toFixed(0)} MB/s`);
 
     const { page } = await openApp(browser, server);
     // The room key is the Node run's key, restored into the browser (as an owner would from a backup).
@@ -79,9 +80,10 @@ export async function benchBundleChromium(log: (s: string) => void, identity: st
     const warmMs = median(warm.map((w) => w.readyMs));
     log(`  chromium open → ready, ${(sealed / MB).toFixed(0)} MB bundle: cold ${cold.readyMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms (open alone ${median(warm.map((w) => w.openMs)).toFixed(0)} ms)`);
     return [
-      { section: 'bundle (Chromium)', name: `seal 100 MB bundle in the page (median of ${repeats})`, value: rate(r.seal), unit: 'MB/s', baseline: rate(r.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page', ratio: r.raw / r.seal, goal: '≥ 0.90×' },
-      { section: 'bundle (Chromium)', name: `open 100 MB bundle in the page, as the app does (${r.lanes} decryption workers)`, value: rate(r.openLanes), unit: 'MB/s', baseline: rate(r.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page', ratio: r.raw / r.openLanes, goal: '≥ 0.90×' },
-      { section: 'bundle (Chromium)', name: 'open 100 MB bundle in the page, on one thread', value: rate(r.open), unit: 'MB/s', baseline: rate(r.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page', ratio: r.raw / r.open },
+      { section: 'bundle (Chromium)', name: `seal 100 MB bundle in the page, as the app does (${r.lanes} cipher workers; median of ${repeats})`, value: rate(r.sealLanes), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.sealLanes, goal: '≥ 0.90×' },
+      { section: 'bundle (Chromium)', name: `open 100 MB bundle in the page, as the app does (${r.lanes} cipher workers)`, value: rate(r.openLanes), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.openLanes, goal: '≥ 0.90×' },
+      { section: 'bundle (Chromium)', name: 'seal 100 MB bundle in the page, on one thread', value: rate(r.seal), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.seal },
+      { section: 'bundle (Chromium)', name: 'open 100 MB bundle in the page, on one thread', value: rate(r.open), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.open },
       { section: 'bundle (Chromium)', name: 'open → sandbox ready, 100 MB bundle, warm start (snapshot stored)', value: warmMs, unit: 'ms', goal: '< 2000 ms' },
       { section: 'bundle (Chromium)', name: 'open → sandbox ready, 100 MB bundle, cold start (first visit)', value: cold.readyMs, unit: 'ms' },
     ];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, openChunks, useLanes, type ChunkLanes, type OwnerKey } from '../../src/lib/crypto/index.ts';
+import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, openChunks, sealChunks, useLanes, type ChunkLanes, type OwnerKey } from '../../src/lib/crypto/index.ts';
 
 const K = 64 * 1024;
 const SIZES = [0, 1, 100, K - 1, K, K + 1, 2 * K, 2 * K + 17, 16 * K, 16 * K + 1, 17 * K - 3, 40 * K + 5];
@@ -134,28 +134,56 @@ describe('age payload STREAM', () => {
 describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
   /** Lanes on this thread that answer out of order (later runs first), as busy workers may. */
   function scrambledLanes(width: number): ChunkLanes & { runs: number } {
+    const later = <T>(first: number, f: () => T) =>
+      new Promise<T>((resolve, reject) =>
+        setTimeout(
+          () => {
+            try {
+              resolve(f());
+            } catch (e) {
+              reject(e as Error);
+            }
+          },
+          first % 3 === 0 ? 5 : 0,
+        ),
+      );
     const lanes = {
       width,
       runs: 0,
       open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean) {
         lanes.runs++;
         const copy = sealed.slice(); // as a transfer would: the caller's buffer is not used again
-        return new Promise<Uint8Array>((resolve, reject) =>
-          setTimeout(
-            () => {
-              try {
-                resolve(openChunks(key, first, copy, final));
-              } catch (e) {
-                reject(e as Error);
-              }
-            },
-            first % 3 === 0 ? 5 : 0,
-          ),
-        );
+        sealed.fill(0);
+        return later(first, () => openChunks(key, first, copy, final));
+      },
+      seal(key: Uint8Array, first: number, plain: Uint8Array, final: boolean) {
+        lanes.runs++;
+        const copy = plain.slice();
+        plain.fill(0);
+        return later(first, () => sealChunks(key, first, copy, final));
       },
     };
     return lanes;
   }
+
+  test('sealing through the lanes gives a file age and the one-thread path both open', async () => {
+    useLanes(scrambledLanes(2));
+    let files: { data: Uint8Array; file: Uint8Array }[] = [];
+    try {
+      for (const n of [0, 1, K, 32 * K - 1, 32 * K, 32 * K + 1, 64 * K, 100 * K + 7]) {
+        const data = random(n);
+        files.push({ data, file: await encrypt(data, [7, 65536, 1 << 20]) });
+      }
+    } finally {
+      useLanes(undefined);
+    }
+    for (const { data, file } of files) {
+      expect(same(await decrypt(file), data), `size ${data.length}`).toBe(true);
+      writeFileSync(join(dir, 'lanes.age'), file);
+      expect(same(new Uint8Array(execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'lanes.age')], { maxBuffer: 1 << 30 })), data), `age -d, size ${data.length}`).toBe(true);
+    }
+    files = [];
+  });
 
   test('large payloads open through the lanes with the same bytes; changes and cuts are still caught', async () => {
     const lanes = scrambledLanes(2);

@@ -18,11 +18,13 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
-import { CHUNK, SEALED, TAG, chunkNonce, currentLanes, type ChunkLanes } from './lanes.ts';
+import { CHUNK, SEALED, TAG, chunkNonce, currentLanes, sealChunks, type ChunkLanes } from './lanes.ts';
 
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
 const MAX_HEADER = 64 * 1024;
+/** Chunks per run handed to a lane (2 MiB of plaintext). */
+const LANE_RUN = 32;
 /** Chunks decrypted between two yields to the event loop (8 MiB, ~80 ms here). */
 const YIELD_EVERY = 128;
 /** Plaintext chunks sealed per output piece: one stream chunk per MiB keeps per-chunk overhead nil. */
@@ -65,17 +67,53 @@ export async function ageHeader(recipient: string | Recipient): Promise<{ prefix
 }
 
 /**
- * Encrypts `source` (any chunking) as an age payload after `prefix`. Pull-based: a piece of about
- * 1 MiB is sealed only when the reader asks, so memory stays flat whatever the file size.
+ * The plaintext cut into runs of whole chunks, copied out of the source's pieces. A run is marked
+ * final only when the source is exhausted; so the payload's last chunk may be full, as the spec
+ * allows, and an empty payload is one empty final run.
+ */
+async function* plaintextRuns(it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>, runChunks: number, reuse: boolean): AsyncGenerator<{ first: number; plain: Uint8Array; final: boolean }> {
+  const runBytes = runChunks * CHUNK;
+  // One buffer for every run when each is sealed before the next is asked for (no lanes): fresh
+  // memory costs page faults; a run handed to a lane is transferred and needs its own.
+  const shared = reuse ? new Uint8Array(runBytes) : undefined;
+  let pending: Uint8Array = new Uint8Array(0);
+  const more = async () => {
+    while (!pending.length) {
+      const r = await it.next();
+      if (r.done) return false;
+      pending = r.value;
+    }
+    return true;
+  };
+  for (let first = 0; ; first += runChunks) {
+    const buf = shared ?? new Uint8Array(runBytes);
+    let used = 0;
+    while (used < runBytes && (await more())) {
+      const n = Math.min(runBytes - used, pending.length);
+      buf.set(pending.subarray(0, n), used);
+      used += n;
+      pending = pending.subarray(n);
+    }
+    if (used < runBytes || !(await more())) {
+      yield { first, plain: buf.subarray(0, used), final: true };
+      return;
+    }
+    yield { first, plain: buf, final: false };
+  }
+}
+
+/**
+ * Encrypts `source` (any chunking) as an age payload after `prefix`. Pull-based: a run of chunks
+ * (1 MiB, or 2 MiB per lane when lanes are installed, a few in flight) is sealed only when the
+ * reader asks, so memory stays flat whatever the file size.
  */
 export function encryptPayload(prefix: Uint8Array, key: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
   const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  const staged = new Uint8Array(CHUNK);
-  let used = 0;
-  let pending: Uint8Array = new Uint8Array(0);
-  let counter = 0;
+  const lanes = currentLanes();
+  const runs = plaintextRuns(it, lanes ? LANE_RUN : BATCH, !lanes);
+  const queue: Promise<Uint8Array>[] = [];
+  let exhausted = false;
   let sentPrefix = false;
-  let done = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!sentPrefix) {
@@ -83,43 +121,27 @@ export function encryptPayload(prefix: Uint8Array, key: Uint8Array, source: Asyn
         controller.enqueue(prefix.slice());
         return;
       }
-      const out = new Uint8Array(BATCH * SEALED);
-      let w = 0;
-      let sealed = 0;
-      while (sealed < BATCH) {
-        if (!pending.length) {
-          if (done) break;
-          const r = await it.next();
-          if (r.done) {
-            done = true;
-            break;
-          }
-          pending = r.value;
-          continue;
-        }
-        if (used === CHUNK) {
-          // A full chunk is sealed only once more data exists: the last chunk may be full too.
-          chacha20poly1305(key, chunkNonce(counter++, false)).encrypt(staged, out.subarray(w, w + SEALED));
-          w += SEALED;
-          used = 0;
-          sealed++;
-          continue;
-        }
-        const n = Math.min(CHUNK - used, pending.length);
-        staged.set(pending.subarray(0, n), used);
-        used += n;
-        pending = pending.subarray(n);
-      }
-      if (done && !pending.length) {
-        const last = chacha20poly1305(key, chunkNonce(counter++, true)).encrypt(staged.subarray(0, used));
-        controller.enqueue(w ? out.subarray(0, w) : last);
-        if (w) controller.enqueue(last);
-        controller.close();
+      if (!lanes) {
+        const r = await runs.next();
+        if (r.done) controller.close();
+        else controller.enqueue(sealChunks(key, r.value.first, r.value.plain, r.value.final));
         return;
       }
-      controller.enqueue(out.subarray(0, w));
+      while (!exhausted && queue.length < 2 * lanes.width) {
+        const r = await runs.next();
+        if (r.done) exhausted = true;
+        else {
+          const sealed = lanes.seal(key, r.value.first, r.value.plain, r.value.final);
+          sealed.catch(() => {}); // reported when its turn comes
+          queue.push(sealed);
+        }
+      }
+      const next = queue.shift();
+      if (next) controller.enqueue(await next);
+      else controller.close();
     },
     async cancel(reason) {
+      await runs.return(undefined);
       await (it as AsyncIterator<Uint8Array>).return?.(reason);
     },
   });
@@ -194,9 +216,6 @@ async function readHeader(src: Source): Promise<Uint8Array> {
     buf = joined;
   }
 }
-
-/** Chunks per run handed to a lane (2 MiB of plaintext). */
-const LANE_RUN = 32;
 
 /** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
 async function readExactly(src: Source, n: number): Promise<Uint8Array> {

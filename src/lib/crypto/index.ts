@@ -16,4 +16,4 @@ export {
 } from './ssh.ts';
 export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, ownerSigner, type RoomKey } from './keystore.ts';
 export { ageHeader, encryptPayload, decryptAge, payloadPlaintextSize, AgeError } from './age-stream.ts';
-export { useLanes, workerLanes, openChunks, serveLane, type ChunkLanes } from './lanes.ts';
+export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

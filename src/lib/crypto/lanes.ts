@@ -1,5 +1,6 @@
 /**
  * Lanes: runs of consecutive age STREAM chunks sealed or opened on other threads.
+ * (`LaneRequest.sealed` carries the input bytes either way: sealed chunks to open, or plaintext.)
  *
  * Each 64 KiB chunk of an age payload is an independent ChaCha20-Poly1305 message (its nonce is
  * its counter), so a run of chunks can be handled anywhere and put back in place. The browser app
@@ -40,10 +41,28 @@ export function openChunks(key: Uint8Array, first: number, sealed: Uint8Array, f
   return out;
 }
 
+/**
+ * Seals consecutive plaintext chunks (64 KiB each but the payload's last; an empty run is the one
+ * empty final chunk of an empty payload).
+ */
+export function sealChunks(key: Uint8Array, first: number, plain: Uint8Array, final: boolean): Uint8Array {
+  const count = Math.max(1, Math.ceil(plain.length / CHUNK));
+  const out = new Uint8Array(plain.length + count * TAG);
+  for (let k = 0; k < count; k++) {
+    const from = k * CHUNK;
+    const to = Math.min(plain.length, from + CHUNK);
+    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).encrypt(plain.subarray(from, to), out.subarray(k * SEALED, k * SEALED + (to - from) + TAG));
+  }
+  return out;
+}
+
 export interface ChunkLanes {
   /** How many runs may usefully be in flight at once. */
   readonly width: number;
+  /** `openChunks` elsewhere; `sealed`'s buffer may be transferred (the caller must not reuse it). */
   open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean): Promise<Uint8Array>;
+  /** `sealChunks` elsewhere; `plain`'s buffer may be transferred. */
+  seal(key: Uint8Array, first: number, plain: Uint8Array, final: boolean): Promise<Uint8Array>;
 }
 
 let installed: ChunkLanes | undefined;
@@ -60,6 +79,7 @@ export function currentLanes(): ChunkLanes | undefined {
 /** The message a lane worker receives, and what it answers. */
 export interface LaneRequest {
   id: number;
+  op: 'open' | 'seal';
   key: Uint8Array;
   first: number;
   sealed: Uint8Array;
@@ -92,24 +112,25 @@ export function workerLanes(make: () => Worker, count: number): ChunkLanes {
     }
     return workers[i]!;
   };
+  const send = (op: LaneRequest['op'], key: Uint8Array, first: number, bytes: Uint8Array, final: boolean) =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const req: LaneRequest = { id: ++id, op, key, first, sealed: bytes, final };
+      waiting.set(req.id, { resolve, reject });
+      worker(next++ % count).postMessage(req, [bytes.buffer as ArrayBuffer]);
+    });
   return {
     width: count,
-    open(key, first, sealed, final) {
-      return new Promise((resolve, reject) => {
-        const req: LaneRequest = { id: ++id, key, first, sealed, final };
-        waiting.set(req.id, { resolve, reject });
-        worker(next++ % count).postMessage(req, [sealed.buffer as ArrayBuffer]);
-      });
-    },
+    open: (key, first, sealed, final) => send('open', key, first, sealed, final),
+    seal: (key, first, plain, final) => send('seal', key, first, plain, final),
   };
 }
 
 /** The worker side: answers each request with the opened chunks (or the error's message). */
 export function serveLane(scope: { onmessage: ((e: MessageEvent<LaneRequest>) => void) | null; postMessage(m: LaneReply, t: Transferable[]): void }): void {
   scope.onmessage = (e) => {
-    const { id, key, first, sealed, final } = e.data;
+    const { id, op, key, first, sealed, final } = e.data;
     try {
-      const plain = openChunks(key, first, sealed, final);
+      const plain = op === 'seal' ? sealChunks(key, first, sealed, final) : openChunks(key, first, sealed, final);
       scope.postMessage({ id, plain }, [plain.buffer as ArrayBuffer]);
     } catch (err) {
       scope.postMessage({ id, error: (err as Error).message }, []);
