@@ -53,3 +53,40 @@ test('room key: made once, kept non-extractable across reloads, opens bundles, r
   expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({ recipient: made.recipient });
   expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({ recipient: made.recipient, extractable: false });
 });
+
+test('large bundles are sealed and opened on the app cipher workers; the result is a standard bundle, and a changed chunk is refused', async () => {
+  const { page } = await openApp(browser, server);
+  const room = await page.evaluate(() => (window as any).airlock.room.create());
+  const expert = generateSshKey('expert');
+  const r = await page.evaluate(
+    async ({ recipient, signingKey }) => {
+      const a = (window as any).airlock;
+      const size = 12 * 1024 * 1024; // 192 chunks: several runs per worker
+      const weights = new Uint8Array(size);
+      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(weights.subarray(o, o + 65536));
+      // Random bytes under a wheel's name: sealing checks names and sizes, not what a wheel holds.
+      const sealed: Uint8Array = await a.sealBundle({ recipient, signingKey, name: 'big', version: '1.0', notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: weights }] });
+      const opened = await a.inspectBundle(sealed);
+      const changed = sealed.slice();
+      changed[Math.floor(changed.length / 2)] ^= 1;
+      const refused = await a.inspectBundle(changed).then(
+        () => 'opened',
+        (e: Error) => e.message,
+      );
+      const workers = performance.getEntriesByType('resource').filter((e) => e.name.includes('lane-worker')).length;
+      let b64 = '';
+      for (let o = 0; o < sealed.length; o += 32768) b64 += String.fromCharCode(...sealed.subarray(o, o + 32768));
+      return { manifest: opened.manifest, refused, workers, sealed: btoa(b64) };
+    },
+    { recipient: room.recipient, signingKey: expert.privateKey },
+  );
+  expect(r.workers, 'the cipher worker script was loaded').toBeGreaterThan(0);
+  expect(r.manifest.wheels[0].size).toBe(12 * 1024 * 1024);
+  expect(r.refused).toMatch(/damaged|changed/);
+  // Sealed on the workers, opened here on one thread with the room key's backup: the same format.
+  const { openBundle } = await import('../../src/lib/bundle/index.ts');
+  const identity = room.backup.split('\n').find((l: string) => l.startsWith('AGE-SECRET-KEY-1'))!;
+  const b = await openBundle(new Uint8Array(Buffer.from(r.sealed, 'base64')), identity, { expert: expert.publicKey });
+  expect(b.wheels[0]!.bytes.length).toBe(12 * 1024 * 1024);
+  expect(b.manifest.wheels[0]!.sha256).toBe(r.manifest.wheels[0].sha256);
+});
