@@ -48,6 +48,8 @@ export interface AirlockAutomation {
   /** The owner's stored tables. */
   data: {
     load(file: { name: string; bytes: Uint8Array }, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
+    /** A picked file (or any Blob with a name), loaded as the Tables tab does. */
+    loadFile(file: File, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
     list(): Promise<TableMeta[]>;
     preview(name: string, rows?: number): Promise<{ columns: string[]; rows: string[][] }>;
     rename(from: string, to: string): Promise<void>;
@@ -101,8 +103,11 @@ export function installAutomation(): void {
     },
     data: {
       async load(file, options = {}) {
-        const blob = new Blob([file.bytes as BlobPart]);
-        const t = await ingest({ name: file.name, size: file.bytes.length, stream: () => blob.stream(), slice: (s, e) => blob.slice(s, e) }, options);
+        return this.loadFile(new File([file.bytes as BlobPart], file.name), options);
+      },
+      async loadFile(file, options = {}) {
+        // As the Tables tab loads a file the owner picked.
+        const t = await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }, options);
         return saveTable({ ...t, warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace: options.replace });
       },
       list: listTables,

@@ -6,11 +6,12 @@
  *    time to hand the stored 1M-row table to Python in the sandbox.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingest } from '../../src/lib/data/index.ts';
-import { launchBrowser, openApp, startStaticServer } from '../browser/harness.ts';
+import type { Page } from 'playwright-core';
+import { ROOT, launchBrowser, openApp, startStaticServer } from '../browser/harness.ts';
 import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
 import type { BenchRow } from './report.ts';
 
@@ -25,6 +26,55 @@ function generated(rows: number): string {
     out.push(`${1_000_000 + i},${20 + Math.floor(r() * 70)},${(50 + r() * 60).toFixed(1)},${wards[Math.floor(r() * 5)]},2024-0${1 + Math.floor(r() * 9)}-1${Math.floor(r() * 9)},${r() < 0.2 ? 'true' : 'false'},${r().toFixed(6)},${r() < 0.1 ? '"follow up, call"' : 'none given'}`);
   }
   return out.join('\n') + '\n';
+}
+
+const DUCK_DIR = join(ROOT, 'tests/bench/duckdb');
+const DUCK_DIST = join(DUCK_DIR, 'node_modules/@duckdb/duckdb-wasm/dist');
+
+/**
+ * DuckDB-wasm for the comparison, installed on demand into tests/bench/duckdb (its own lockfile) so
+ * the app's install stays small; its page script bundled with rolldown. Null when it cannot be
+ * installed (offline): the rows are then left out, and the log says why.
+ */
+async function duckdbScript(log: (s: string) => void): Promise<string | null> {
+  if (process.env.AIRLOCK_BENCH_DUCKDB === '0') return null;
+  try {
+    if (!existsSync(DUCK_DIST)) {
+      log('  installing DuckDB-wasm for the comparison (tests/bench/duckdb, npm ci)…');
+      execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--silent'], { cwd: DUCK_DIR, stdio: 'pipe' });
+    }
+    const { rolldown } = await import('rolldown');
+    const bundle = await rolldown({ input: join(DUCK_DIR, 'page.mjs'), platform: 'browser', logLevel: 'silent' });
+    try {
+      return (await bundle.generate({ format: 'iife' })).output[0].code;
+    } finally {
+      await bundle.close();
+    }
+  } catch (e) {
+    log(`  DuckDB-wasm is not available, its comparison is skipped: ${String((e as Error).message).split('\n')[0]}`);
+    return null;
+  }
+}
+
+/** Resident memory of Chromium's renderer processes (Linux /proc), in bytes. */
+function rendererRss(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 function splitBaseline(text: string): number {
@@ -60,29 +110,65 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
       rows.push({ section: 'data (Node)', name: `parse + type + columns, ${f.label}`, value: size / MB / (best / 1000), unit: 'MB/s', baseline: size / MB / (base / 1000), baselineName: 'split-based parse only', ratio: base / best, goal: '≥ 1.0×', note: `${(rowCount / (best / 1000) / 1e6).toFixed(2)} M rows/s` });
     }
 
-    // Chromium: the whole path through the app, and the 1M-row table into Python.
+    // Chromium: the whole path through the app, beside the split baseline and DuckDB-wasm in the
+    // same browser and run; repeats alternate, medians are reported.
+    const repeats = Number(process.env.AIRLOCK_BENCH_REPEATS ?? 3);
+    const duck = await duckdbScript(log);
     const browser = await launchBrowser();
     const server = await startStaticServer();
     try {
       for (const f of files) server.routes.set(`/bench/${f.path.split('/').pop()}`, { type: 'text/csv', body: readFileSync(f.path) });
+      let duckPage: Page | undefined;
+      if (duck) {
+        for (const file of ['duckdb-browser-eh.worker.js', 'duckdb-eh.wasm']) server.routes.set(`/duck/${file}`, { type: file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', body: readFileSync(join(DUCK_DIST, file)) });
+        server.routes.set('/duck/blank.html', { type: 'text/html', body: '<!doctype html><title>duckdb</title>' });
+        duckPage = await (await browser.newContext()).newPage();
+        await duckPage.goto(`${server.origin}/duck/blank.html`);
+        await duckPage.addScriptTag({ content: duck });
+        log(`  DuckDB-wasm ${await duckPage.evaluate('duckInit("/duck/")')}`);
+      }
       const { page } = await openApp(browser, server);
       for (const f of files) {
         const name = f.path.split('/').pop()!;
-        const r = await page.evaluate(async (name) => {
-          const bytes = new Uint8Array(await (await fetch(`/bench/${name}`)).arrayBuffer());
-          // Baseline on the same bytes in the same page.
-          let t = performance.now();
-          new TextDecoder().decode(bytes).split('\n').map((l) => l.split(','));
-          const split = performance.now() - t;
-          const heap0 = (performance as any).memory?.usedJSHeapSize ?? 0;
-          t = performance.now();
-          const meta = await (window as any).airlock.data.load({ name, bytes }, { name: name.replace('.csv', ''), replace: true });
-          const total = performance.now() - t;
-          const heap1 = (performance as any).memory?.usedJSHeapSize ?? 0;
-          return { split, total, rows: meta.rowCount, size: bytes.length, heap: heap1 - heap0 };
-        }, name);
-        log(`  chromium ${f.label}: ${((r.size / MB) / (r.total / 1000)).toFixed(1)} MB/s end to end vs split ${((r.size / MB) / (r.split / 1000)).toFixed(1)} MB/s`);
-        rows.push({ section: 'data (Chromium)', name: `read + parse + type + store in IndexedDB, ${f.label}`, value: r.size / MB / (r.total / 1000), unit: 'MB/s', baseline: r.size / MB / (r.split / 1000), baselineName: 'split-based parse only', ratio: r.split / r.total, goal: '≥ 1.0×', note: `${(r.rows / (r.total / 1000) / 1e6).toFixed(2)} M rows/s` });
+        const size = statSync(f.path).size;
+        const t: Record<'split' | 'ours' | 'duck', number[]> = { split: [], ours: [], duck: [] };
+        let peak = 0;
+        let rowCount = 0;
+        for (let k = 0; k < repeats; k++) {
+          t.split.push(
+            (await page.evaluate(`(async () => {
+              const bytes = new Uint8Array(await (await fetch('/bench/${name}')).arrayBuffer());
+              const t = performance.now();
+              new TextDecoder().decode(bytes).split('\\n').map((l) => l.split(','));
+              return performance.now() - t;
+            })()`)) as number,
+          );
+          // Ours: the app's whole path from a file the owner picked (a Blob: read, decode, parse,
+          // type, fingerprint, IndexedDB column chunks), while the renderers' memory is sampled.
+          await page.evaluate(`(async () => { window.__file = new File([await (await fetch('/bench/${name}')).blob()], '${name}'); })()`);
+          const rss0 = rendererRss();
+          const sampler = setInterval(() => (peak = Math.max(peak, rendererRss() - rss0)), 20);
+          const r = (await page.evaluate(`(async () => {
+            const t = performance.now();
+            const meta = await window.airlock.data.loadFile(window.__file, { name: '${name.replace('.csv', '')}', replace: true });
+            return { ms: performance.now() - t, rows: meta.rowCount };
+          })()`)) as { ms: number; rows: number };
+          clearInterval(sampler);
+          t.ours.push(r.ms);
+          rowCount = r.rows;
+          if (duckPage) {
+            const d = (await duckPage.evaluate(`(async () => duckLoad('${name}', new Uint8Array(await (await fetch('/bench/${name}')).arrayBuffer())))()`)) as { ms: number; rows: number };
+            if (d.rows !== rowCount) log(`  note: DuckDB read ${d.rows} rows, Airlock ${rowCount}`);
+            t.duck.push(d.ms);
+          }
+        }
+        const m = { split: median(t.split), ours: median(t.ours), duck: t.duck.length ? median(t.duck) : NaN };
+        const rate = (ms: number) => size / MB / (ms / 1000);
+        log(`  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB`);
+        const note = `${(rowCount / (m.ours / 1000) / 1e6).toFixed(2)} M rows/s, median of ${repeats}`;
+        rows.push({ section: 'data (Chromium)', name: `read + parse + type + store in IndexedDB, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.split), baselineName: 'split-based parse only', ratio: m.split / m.ours, goal: '≥ 1.0×', note });
+        if (duck) rows.push({ section: 'data (Chromium)', name: `the same, against DuckDB-wasm's CSV reader into a table, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.duck), baselineName: 'DuckDB-wasm read_csv_auto(sample_size = -1) → table', ratio: m.duck / m.ours, goal: '≥ 1.5×' });
+        rows.push({ section: 'data (Chromium)', name: `peak renderer memory while loading, ${f.label}`, value: peak / MB, unit: 'MB', note: `${(peak / size).toFixed(1)}× the file`, goal: '< 3× the file' });
       }
       const py = await page.evaluate(async () => {
         const t0 = performance.now();

@@ -68,7 +68,7 @@ test('large bundles are sealed and opened on the app cipher workers; the result 
       const sealed: Uint8Array = await a.sealBundle({ recipient, signingKey, name: 'big', version: '1.0', notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: weights }] });
       const opened = await a.inspectBundle(sealed);
       const changed = sealed.slice();
-      changed[Math.floor(changed.length / 2)] ^= 1;
+      changed[Math.floor(changed.length / 2)]! ^= 1;
       const refused = await a.inspectBundle(changed).then(
         () => 'opened',
         (e: Error) => e.message,
