@@ -235,3 +235,79 @@ describe('the real data', () => {
     expect(w.reduce((a, b) => a + b, 0)).toBeLessThan(4000);
   });
 });
+
+describe('the byte reader and the text tokenizer agree', () => {
+  /** What a load gives, or the error it ends with: compared between the two engines. */
+  async function outcome(data: string | Uint8Array, opts: IngestOptions, chunk: number) {
+    try {
+      const t = await load('x.csv', data, opts, chunk);
+      return { rows: t.rowCount, fingerprint: t.fingerprint, report: t.report, columns: t.columns.map((c) => ({ ...c, values: [...c.values], valid: c.valid && [...c.valid] })) };
+    } catch (e) {
+      return { error: `${(e as IngestError).code}: ${(e as Error).message}` };
+    }
+  }
+
+  function randomCsv(seed: number): { text: string; opts: IngestOptions } {
+    let s = seed;
+    const r = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+    const nl = pick(['\n', '\r\n']);
+    const cols = 1 + Math.floor(r() * 6);
+    const kinds = Array.from({ length: cols }, () => pick(['int', 'float', 'text', 'bool', 'date', 'mixed', 'quoted']));
+    const value = (k: string): string => {
+      if (r() < 0.08) return pick(['', 'NA', '?', 'None', ' ', '-999']);
+      switch (k) {
+        case 'int':
+          return pick([String(Math.floor(r() * 2000) - 1000), ' 42', '0007', '+5', '-0', '123456789012', '98765432109876543', '3000000000']);
+        case 'float':
+          return pick([(r() * 100).toFixed(Math.floor(r() * 8)), '5.', '.5', '1e5', '-2.5E-3', '0.1', '123456789.123456789', '1.0000000000000002']);
+        case 'text':
+          return pick(['No', 'Steady', 'Up', 'München', '東京', '🙂 ok', 'a b', 'x']);
+        case 'bool':
+          return pick(['true', 'false', 'Yes', 'no']);
+        case 'date':
+          return pick(['2024-01-02', '2024-03-04 10:30:00', '2023-12-31T23:59:59Z']);
+        case 'mixed':
+          return r() < 0.9 ? String(Math.floor(r() * 50)) : 'V57';
+        default:
+          return pick(['"a, b"', '"say ""hi"""', '"two\nlines"', '"x"', 'plain', '"café"']);
+      }
+    };
+    const lines = [kinds.map((_, i) => `c${i}`).join(',')];
+    const n = Math.floor(r() * 60);
+    for (let i = 0; i < n; i++) {
+      let row = kinds.map(value);
+      if (r() < 0.03) row = row.slice(0, Math.max(1, row.length - 1)); // ragged
+      lines.push(row.join(','));
+      if (r() < 0.03) lines.push(''); // blank line
+    }
+    let text = lines.join(nl) + (r() < 0.7 ? nl : '');
+    if (r() < 0.1) text = '\ufeff' + text;
+    if (r() < 0.03) text = text.replace('\n', '\r'); // a lone carriage return
+    const opts: IngestOptions = { sampleRows: 1 + Math.floor(r() * 20), ...(r() < 0.3 ? { ragged: 'pad' as const } : {}), ...(r() < 0.2 ? { columns: { c0: { missing: ['-999', ''] } } } : {}) };
+    return { text, opts };
+  }
+
+  test('on 300 random files (quotes, newlines in quotes, CRLF, BOM, Unicode, ragged rows, late type changes), in chunks of every size', async () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const { text, opts } = randomCsv(seed);
+      const chunk = [1, 3, 17, 4096, 65536][seed % 5]!;
+      const bytes = await outcome(text, { ...opts, engine: 'bytes' }, chunk);
+      const textual = await outcome(text, { ...opts, engine: 'text' }, chunk);
+      expect(bytes, `seed ${seed}: ${JSON.stringify(text.slice(0, 300))}`).toEqual(textual);
+    }
+  });
+
+  test('on the real diabetes data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-agree-'));
+    execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
+    const path = join(dir, 'dataset_diabetes/diabetic_data.csv');
+    const blob = await openAsBlob(path);
+    const source = { name: 'diabetic_data.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array>, slice: (s: number, e?: number) => blob.slice(s, e) };
+    const a = await ingest(source, { engine: 'bytes' });
+    const b = await ingest(source, { engine: 'text' });
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(a.report).toEqual(b.report);
+    expect(a.rowCount).toBe(101_766);
+  });
+});

@@ -93,6 +93,141 @@ export interface BuiltColumn extends SandboxColumn {
   demoted?: { line: number; value: string; from: ColumnType };
 }
 
+const utf8 = new TextDecoder('utf-8');
+
+/** A field's bytes as a string (ASCII without a decoder call). */
+function decodeBytes(buf: Uint8Array, a: number, b: number): string {
+  if (b - a <= 32) {
+    let s = '';
+    for (let j = a; j < b; j++) {
+      const c = buf[j]!;
+      if (c >= 0x80) return utf8.decode(buf.subarray(a, b));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(buf.subarray(a, b));
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * `[+-]digits[.digits]` from bytes, or undefined. At most 15 digits in all, so the digits form an
+ * exact integer m below 2^53 and m / 10^k (k ≤ 22) is one correctly rounded division: the same
+ * double as Number() of the text (Clinger's fast path). Integers only when `intOnly`.
+ */
+function parseDecimalBytes(buf: Uint8Array, a: number, b: number, intOnly: boolean): number | undefined {
+  let j = a;
+  let neg = false;
+  const c0 = buf[j]!;
+  if (c0 === 45 || c0 === 43) {
+    neg = c0 === 45;
+    j++;
+  }
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; j < b; j++) {
+    const d = buf[j]! - 48;
+    if (d >= 0 && d <= 9) {
+      m = m * 10 + d;
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (d === -2 && frac < 0 && !intOnly) frac = 0; // '.'
+    else return undefined;
+  }
+  if (digits === 0 || digits > 15) return undefined;
+  const x = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -x : x;
+}
+
+/**
+ * Dictionary codes looked up by UTF-8 bytes (FNV-1a hash, open addressing), in front of a string
+ * map: a miss decodes the bytes once, asks the map, and remembers the answer by bytes.
+ */
+class ByteDictionary {
+  private keys: Uint8Array[] = [];
+  private values: number[] = [];
+  private slots = new Int32Array(1024).fill(-1);
+  private lastA = -1;
+  private lastB = -1;
+  private lastBuf: Uint8Array | undefined;
+  private lastCode = 0;
+
+  constructor(private readonly codes: Map<string, number>) {}
+
+  /** The code of `buf[a, b)`, or undefined when the string map does not know it yet (push adds it). */
+  lookup(buf: Uint8Array, a: number, b: number): number | undefined {
+    const len = b - a;
+    // Categorical columns repeat themselves: compare with the previous value first.
+    if (this.lastBuf && this.lastB - this.lastA === len) {
+      const lb = this.lastBuf;
+      let same = true;
+      for (let k = 0; k < len; k++)
+        if (lb[this.lastA + k] !== buf[a + k]) {
+          same = false;
+          break;
+        }
+      if (same) return this.lastCode;
+    }
+    let h = 0x811c9dc5;
+    for (let j = a; j < b; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = this.slots[s]!;
+      if (e < 0) break;
+      const key = this.keys[e]!;
+      if (key.length !== len) continue;
+      let same = true;
+      for (let k = 0; k < len; k++)
+        if (key[k] !== buf[a + k]) {
+          same = false;
+          break;
+        }
+      if (same) {
+        const code = this.values[e]!;
+        this.remember(buf, a, b, code);
+        return code;
+      }
+    }
+    const code = this.codes.get(decodeBytes(buf, a, b));
+    if (code === undefined) return undefined;
+    this.insert(buf.slice(a, b), h, code);
+    this.remember(buf, a, b, code);
+    return code;
+  }
+
+  private remember(buf: Uint8Array, a: number, b: number, code: number): void {
+    this.lastBuf = buf;
+    this.lastA = a;
+    this.lastB = b;
+    this.lastCode = code;
+  }
+
+  private insert(key: Uint8Array, h: number, code: number): void {
+    if ((this.keys.length + 1) * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+      for (let e = 0; e < this.keys.length; e++) this.place(this.hash(this.keys[e]!), e);
+    }
+    this.keys.push(key);
+    this.values.push(code);
+    this.place(h, this.keys.length - 1);
+  }
+
+  private place(h: number, e: number): void {
+    const mask = this.slots.length - 1;
+    let s = h & mask;
+    while (this.slots[s]! >= 0) s = (s + 1) & mask;
+    this.slots[s] = e;
+  }
+
+  private hash(key: Uint8Array): number {
+    let h = 0x811c9dc5;
+    for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key[j]!, 0x01000193);
+    return h;
+  }
+}
+
 /** Collects one column's values into a typed array (strings: dictionary codes). */
 export class ColumnBuilder {
   private n = 0;
@@ -102,6 +237,8 @@ export class ColumnBuilder {
   /** `dict` plus the missing markers as -1: the string path's single lookup. */
   private codes: Map<string, number> | undefined;
   private lastRaw: string | undefined;
+  /** `codes` keyed by UTF-8 bytes, for pushBytes; it learns each word the first time `push` sees it. */
+  private byteCodes: ByteDictionary | undefined;
   private lastCode = 0;
   /** Some missing marker reads as a number ("-999"): numbers must be checked against the markers. */
   private readonly numericMarker: boolean;
@@ -119,6 +256,7 @@ export class ColumnBuilder {
       this.dict = new Map();
       this.words = [];
       this.codes = this.missingCodes();
+      this.byteCodes = new ByteDictionary(this.codes);
     }
   }
 
@@ -132,6 +270,19 @@ export class ColumnBuilder {
 
   get length(): number {
     return this.n;
+  }
+
+  /** Room for `rows` values in all, so a column that was sized from an estimate never doubles. */
+  reserve(rows: number): void {
+    if (rows <= this.nums.length) return;
+    const b = this.alloc(this.type, rows);
+    b.set(this.nums.subarray(0, this.n) as never);
+    this.nums = b;
+    if (this.valid) {
+      const v = new Uint8Array(rows);
+      v.set(this.valid.subarray(0, this.n));
+      this.valid = v;
+    }
   }
 
   private markMissing(i: number): void {
@@ -225,6 +376,38 @@ export class ColumnBuilder {
     this.push(raw, line);
   }
 
+  /**
+   * Appends one raw value given as UTF-8 bytes `buf[a, b)` (the fast path, csv-bytes.ts): integers
+   * and plain decimals are parsed from the bytes, text is looked up by its bytes. Anything else —
+   * surrounding whitespace, exponents, dates, booleans, a value that does not fit — is decoded and
+   * goes through `push`, so both paths give the same column.
+   */
+  pushBytes(buf: Uint8Array, a: number, b: number, line: number): void {
+    if (this.type === 'string') {
+      const code = this.byteCodes!.lookup(buf, a, b);
+      if (code !== undefined) {
+        const i = this.n++;
+        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+        if (code < 0) this.markMissing(i);
+        else if (this.valid) this.valid[i] = 1;
+        this.nums[i] = code;
+        return;
+      }
+    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && !this.numericMarker && (this.type === 'int' || this.type === 'float')) {
+      const x = parseDecimalBytes(buf, a, b, this.type === 'int');
+      if (x !== undefined && (this.type === 'float' || x === (x | 0) || !(this.nums instanceof Int32Array))) {
+        const i = this.n++;
+        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+        if (this.valid) this.valid[i] = 1;
+        this.nums[i] = x;
+        return;
+      }
+    }
+    this.push(decodeBytes(buf, a, b), line);
+  }
+
   private demoteToString(line: number, value: string): void {
     const from = this.type;
     const old = this.nums;
@@ -252,6 +435,7 @@ export class ColumnBuilder {
     this.words = words;
     this.codes = this.missingCodes();
     for (const [w, c] of dict) this.codes.set(w, c);
+    this.byteCodes = new ByteDictionary(this.codes);
     this.lastRaw = undefined;
     this.demoted = { line, value: value.slice(0, 40), from };
   }

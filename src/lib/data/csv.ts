@@ -8,6 +8,8 @@ import { IngestError } from './errors.ts';
 export interface CsvOptions {
   delimiter: string;
   quote?: string;
+  /** The line number of the first line fed (when a reader hands over a record from mid-file). */
+  firstLine?: number;
 }
 
 export type RowSink = (fields: string[], line: number) => void;
@@ -32,6 +34,12 @@ export class CsvTokenizer {
     this.delim = options.delimiter.charCodeAt(0);
     this.quoteChar = options.quote ?? '"';
     this.quote = this.quoteChar.charCodeAt(0);
+    this.line = options.firstLine ?? 1;
+  }
+
+  /** The line number the next record would start on. */
+  get nextLine(): number {
+    return this.line;
   }
 
   /** Feeds the next piece of text. */

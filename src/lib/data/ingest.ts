@@ -8,6 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
 import { ColumnBuilder, DEFAULT_MISSING, inferType, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
+import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
 
 export type Format = 'csv' | 'tsv' | 'jsonl' | 'parquet';
@@ -31,6 +32,11 @@ export interface IngestOptions {
   fixHeader?: boolean;
   /** Rows used to infer types. */
   sampleRows?: number;
+  /**
+   * CSV/TSV in UTF-8 is read from its bytes (`bytes`, the default, csv-bytes.ts); `text` forces
+   * the text tokenizer, which Latin-1 and UTF-16 files always use. Both give the same table.
+   */
+  engine?: 'bytes' | 'text';
   signal?: AbortSignal;
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
 }
@@ -125,6 +131,8 @@ function checkHeader(names: string[], fix: boolean, warnings: string[]): string[
 class TableAssembler {
   private sample: Array<[string[], number]> = [];
   private builders: ColumnBuilder[] | undefined;
+  /** The file's size, when known: the columns are sized from it (see startBuilders). */
+  sizeHint: number | undefined;
   private names: string[] | undefined;
   rows = 0;
 
@@ -162,6 +170,23 @@ class TableAssembler {
     if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
   }
 
+  /**
+   * A record as byte ranges (csv-bytes.ts). Until the types are known (the sample), and for any
+   * record that is not exactly as wide as the header, it is decoded and goes through `add`.
+   */
+  addBytes(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, line: number): void {
+    const b = this.builders;
+    if (!b || count !== b.length) {
+      const fields: string[] = [];
+      for (let k = 0; k < count; k++) fields.push(this.decoder.decode(buf.subarray(starts[k]!, ends[k]!)));
+      return this.add(fields, line);
+    }
+    this.rows++;
+    for (let c = 0; c < count; c++) b[c]!.pushBytes(buf, starts[c]!, ends[c]!, line);
+  }
+
+  private readonly decoder = new TextDecoder('utf-8');
+
   private startBuilders(): void {
     const names = this.names!;
     const globalMissing = this.opts.missing ?? DEFAULT_MISSING;
@@ -176,6 +201,14 @@ class TableAssembler {
       }
       return new ColumnBuilder(name, type, missing);
     });
+    // The rows to come, from the sample's length per row (a little over: trimmed at the end), so
+    // the columns are not grown by doubling and copying.
+    if (this.sizeHint && this.sample.length) {
+      let chars = 0;
+      for (const [fields] of this.sample) for (const f of fields) chars += f.length + 1;
+      const rows = Math.ceil((this.sizeHint / (chars / this.sample.length)) * 1.1) + 16;
+      if (rows < 200_000_000) for (const b of this.builders) b.reserve(rows);
+    }
     for (const [fields, line] of this.sample) for (let c = 0; c < names.length; c++) this.builders[c]!.push(fields[c]!, line);
     this.sample = [];
   }
@@ -238,9 +271,43 @@ function tableName(file: string): string {
  * Loads a file into columns.
  * @throws {IngestError} naming what is wrong and where (line numbers), or `cancelled`.
  */
+/** Pieces read ahead from a large file. */
+const PIECE = 4 * 1024 * 1024;
+
+/**
+ * The file's bytes in order. A large file with random access (a File) is read in 4 MiB pieces, the
+ * next already being read while the current one is parsed; a stream hands out 64 KiB at a time and
+ * the parser would wait on each. Small files, and sources without `slice`, are streamed.
+ */
+function openReader(source: Source): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } {
+  const { size } = source;
+  if (!source.slice || size === undefined || size < PIECE) return source.stream().getReader();
+  let at = 0;
+  const fetchPiece = () => {
+    if (at >= size) return null;
+    const start = at;
+    at = Math.min(size, at + PIECE);
+    const p = source.slice!(start, at).arrayBuffer();
+    p.catch(() => {}); // reported when awaited
+    return p;
+  };
+  let next = fetchPiece();
+  return {
+    async read() {
+      const piece = next;
+      if (!piece) return { done: true };
+      next = fetchPiece();
+      return { done: false, value: new Uint8Array(await piece) };
+    },
+    async cancel() {
+      next = null;
+    },
+  };
+}
+
 export async function ingest(source: Source, opts: IngestOptions = {}): Promise<IngestedTable> {
   const warnings: string[] = [];
-  const reader = source.stream().getReader();
+  const reader = openReader(source);
   const cancel = () => {
     void reader.cancel().catch(() => {});
     throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
@@ -255,8 +322,8 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
       ended = true;
       break;
     }
-    head.push(r.value);
-    headBytes += r.value.length;
+    head.push(r.value!);
+    headBytes += r.value!.length;
   }
   const first = new Uint8Array(headBytes);
   head.reduce((o, c) => (first.set(c, o), o + c.length), 0);
@@ -271,9 +338,11 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
   checkText(first);
   const { decoder, label } = pickDecoder(first, opts.encoding ?? 'auto');
   const asm = new TableAssembler(opts, warnings);
+  asm.sizeHint = source.size;
   let bytes = 0;
   let delimiter: string | undefined;
   let feed: (text: string) => void;
+  let feedBytes: ((chunk: Uint8Array) => void) | undefined;
   let end: () => void;
   if (format === 'jsonl') {
     let carry = '';
@@ -308,6 +377,35 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
       if (carry) row(carry);
       if (!keys) throw new IngestError('empty', 'the file holds no JSON objects');
     };
+  } else if (label === 'utf-8' && (opts.engine ?? 'bytes') === 'bytes') {
+    // The fast path: records cut from the bytes themselves (csv-bytes.ts).
+    let reader: ByteCsvReader | undefined;
+    const header = opts.header ?? true;
+    const text = (fields: string[], line: number) => {
+      if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
+      asm.add(fields, line);
+    };
+    feedBytes = (chunk) => {
+      if (!reader) {
+        delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(new TextDecoder().decode(chunk.subarray(0, 65536)).replace(/^\ufeff/, '')));
+        if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
+        reader = new ByteCsvReader(
+          delimiter,
+          (buf, starts, ends, count, line) => {
+            if (!asm.hasHeader) {
+              const fields: string[] = [];
+              for (let k = 0; k < count; k++) fields.push(new TextDecoder().decode(buf.subarray(starts[k]!, ends[k]!)));
+              return text(fields, line);
+            }
+            asm.addBytes(buf, starts, ends, count, line);
+          },
+          text,
+        );
+      }
+      reader.push(chunk);
+    };
+    feed = () => {};
+    end = () => void reader?.finish();
   } else {
     let tok: CsvTokenizer | undefined;
     const header = opts.header ?? true;
@@ -328,12 +426,13 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
   while (chunk) {
     if (opts.signal?.aborted) cancel();
     bytes += chunk.length;
-    feed(decoder.decode(chunk, { stream: true }));
+    if (feedBytes) feedBytes(chunk);
+    else feed(decoder.decode(chunk, { stream: true }));
     opts.onProgress?.(bytes, source.size);
-    const next = ended ? { done: true as const, value: undefined } : await reader.read();
+    const next = ended ? { done: true, value: undefined } : await reader.read();
     chunk = next.done ? undefined : next.value;
   }
-  feed(decoder.decode());
+  if (!feedBytes) feed(decoder.decode());
   end();
   if (opts.signal?.aborted) cancel();
   const columns = asm.finish();

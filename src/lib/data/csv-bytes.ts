@@ -1,0 +1,158 @@
+/**
+ * CSV/TSV read straight from UTF-8 bytes: the fast path of ingest.
+ *
+ * Splitting text into field strings costs more than everything else ingest does (a string per
+ * field, an array per row, all garbage at once). Here a quote-free record is cut into byte ranges
+ * and each range goes to its column builder, which parses numbers from the bytes and looks text up
+ * in its dictionary by bytes: a string is made only for a value seen for the first time. A record
+ * with a quote (or a lone carriage return) is decoded and read by the text tokenizer (csv.ts), so
+ * both paths give the same fields; `tests/unit/ingest.test.ts` checks that they agree on every
+ * kind of file.
+ */
+import { CsvTokenizer } from './csv.ts';
+
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+
+/** Receives each record: `count` fields, field k being `buf[starts[k], ends[k])`. */
+export type ByteRowSink = (buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, line: number) => void;
+/** Receives a record that went through the text tokenizer. */
+export type TextRowSink = (fields: string[], line: number) => void;
+
+export class ByteCsvReader {
+  private readonly delim: number;
+  private carry: Uint8Array = new Uint8Array(0);
+  private line = 1;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private records = 0;
+  private first = true;
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(
+    private readonly delimiter: string,
+    private readonly onBytes: ByteRowSink,
+    private readonly onText: TextRowSink,
+  ) {
+    this.delim = delimiter.charCodeAt(0);
+  }
+
+  /** Feeds the next bytes (any cut). */
+  push(chunk: Uint8Array): void {
+    let buf = chunk;
+    if (this.carry.length) {
+      buf = new Uint8Array(this.carry.length + chunk.length);
+      buf.set(this.carry);
+      buf.set(chunk, this.carry.length);
+    }
+    if (this.first && buf.length >= 3) {
+      this.first = false;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3); // BOM
+    }
+    const used = this.scan(buf, false);
+    this.carry = buf.slice(used);
+  }
+
+  /** Ends the input; returns the number of records. */
+  finish(): number {
+    if (this.first && this.carry[0] === 0xef && this.carry[1] === 0xbb && this.carry[2] === 0xbf) this.carry = this.carry.subarray(3);
+    if (this.carry.length) this.scan(this.carry, true);
+    this.carry = new Uint8Array(0);
+    return this.records;
+  }
+
+  /** Reads every complete record of `buf`; returns how many bytes were used. */
+  private scan(buf: Uint8Array, final: boolean): number {
+    const n = buf.length;
+    const D = this.delim;
+    let p = 0;
+    let nextQuote = buf.indexOf(QUOTE);
+    while (p < n) {
+      let nl = buf.indexOf(LF, p);
+      if (nl < 0) {
+        if (!final) break;
+        nl = n;
+      }
+      if (nextQuote >= 0 && nextQuote < p) nextQuote = buf.indexOf(QUOTE, p);
+      if (nextQuote >= 0 && nextQuote < nl) {
+        // A quoted field may hold delimiters and newlines: find where the record really ends (the
+        // first newline outside quotes; RFC 4180 doubles quotes inside, so parity tells).
+        let inQuotes = false;
+        let end = -1;
+        for (let j = p; j < n; j++) {
+          const c = buf[j]!;
+          if (c === QUOTE) inQuotes = !inQuotes;
+          else if (c === LF && !inQuotes) {
+            end = j;
+            break;
+          }
+        }
+        if (end < 0) {
+          if (!final) break;
+          end = n;
+        }
+        this.viaText(buf.subarray(p, Math.min(n, end + 1)));
+        p = end + 1;
+        continue;
+      }
+      let lineEnd = nl;
+      if (lineEnd > p && buf[lineEnd - 1] === CR) lineEnd--;
+      if (lineEnd === p) {
+        // A blank line is not a record.
+        this.line++;
+        p = nl + 1;
+        continue;
+      }
+      let count = 0;
+      let start = p;
+      let lone = false;
+      for (let j = p; j < lineEnd; j++) {
+        const c = buf[j]!;
+        if (c === D) {
+          this.field(count++, start, j);
+          start = j + 1;
+        } else if (c === CR) {
+          lone = true;
+          break;
+        }
+      }
+      if (lone) {
+        // A carriage return alone inside a line ends a record for the text tokenizer too.
+        this.viaText(buf.subarray(p, Math.min(n, nl + 1)));
+        p = nl + 1;
+        continue;
+      }
+      this.field(count++, start, lineEnd);
+      this.records++;
+      this.onBytes(buf, this.starts, this.ends, count, this.line);
+      this.line++;
+      p = nl + 1;
+    }
+    return Math.min(p, n);
+  }
+
+  private field(k: number, start: number, end: number): void {
+    if (k >= this.starts.length) {
+      const s = new Int32Array(this.starts.length * 2);
+      s.set(this.starts);
+      this.starts = s;
+      const e = new Int32Array(this.ends.length * 2);
+      e.set(this.ends);
+      this.ends = e;
+    }
+    this.starts[k] = start;
+    this.ends[k] = end;
+  }
+
+  /** One record (with any newlines it holds) through the text tokenizer, at the right line. */
+  private viaText(bytes: Uint8Array): void {
+    const tok = new CsvTokenizer({ delimiter: this.delimiter, firstLine: this.line }, (fields, line) => {
+      this.records++;
+      this.onText(fields, line);
+    });
+    tok.push(this.decoder.decode(bytes));
+    tok.finish();
+    this.line = tok.nextLine;
+  }
+}
