@@ -4,8 +4,9 @@
  * Splitting text into field strings costs more than everything else ingest does (a string per
  * field, an array per row, all garbage at once). Here a quote-free record is cut into byte ranges
  * and each range goes to its column builder, which parses numbers from the bytes and looks text up
- * in its dictionary by bytes: a string is made only for a value seen for the first time. A record
- * with a quote (or a lone carriage return) is decoded and read by the text tokenizer (csv.ts), so
+ * in its dictionary by bytes: a string is made only for a value seen for the first time. Whole quoted
+ * fields ("a, b") are byte ranges too. Any other record with a quote (a doubled quote, a newline
+ * inside quotes) or a lone carriage return is decoded and read by the text tokenizer (csv.ts), so
  * both paths give the same fields; `tests/unit/ingest.test.ts` checks that they agree on every
  * kind of file.
  */
@@ -75,19 +76,13 @@ export class ByteCsvReader {
         nl = n;
       }
       if (nextQuote >= 0 && nextQuote < p) nextQuote = buf.indexOf(QUOTE, p);
+      if (nextQuote >= 0 && nextQuote < nl && this.quotedLine(buf, p, nl)) {
+        p = nl + 1;
+        continue;
+      }
       if (nextQuote >= 0 && nextQuote < nl) {
-        // A quoted field may hold delimiters and newlines: find where the record really ends (the
-        // first newline outside quotes; RFC 4180 doubles quotes inside, so parity tells).
-        let inQuotes = false;
-        let end = -1;
-        for (let j = p; j < n; j++) {
-          const c = buf[j]!;
-          if (c === QUOTE) inQuotes = !inQuotes;
-          else if (c === LF && !inQuotes) {
-            end = j;
-            break;
-          }
-        }
+        // A quoted field may hold delimiters and newlines: find where the record really ends.
+        let end = this.recordEnd(buf, p);
         if (end < 0) {
           if (!final) break;
           end = n;
@@ -130,6 +125,86 @@ export class ByteCsvReader {
       p = nl + 1;
     }
     return Math.min(p, n);
+  }
+
+  /**
+   * A line with quotes, when it is simple: every quoted field is a whole field ("…" between
+   * delimiters) with no doubled quote and no newline inside, so its content is a byte range too.
+   * Returns false (nothing consumed) for anything else, which then goes through the text tokenizer.
+   */
+  private quotedLine(buf: Uint8Array, p: number, nl: number): boolean {
+    let lineEnd = nl;
+    if (lineEnd > p && buf[lineEnd - 1] === CR) lineEnd--;
+    const D = this.delim;
+    let count = 0;
+    let j = p;
+    for (;;) {
+      if (j < lineEnd && buf[j] === QUOTE) {
+        const close = buf.indexOf(QUOTE, j + 1);
+        if (close < 0 || close >= lineEnd) return false; // runs past the line: a newline inside
+        const after = close + 1;
+        if (after < lineEnd && buf[after] !== D) return false; // "" inside, or text after the quote
+        this.field(count++, j + 1, close);
+        j = after;
+      } else {
+        let e = j;
+        while (e < lineEnd) {
+          const c = buf[e]!;
+          if (c === D) break;
+          if (c === CR) return false; // a lone carriage return
+          e++;
+        }
+        this.field(count++, j, e);
+        j = e;
+      }
+      if (j >= lineEnd) break;
+      j++; // past the delimiter
+      if (j === lineEnd) {
+        this.field(count++, j, j); // a trailing delimiter: one more, empty field
+        break;
+      }
+    }
+    if (count === 1 && this.starts[0] === this.ends[0]) {
+      this.line++; // `""` alone: one empty field, which the text tokenizer treats as a blank line
+      return true;
+    }
+    this.records++;
+    this.onBytes(buf, this.starts, this.ends, count, this.line);
+    this.line++;
+    return true;
+  }
+
+  /**
+   * Where the record starting at `p` ends (its LF, or a lone CR), by the text tokenizer's rules: a
+   * quote opens a quoted field only at the start of a field, `""` inside one is a quote, and a
+   * quote anywhere else is a plain character. -1 when the bytes run out first.
+   */
+  private recordEnd(buf: Uint8Array, p: number): number {
+    const n = buf.length;
+    const D = this.delim;
+    let fieldStart = true;
+    let inQuotes = false;
+    for (let j = p; j < n; j++) {
+      const c = buf[j]!;
+      if (inQuotes) {
+        if (c === QUOTE) {
+          if (j + 1 >= n) return -1; // a closing quote, or the first of two: the next byte decides
+          if (buf[j + 1] === QUOTE) j++;
+          else inQuotes = false;
+        }
+        continue;
+      }
+      if (c === QUOTE && fieldStart) {
+        inQuotes = true;
+        fieldStart = false;
+      } else if (c === D) fieldStart = true;
+      else if (c === LF) return j;
+      else if (c === CR) {
+        if (j + 1 >= n) return -1;
+        return buf[j + 1] === LF ? j + 1 : j;
+      } else fieldStart = false;
+    }
+    return -1;
   }
 
   private field(k: number, start: number, end: number): void {
