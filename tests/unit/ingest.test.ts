@@ -284,7 +284,7 @@ describe('the byte reader and the text tokenizer agree', () => {
     let text = lines.join(nl) + (r() < 0.7 ? nl : '');
     if (r() < 0.1) text = '\ufeff' + text;
     if (r() < 0.03) text = text.replace('\n', '\r'); // a lone carriage return
-    const opts: IngestOptions = { sampleRows: 1 + Math.floor(r() * 20), ...(r() < 0.3 ? { ragged: 'pad' as const } : {}), ...(r() < 0.2 ? { columns: { c0: { missing: ['-999', ''] } } } : {}) };
+    const opts: IngestOptions = { sampleRows: 1 + Math.floor(r() * 20), ...(r() < 0.3 ? { ragged: 'pad' as const } : {}), ...(r() < 0.2 ? { columns: { c0: { missing: ['-999', ''] }, c1: { missing: ['2024-01-02', 'no', ''] } } } : {}) };
     return { text, opts };
   }
 

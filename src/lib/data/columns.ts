@@ -142,6 +142,39 @@ function parseDecimalBytes(buf: Uint8Array, a: number, b: number, intOnly: boole
 }
 
 /**
+ * `YYYY-MM-DD`, or with ` HH:MM:SS` / `THH:MM:SS` and an optional `Z`, from bytes; undefined for
+ * anything else (which parseDate then reads). Only unambiguous values: a year from 1000 (Date.UTC
+ * reads 0–99 as 19xx), a day up to 28 (later days depend on the month), so the result is exactly
+ * what parseDate gives.
+ */
+function parseDateBytes(buf: Uint8Array, a: number, b: number): number | undefined {
+  const len = b - a;
+  if (len !== 10 && len !== 19 && len !== 20) return undefined;
+  const num = (at: number, digits: number) => {
+    let x = 0;
+    for (let k = 0; k < digits; k++) {
+      const d = buf[a + at + k]! - 48;
+      if (d < 0 || d > 9) return -1;
+      x = x * 10 + d;
+    }
+    return x;
+  };
+  if (buf[a + 4] !== 45 || buf[a + 7] !== 45) return undefined;
+  const y = num(0, 4);
+  const mo = num(5, 2);
+  const d = num(8, 2);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 28) return undefined;
+  if (len === 10) return Date.UTC(y, mo - 1, d);
+  const sep = buf[a + 10];
+  if ((sep !== 32 && sep !== 84) || buf[a + 13] !== 58 || buf[a + 16] !== 58 || (len === 20 && buf[a + 19] !== 90)) return undefined;
+  const h = num(11, 2);
+  const mi = num(14, 2);
+  const se = num(17, 2);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, se);
+}
+
+/**
  * Dictionary codes looked up by UTF-8 bytes (FNV-1a hash, open addressing), in front of a string
  * map: a miss decodes the bytes once, asks the map, and remembers the answer by bytes.
  */
@@ -239,9 +272,13 @@ export class ColumnBuilder {
   private lastRaw: string | undefined;
   /** `codes` keyed by UTF-8 bytes, for pushBytes; it learns each word the first time `push` sees it. */
   private byteCodes: ByteDictionary | undefined;
+  /** true/false words and the missing markers by bytes, for a boolean column's pushBytes. */
+  private boolCodes: ByteDictionary | undefined;
   private lastCode = 0;
   /** Some missing marker reads as a number ("-999"): numbers must be checked against the markers. */
   private readonly numericMarker: boolean;
+  /** Some missing marker reads as a date ("1900-01-01"): dates must be checked against the markers. */
+  private readonly dateMarker: boolean;
   private words: string[] | undefined;
   private demoted: BuiltColumn['demoted'];
 
@@ -252,6 +289,7 @@ export class ColumnBuilder {
   ) {
     this.nums = this.alloc(type, 1024);
     this.numericMarker = [...missing].some((m) => m.trim() !== '' && !Number.isNaN(Number(m)));
+    this.dateMarker = [...missing].some((m) => !Number.isNaN(parseDate(m.trim())));
     if (type === 'string') {
       this.dict = new Map();
       this.words = [];
@@ -392,6 +430,27 @@ export class ColumnBuilder {
         if (code < 0) this.markMissing(i);
         else if (this.valid) this.valid[i] = 1;
         this.nums[i] = code;
+        return;
+      }
+    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && this.type === 'bool') {
+      const code = (this.boolCodes ??= new ByteDictionary(new Map([...[...TRUE].map((t) => [t, 1] as const), ...[...FALSE].map((f) => [f, 0] as const), ...[...this.missing].map((m) => [m, -1] as const)]))).lookup(buf, a, b);
+      if (code !== undefined) {
+        const i = this.n++;
+        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+        if (code < 0) this.markMissing(i);
+        else if (this.valid) this.valid[i] = 1;
+        this.nums[i] = code < 0 ? 0 : code;
+        return;
+      }
+    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && this.type === 'datetime' && !this.dateMarker) {
+      const x = parseDateBytes(buf, a, b);
+      if (x !== undefined) {
+        const i = this.n++;
+        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+        if (this.valid) this.valid[i] = 1;
+        this.nums[i] = x;
         return;
       }
     } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && !this.numericMarker && (this.type === 'int' || this.type === 'float')) {
