@@ -4,8 +4,13 @@ import { isRecipient, parseIdentityFile, parsePrivateKey, SshError, KeyError } f
 import { CliError } from './io.ts';
 
 export function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new CliError(`${what} ${path} not found`);
+  mustExist(path, what);
   return readFileSync(path, 'utf8');
+}
+
+/** A clear message for a missing input file, before anything reads it. */
+export function mustExist(path: string, what: string): void {
+  if (!existsSync(path)) throw new CliError(`${what} ${path} not found`);
 }
 
 export async function readIdentity(path: string): Promise<string> {

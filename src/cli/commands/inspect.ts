@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { BundleError, openBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, readFileChunks, type Command } from '../io.ts';
-import { readIdentity, readText } from '../keys.ts';
+import { mustExist, readIdentity, readText } from '../keys.ts';
 
 const usage = `usage: airlock inspect <bundle.airlock> -i owner.key [--expert expert.pub] [--json]
 
@@ -18,7 +18,7 @@ export const inspect: Command = {
     if (values.help) return out(usage), EXIT.ok;
     if (positionals.length !== 1 || !values.identity) throw new CliError(`give one bundle and -i owner.key\n\n${usage}`, EXIT.usage);
     const path = positionals[0]!;
-    readText(path, 'bundle');
+    mustExist(path, 'bundle');
     const identity = await readIdentity(values.identity);
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
     try {

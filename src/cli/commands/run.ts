@@ -5,7 +5,7 @@ import { signReceipt } from '../../lib/receipt/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
 import { DIST, launchBrowser, startStaticServer } from '../browser.ts';
 import { CliError, EXIT, err, out, parse, type Command } from '../io.ts';
-import { readSigningKey, readText } from '../keys.ts';
+import { mustExist, readSigningKey, readText } from '../keys.ts';
 
 /** Exit codes of `airlock run` beyond the common ones (docs/CLI.md). */
 export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6 } as const;
@@ -66,7 +66,7 @@ export const run: Command = {
     const ownerKey = readText(values.identity!, 'identity file');
     const signer = values.sign ? readSigningKey(values.sign) : undefined;
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
-    readText(values.bundle!, 'bundle');
+    mustExist(values.bundle!, 'bundle');
     const log = values.json ? () => {} : (s: string) => out(s);
     const started = new Date();
 

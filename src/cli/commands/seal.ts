@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, writeStreamToFile, type Command } from '../io.ts';
-import { readRecipient, readSigningKey, readText } from '../keys.ts';
+import { mustExist, readRecipient, readSigningKey, readText } from '../keys.ts';
 
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
                    --sign ~/.ssh/id_ed25519 -o model.airlock
@@ -39,8 +39,12 @@ export const seal: Command = {
     for (const k of ['to', 'notebook', 'sign', 'o'] as const) if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
-    const file = (p: string) => ({ filename: basename(p), bytes: new Uint8Array(readFileSync(p)) });
-    const wheels = (values.wheel ?? []).map((p) => (readText(p, 'wheel'), file(p)));
+    const file = (p: string) => {
+      const b = readFileSync(p);
+      return { filename: basename(p), bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) };
+    };
+    // Checked for existence only: a wheel is binary, and may be hundreds of MB.
+    const wheels = (values.wheel ?? []).map((p) => (mustExist(p, 'wheel'), file(p)));
     try {
       const { manifest: signed, stream } = await sealBundle({
         recipient: readRecipient(values.to!),
