@@ -118,7 +118,6 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
     const path = join(dir, 'b.airlock');
     const seal = () => sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'b', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }] });
     const t: Record<'raw' | 'seal' | 'sealFile' | 'open' | 'openFile' | 'ageEnc' | 'ageDec', number[]> = { raw: [], seal: [], sealFile: [], open: [], openFile: [], ageEnc: [], ageDec: [] };
-    let peak = 0;
     // Alternating, so that the machine's drift touches every measurement alike; medians reported.
     for (let i = 0; i < repeats; i++) {
       const key = crypto.getRandomValues(new Uint8Array(32));
@@ -137,14 +136,11 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
         }),
       );
       sealed = new Uint8Array(0);
-      const base = process.memoryUsage().rss;
-      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - base)), 5);
       t.openFile.push(
         await time(async () => {
           if ((await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, owner.identity)).wheels[0]!.bytes.length !== size) throw new Error('bad open');
         }),
       );
-      clearInterval(timer);
       t.ageEnc.push(await time(() => execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'native.age'), join(dir, 'plain.bin')])));
       t.ageDec.push(await time(() => execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'native.out'), join(dir, 'native.age')])));
     }
@@ -159,7 +155,6 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
       { section: 'bundle (Node)', name: 'open 100 MB bundle from a file', value: rate(m.openFile), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.openFile, goal: '' },
       { section: 'bundle (Node)', name: 'native age encrypt, same file', value: rate(m.ageEnc), unit: 'MB/s' },
       { section: 'bundle (Node)', name: 'native age decrypt, same file', value: rate(m.ageDec), unit: 'MB/s' },
-      { section: 'bundle (Node)', name: 'peak extra RSS while opening 100 MB from a file', value: peak / MB, unit: 'MB', goal: '≈ one copy (100 MB)' },
       ...(await benchBundleChromium(log, owner.identity, expert.privateKey, repeats)),
     ];
   } finally {
