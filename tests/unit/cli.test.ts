@@ -113,6 +113,32 @@ describe('airlock CLI', () => {
     expect(execFileSync('unzip', ['-l', join(dir, 'risk.zip')]).toString()).toContain('manifest.json.sig');
   });
 
+  test('a large bundle (over 64 MB) is sealed and opened on cipher threads: age opens it, a changed chunk is refused', () => {
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim();
+    const big = new Uint8Array(70 * 1024 * 1024);
+    for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+    writeFileSync(join(dir, 'big-1.0-py3-none-any.whl'), big);
+    const s = airlock('seal', '--to', recipient, '--notebook', 'train.ipynb', '--wheel', 'big-1.0-py3-none-any.whl', '--sign', 'expert', '-o', 'big.airlock');
+    expect(s.code, s.stderr).toBe(0);
+    const i = JSON.parse(airlock('inspect', 'big.airlock', '-i', 'owner.key', '--json').stdout);
+    expect(i.ok).toBe(true);
+    const sha = execFileSync('sha256sum', [join(dir, 'big-1.0-py3-none-any.whl')]).toString().split(' ')[0];
+    expect(i.manifest.wheels[0].sha256).toBe(sha);
+    // The same file on one thread, and through the age program.
+    const one = spawnSync(process.execPath, [BIN, 'inspect', 'big.airlock', '-i', 'owner.key', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, AIRLOCK_LANES: '0' } });
+    expect(JSON.parse(one.stdout).manifest).toEqual(i.manifest);
+    execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'big.zip'), join(dir, 'big.airlock')]);
+    expect(execFileSync('unzip', ['-l', join(dir, 'big.zip')]).toString()).toContain('wheels/big-1.0-py3-none-any.whl');
+    // One flipped bit in the middle: the thread that opens that chunk refuses it.
+    const bytes = readFileSync(join(dir, 'big.airlock'));
+    bytes[Math.floor(bytes.length / 2)]! ^= 1;
+    writeFileSync(join(dir, 'bad.airlock'), bytes);
+    const bad = airlock('inspect', 'bad.airlock', '-i', 'owner.key');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/damaged|changed/);
+    for (const f of ['big-1.0-py3-none-any.whl', 'big.airlock', 'big.zip', 'bad.airlock']) rmSync(join(dir, f));
+  });
+
   test('inspect refuses with exit 1 and one line: wrong key, other signer, not a bundle', () => {
     execFileSync('age-keygen', ['-o', join(dir, 'other.key')], { stdio: 'pipe' });
     const wrong = airlock('inspect', 'risk.airlock', '-i', 'other.key');

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { BundleError, openBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, readFileChunks, type Command } from '../io.ts';
+import { installNodeLanes } from '../lanes.ts';
 import { mustExist, readIdentity, readText } from '../keys.ts';
 
 const usage = `usage: airlock inspect <bundle.airlock> -i owner.key [--expert expert.pub] [--json]
@@ -21,6 +22,7 @@ export const inspect: Command = {
     mustExist(path, 'bundle');
     const identity = await readIdentity(values.identity);
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
+    const endLanes = installNodeLanes(statSync(path).size);
     try {
       const b = await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, identity, { expert });
       const m = b.manifest;
@@ -49,6 +51,8 @@ export const inspect: Command = {
         throw new CliError(e.message);
       }
       throw e;
+    } finally {
+      await endLanes();
     }
   },
 };

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, writeStreamToFile, type Command } from '../io.ts';
+import { installNodeLanes } from '../lanes.ts';
 import { mustExist, readRecipient, readSigningKey, readText } from '../keys.ts';
 
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
@@ -39,13 +40,15 @@ export const seal: Command = {
     for (const k of ['to', 'notebook', 'sign', 'o'] as const) if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
+    // The cipher threads load while the files are read and hashed.
+    const endLanes = installNodeLanes((values.wheel ?? []).reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0));
     const file = (p: string) => {
       const b = readFileSync(p);
       return { filename: basename(p), bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) };
     };
-    // Checked for existence only: a wheel is binary, and may be hundreds of MB.
-    const wheels = (values.wheel ?? []).map((p) => (mustExist(p, 'wheel'), file(p)));
     try {
+      // Checked for existence only: a wheel is binary, and may be hundreds of MB.
+      const wheels = (values.wheel ?? []).map((p) => (mustExist(p, 'wheel'), file(p)));
       const { manifest: signed, stream } = await sealBundle({
         recipient: readRecipient(values.to!),
         signer: readSigningKey(values.sign!),
@@ -64,6 +67,8 @@ export const seal: Command = {
     } catch (e) {
       if (e instanceof BundleError) throw new CliError(e.message);
       throw e;
+    } finally {
+      await endLanes();
     }
   },
 };
