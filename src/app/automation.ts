@@ -10,8 +10,9 @@ import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
-  notebook: string | Uint8Array;
-  wheels?: WheelFile[];
+  /** The notebook and wheels, or promises of them (Python starts while a bundle is still opening). */
+  notebook: string | Uint8Array | Promise<string | Uint8Array>;
+  wheels?: WheelFile[] | Promise<WheelFile[]>;
   tables?: SandboxTable[];
   /** Read-only files placed under /airlock/input/ (see runs/inference.ts). */
   inputs?: Array<{ path: string; bytes: Uint8Array }>;

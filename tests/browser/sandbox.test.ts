@@ -192,6 +192,25 @@ describe('warm start', () => {
   });
 });
 
+describe('a run whose bundle is still opening', () => {
+  test('Python starts first; the notebook and wheels are taken when ready, and a bundle that fails to open ends the run before anything is installed', async () => {
+    const good = makeWheel('late', '1.0', { 'late/__init__.py': 'X = 7\n' });
+    const r = await page.evaluate(
+      async ({ nb, wheel }) => {
+        const a = (window as any).airlock;
+        const later = <T,>(v: T) => new Promise<T>((resolve) => setTimeout(() => resolve(v), 300));
+        const ok = await a.run({ notebook: later(nb), wheels: later([{ filename: wheel.filename, bytes: new Uint8Array(wheel.bytes).buffer }]), tables: [] });
+        const failed = await a.run({ notebook: new Promise((_, reject) => setTimeout(() => reject(new Error('the bundle is damaged')), 300)), wheels: [] });
+        return { ok: { status: ok.status, out: ok.logs.map((l: { text: string }) => l.text).join(''), wheels: ok.wheels.length }, failed: { status: failed.status, message: failed.message } };
+      },
+      { nb: notebookJson(['import late\nprint(late.X)']), wheel: { filename: good.filename, bytes: [...good.bytes] } },
+    );
+    expect(r.ok).toEqual({ status: 'ok', out: '7', wheels: 1 });
+    expect(r.failed.status).toBe('invalid');
+    expect(r.failed.message).toContain('the bundle is damaged');
+  });
+});
+
 describe('wheels', () => {
   const good = makeWheel('riskmodel', '1.2.0', { 'riskmodel/__init__.py': 'def score(x):\n    return 2 * x\n__version__ = "1.2.0"\n' });
 

@@ -300,11 +300,30 @@ export class Owner {
     const room = await loadRoomKey();
     if (!room) return this.say('Create or restore the room key first.', 'error');
     try {
-      const b = await openStoredBundle(key, room.key);
+      // Python starts while the bundle is decrypted and checked: the run takes the notebook and
+      // wheels when they are ready, and nothing of the owner's reaches the sandbox before that.
+      const opened = openStoredBundle(key, room.key);
+      opened.catch(() => {});
       this.gate = null;
       const metas = await listTables();
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
+      const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
+      // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
+      const [tables, forGate] = await Promise.all([load(), load()]);
       const started = new Date().toISOString();
+      const running = this.run.start({
+        notebook: opened.then((b) => b.notebook),
+        wheels: opened.then((b) => b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer }))),
+        tables,
+      });
+      let b: Awaited<typeof opened>;
+      try {
+        b = await opened;
+      } catch (e) {
+        this.run.cancel();
+        await running;
+        throw e;
+      }
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
       this.#lastRun = {
         bundle: { name: b.manifest.name, version: b.manifest.version, signer: b.signer, manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join('') },
         tables: Object.entries(mapping).map(([as, name]) => {
@@ -319,14 +338,7 @@ export class Owner {
       this.#lastKey = key;
       this.replyTo = b.manifest.author.recipient;
       await appendAudit('run.started', { bundle: key });
-      const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
-      // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
-      const [tables, forGate] = await Promise.all([load(), load()]);
-      const report = await this.run.start({
-        notebook: b.notebook,
-        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
-        tables,
-      });
+      const report = await running;
       this.#lastRun.ended = new Date().toISOString();
       await appendAudit('run.ended', { bundle: key, status: report.status, outputs: report.outputs.length, tripwires: report.tripwires.length });
       if (report.status === 'ok') {
