@@ -501,11 +501,14 @@ export class ColumnBuilder {
 
   /** The finished column, trimmed to its length. */
   build(): BuiltColumn {
-    const values = this.nums.slice(0, this.n) as Int32Array | Float64Array | Uint8Array;
+    // A column sized from a good estimate is returned as a view of its array (no second copy of
+    // the table in memory); one with much spare room is trimmed. Consumers honour byteOffset/Length.
+    const trim = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => (a.length - this.n <= a.length / 8 ? (a.subarray(0, this.n) as T) : (a.slice(0, this.n) as T));
+    const values = trim(this.nums);
     const col: BuiltColumn = { name: this.name, type: this.type, values };
     if (this.type === 'string') col.dictionary = this.words!;
     if (this.valid) {
-      col.valid = this.valid.slice(0, this.n);
+      col.valid = trim(this.valid);
       if (this.type === 'string') for (let i = 0; i < this.n; i++) if (!col.valid[i]) values[i] = -1;
     }
     if (this.demoted) col.demoted = this.demoted;
