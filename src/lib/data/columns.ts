@@ -174,6 +174,19 @@ function parseDateBytes(buf: Uint8Array, a: number, b: number): number | undefin
   return Date.UTC(y, mo - 1, d, h, mi, se);
 }
 
+/** FNV-1a over `buf[a, b)`. */
+function fnv1a(buf: Uint8Array, a: number, b: number): number {
+  let h = 0x811c9dc5;
+  for (let j = a; j < b; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(x: Uint8Array, xa: number, xb: number, y: Uint8Array, ya: number, yb: number): boolean {
+  if (xb - xa !== yb - ya) return false;
+  for (let k = 0; k < xb - xa; k++) if (x[xa + k] !== y[ya + k]) return false;
+  return true;
+}
+
 /**
  * Dictionary codes looked up by UTF-8 bytes (FNV-1a hash, open addressing), in front of a string
  * map: a miss decodes the bytes once, asks the map, and remembers the answer by bytes.
@@ -191,33 +204,15 @@ class ByteDictionary {
 
   /** The code of `buf[a, b)`, or undefined when the string map does not know it yet (push adds it). */
   lookup(buf: Uint8Array, a: number, b: number): number | undefined {
-    const len = b - a;
     // Categorical columns repeat themselves: compare with the previous value first.
-    if (this.lastBuf && this.lastB - this.lastA === len) {
-      const lb = this.lastBuf;
-      let same = true;
-      for (let k = 0; k < len; k++)
-        if (lb[this.lastA + k] !== buf[a + k]) {
-          same = false;
-          break;
-        }
-      if (same) return this.lastCode;
-    }
-    let h = 0x811c9dc5;
-    for (let j = a; j < b; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
+    if (this.lastBuf && sameBytes(this.lastBuf, this.lastA, this.lastB, buf, a, b)) return this.lastCode;
+    const h = fnv1a(buf, a, b);
     const mask = this.slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = this.slots[s]!;
       if (e < 0) break;
       const key = this.keys[e]!;
-      if (key.length !== len) continue;
-      let same = true;
-      for (let k = 0; k < len; k++)
-        if (key[k] !== buf[a + k]) {
-          same = false;
-          break;
-        }
-      if (same) {
+      if (sameBytes(key, 0, key.length, buf, a, b)) {
         const code = this.values[e]!;
         this.remember(buf, a, b, code);
         return code;
@@ -240,7 +235,7 @@ class ByteDictionary {
   private insert(key: Uint8Array, h: number, code: number): void {
     if ((this.keys.length + 1) * 2 > this.slots.length) {
       this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-      for (let e = 0; e < this.keys.length; e++) this.place(this.hash(this.keys[e]!), e);
+      for (let e = 0; e < this.keys.length; e++) this.place(fnv1a(this.keys[e]!, 0, this.keys[e]!.length), e);
     }
     this.keys.push(key);
     this.values.push(code);
@@ -252,12 +247,6 @@ class ByteDictionary {
     let s = h & mask;
     while (this.slots[s]! >= 0) s = (s + 1) & mask;
     this.slots[s] = e;
-  }
-
-  private hash(key: Uint8Array): number {
-    let h = 0x811c9dc5;
-    for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key[j]!, 0x01000193);
-    return h;
   }
 }
 
@@ -415,56 +404,40 @@ export class ColumnBuilder {
   }
 
   /**
-   * Appends one raw value given as UTF-8 bytes `buf[a, b)` (the fast path, csv-bytes.ts): integers
-   * and plain decimals are parsed from the bytes, text is looked up by its bytes. Anything else —
-   * surrounding whitespace, exponents, dates, booleans, a value that does not fit — is decoded and
-   * goes through `push`, so both paths give the same column.
+   * Appends one raw value given as UTF-8 bytes `buf[a, b)` (the fast path, csv-bytes.ts): integers,
+   * plain decimals and plain ISO dates are parsed from the bytes, text and booleans are looked up by
+   * their bytes. Anything else — surrounding whitespace, exponents, a value that does not fit — is
+   * decoded and goes through `push`, so both paths give the same column.
    */
   pushBytes(buf: Uint8Array, a: number, b: number, line: number): void {
-    if (this.type === 'string') {
+    const t = this.type;
+    if (t === 'string') {
       const code = this.byteCodes!.lookup(buf, a, b);
-      if (code !== undefined) {
-        const i = this.n++;
-        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
-        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
-        if (code < 0) this.markMissing(i);
-        else if (this.valid) this.valid[i] = 1;
-        this.nums[i] = code;
-        return;
-      }
-    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && this.type === 'bool') {
-      const code = (this.boolCodes ??= new ByteDictionary(new Map([...[...TRUE].map((t) => [t, 1] as const), ...[...FALSE].map((f) => [f, 0] as const), ...[...this.missing].map((m) => [m, -1] as const)]))).lookup(buf, a, b);
-      if (code !== undefined) {
-        const i = this.n++;
-        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
-        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
-        if (code < 0) this.markMissing(i);
-        else if (this.valid) this.valid[i] = 1;
-        this.nums[i] = code < 0 ? 0 : code;
-        return;
-      }
-    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && this.type === 'datetime' && !this.dateMarker) {
-      const x = parseDateBytes(buf, a, b);
-      if (x !== undefined) {
-        const i = this.n++;
-        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
-        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
-        if (this.valid) this.valid[i] = 1;
-        this.nums[i] = x;
-        return;
-      }
-    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32 && !this.numericMarker && (this.type === 'int' || this.type === 'float')) {
-      const x = parseDecimalBytes(buf, a, b, this.type === 'int');
-      if (x !== undefined && (this.type === 'float' || x === (x | 0) || !(this.nums instanceof Int32Array))) {
-        const i = this.n++;
-        if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
-        if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
-        if (this.valid) this.valid[i] = 1;
-        this.nums[i] = x;
-        return;
+      if (code !== undefined) return this.put(code, code < 0);
+    } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32) {
+      // (A value with surrounding whitespace goes through `push`, which trims.)
+      if (t === 'bool') {
+        const code = (this.boolCodes ??= new ByteDictionary(new Map([...[...TRUE].map((w) => [w, 1] as const), ...[...FALSE].map((w) => [w, 0] as const), ...[...this.missing].map((m) => [m, -1] as const)]))).lookup(buf, a, b);
+        if (code !== undefined) return this.put(code < 0 ? 0 : code, code < 0);
+      } else if (t === 'datetime') {
+        const x = this.dateMarker ? undefined : parseDateBytes(buf, a, b);
+        if (x !== undefined) return this.put(x, false);
+      } else if (!this.numericMarker) {
+        const x = parseDecimalBytes(buf, a, b, t === 'int');
+        if (x !== undefined && (t === 'float' || x === (x | 0) || !(this.nums instanceof Int32Array))) return this.put(x, false);
       }
     }
     this.push(decodeBytes(buf, a, b), line);
+  }
+
+  /** Appends a value that is known to fit (or a missing one, stored as `x`). */
+  private put(x: number, missing: boolean): void {
+    const i = this.n++;
+    if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
+    if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
+    if (missing) this.markMissing(i);
+    else if (this.valid) this.valid[i] = 1;
+    this.nums[i] = x;
   }
 
   private demoteToString(line: number, value: string): void {
