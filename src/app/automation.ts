@@ -194,7 +194,7 @@ export function installAutomation(): void {
       const { sandbox } = await booting;
       const bootedMs = performance.now() - t0;
       try {
-        const installed = await sandbox.installUnpacked(unpacked);
+        const installed = await sandbox.installWheels(unpacked);
         return { openMs, checkedMs, bootedMs, readyMs: performance.now() - t0, wheels: installed.length };
       } finally {
         sandbox.dispose();

@@ -3,5 +3,5 @@ export { sealBundle, openBundle, streamToBlob, NAMESPACE, type SealInput, type O
 export { parseManifest, serializeManifest, compareVersions, FORMAT, FORMAT_VERSION, type Manifest, type FileRef } from './manifest.ts';
 export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
-export { crc32, readZip, zipPieces, ZIP_LIMITS } from './zip.ts';
+export { readZip, zipPieces, ZIP_LIMITS } from './zip.ts';
 export { importBundle, listBundles, openStoredBundle, pinExpert, pinnedExpert, type StoredBundle, type ImportResult } from './store.ts';

@@ -15,5 +15,5 @@ export {
   type SshPrivateKey,
 } from './ssh.ts';
 export { createRoomKey, importRoomKey, loadRoomKey, deleteRoomKey, importAgeIdentity, ownerSigner, type RoomKey } from './keystore.ts';
-export { ageHeader, encryptPayload, decryptAge, payloadPlaintextSize, AgeError } from './age-stream.ts';
+export { ageHeader, encryptPayload, decryptAge } from './age-stream.ts';
 export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

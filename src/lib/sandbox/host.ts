@@ -8,7 +8,7 @@
 import { transfer, wrap, type Remote } from 'comlink';
 import frameSource from './frame.ts?iife';
 import workerSource from './worker.ts?iife';
-import { unpackWheel, type UnpackedWheel } from '../wheel/index.ts';
+import type { UnpackedWheel } from '../wheel/index.ts';
 import { FRAME_ALLOW, FRAME_SANDBOX, frameDocument } from './policy.ts';
 import {
   LIMITS,
@@ -25,7 +25,6 @@ import {
   type SandboxEvent,
   type SandboxTable,
   type SandboxWorkerApi,
-  type WheelFile,
 } from './protocol.ts';
 
 export type SandboxErrorCode = 'boot-failed' | 'timeout' | 'crashed' | 'protocol' | 'cancelled' | 'disposed';
@@ -210,16 +209,10 @@ export class Sandbox {
   }
 
   /**
-   * Installs pure-Python wheels: each is checked against its RECORD here, in the host (see
-   * wheel/unpack.ts), and the sandbox only writes the files it is given into site-packages.
-   * @throws {WheelError} for a wheel that fails a check; nothing is installed then.
+   * Installs pure-Python wheels checked in the host by `unpackWheel` (wheel/unpack.ts): the sandbox
+   * only writes the files it is given into site-packages. Their buffers are transferred.
    */
-  async installWheels(wheels: WheelFile[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
-    return this.installUnpacked(await Promise.all(wheels.map((w) => unpackWheel(w.filename, new Uint8Array(w.bytes)))), timeoutMs);
-  }
-
-  /** Installs wheels already checked by `unpackWheel`. Their buffers are transferred. */
-  installUnpacked(unpacked: UnpackedWheel[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
+  installWheels(unpacked: UnpackedWheel[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
     return this.call(
       (r) => r.installWheels(transfer(unpacked, unpacked.map((w) => w.data))),
       (v) => parseInstalled(v, unpacked.length),

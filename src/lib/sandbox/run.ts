@@ -116,7 +116,7 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     try {
       cells ??= parse(await notebook);
       const wheels = await unpacked;
-      if (wheels.length) report.wheels = await sandbox.installUnpacked(wheels, left());
+      if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
     } catch (e) {
       if (e instanceof SandboxError) throw e;
       const message = e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`;
