@@ -41,7 +41,7 @@ async function fails(name: string, data: Uint8Array | string, code: string, opts
 const col = (t: IngestedTable, name: string) => t.columns.find((c) => c.name === name)!;
 const strings = (t: IngestedTable, name: string) => {
   const c = col(t, name);
-  return [...c.values].map((v) => (v < 0 ? null : c.dictionary![v]));
+  return [...c.values].map((v, i) => ((c.valid && !c.valid[i]) || v < 0 ? null : c.dictionary![v]));
 };
 
 describe('CSV', () => {
@@ -102,6 +102,22 @@ describe('CSV', () => {
     expect(t.report.warnings.join()).toContain('line 52 holds "V57"');
   });
 
+
+  test('text codes take one byte up to 256 words, four from the 257th (missing: valid 0, and -1 once wide)', async () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => (i % 7 === 3 ? [`w${i}`, '?'] : [`w${i}`])).flat();
+    for (const engine of ['bytes', 'text'] as const) {
+      for (const [n, Kind] of [[256, Uint8Array], [257, Int32Array]] as const) {
+        const t = await load('w.csv', `x\n${list(n).join('\n')}\n`, { engine, sampleRows: 5 });
+        const c = col(t, 'x');
+        expect(c.values, `${engine} ${n}`).toBeInstanceOf(Kind);
+        expect(c.dictionary).toHaveLength(n);
+        expect(strings(t, 'x'), engine).toEqual(list(n).map((w) => (w === '?' ? null : w)));
+        const missing = list(n).filter((w) => w === '?').length;
+        expect([...c.valid!].filter((v) => !v)).toHaveLength(missing);
+        if (Kind === Int32Array) expect([...c.values].filter((v) => v < 0)).toHaveLength(missing);
+      }
+    }
+  });
   test('a mixed-type column is loaded as text with a warning', async () => {
     const t = await load('m.csv', 'diag\n250.83\nV57\n401\n');
     expect(col(t, 'diag').type).toBe('string');

@@ -88,6 +88,11 @@ function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, need: numb
   return b;
 }
 
+/**
+ * A loaded column. As SandboxColumn, except that text may have one-byte codes (Uint8Array, fewer
+ * than 257 words), where missing values are 0 with `valid` 0; store.loadTable widens them to the
+ * wire format's Int32Array with -1.
+ */
 export interface BuiltColumn extends SandboxColumn {
   /** Set when the column was turned into text: the first line whose value did not fit, and why. */
   demoted?: { line: number; value: string; from: ColumnType };
@@ -95,8 +100,8 @@ export interface BuiltColumn extends SandboxColumn {
 
 const utf8 = new TextDecoder('utf-8');
 
-/** A field's bytes as a string (ASCII without a decoder call). */
-function decodeBytes(buf: Uint8Array, a: number, b: number): string {
+/** A field's bytes as a string (ASCII without a decoder call: a call costs more than a short field). */
+export function decodeBytes(buf: Uint8Array, a: number, b: number): string {
   if (b - a <= 32) {
     let s = '';
     for (let j = a; j < b; j++) {
@@ -292,7 +297,10 @@ export class ColumnBuilder {
   }
 
   private alloc(type: ColumnType, n: number) {
-    return type === 'float' || type === 'datetime' ? new Float64Array(n) : type === 'bool' ? new Uint8Array(n) : new Int32Array(n);
+    // Text starts with one byte per code: most categorical columns have fewer than 256 values,
+    // and a quarter of the bytes is a quarter of the memory and of the IndexedDB write. The 257th
+    // word widens the column to Int32Array (see `push`).
+    return type === 'float' || type === 'datetime' ? new Float64Array(n) : type === 'bool' || type === 'string' ? new Uint8Array(n) : new Int32Array(n);
   }
 
   get length(): number {
@@ -302,7 +310,7 @@ export class ColumnBuilder {
   /** Room for `rows` values in all, so a column that was sized from an estimate never doubles. */
   reserve(rows: number): void {
     if (rows <= this.nums.length) return;
-    const b = this.alloc(this.type, rows);
+    const b = new (this.nums.constructor as new (n: number) => typeof this.nums)(rows);
     b.set(this.nums.subarray(0, this.n) as never);
     this.nums = b;
     if (this.valid) {
@@ -335,6 +343,7 @@ export class ColumnBuilder {
         code = this.codes!.get(raw);
         if (code === undefined) {
           code = this.words!.length;
+          if (code === 256 && this.nums instanceof Uint8Array) this.nums = Int32Array.from(this.nums);
           this.codes!.set(raw, code);
           this.dict!.set(raw, code);
           this.words!.push(raw);
@@ -342,8 +351,10 @@ export class ColumnBuilder {
         this.lastRaw = raw;
         this.lastCode = code;
       }
-      if (code < 0) this.markMissing(i);
-      else if (this.valid) this.valid[i] = 1;
+      if (code < 0) {
+        this.markMissing(i);
+        code = 0; // missing text is 0 in the codes and 0 in `valid` (build() writes -1 in wide codes)
+      } else if (this.valid) this.valid[i] = 1;
       this.nums[i] = code;
       return;
     }
@@ -413,7 +424,7 @@ export class ColumnBuilder {
     const t = this.type;
     if (t === 'string') {
       const code = this.byteCodes!.lookup(buf, a, b);
-      if (code !== undefined) return this.put(code, code < 0);
+      if (code !== undefined) return code < 0 ? this.put(0, true) : this.put(code, false);
     } else if (b > a && buf[a]! > 32 && buf[b - 1]! > 32) {
       // (A value with surrounding whitespace goes through `push`, which trims.)
       if (t === 'bool') {
@@ -482,7 +493,8 @@ export class ColumnBuilder {
     if (this.type === 'string') col.dictionary = this.words!;
     if (this.valid) {
       col.valid = trim(this.valid);
-      if (this.type === 'string') for (let i = 0; i < this.n; i++) if (!col.valid[i]) values[i] = -1;
+      // Wide codes keep the wire format's -1 for missing text; one-byte codes rely on `valid`.
+      if (this.type === 'string' && values instanceof Int32Array) for (let i = 0; i < this.n; i++) if (!col.valid[i]) values[i] = -1;
     }
     if (this.demoted) col.demoted = this.demoted;
     return col;

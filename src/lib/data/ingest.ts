@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
-import { ColumnBuilder, DEFAULT_MISSING, inferType, type BuiltColumn } from './columns.ts';
+import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, inferType, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
@@ -178,14 +178,12 @@ class TableAssembler {
     const b = this.builders;
     if (!b || count !== b.length) {
       const fields: string[] = [];
-      for (let k = 0; k < count; k++) fields.push(this.decoder.decode(buf.subarray(starts[k]!, ends[k]!)));
+      for (let k = 0; k < count; k++) fields.push(decodeBytes(buf, starts[k]!, ends[k]!));
       return this.add(fields, line);
     }
     this.rows++;
     for (let c = 0; c < count; c++) b[c]!.pushBytes(buf, starts[c]!, ends[c]!, line);
   }
-
-  private readonly decoder = new TextDecoder('utf-8');
 
   private startBuilders(): void {
     const names = this.names!;
@@ -394,7 +392,7 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
           (buf, starts, ends, count, line) => {
             if (!asm.hasHeader) {
               const fields: string[] = [];
-              for (let k = 0; k < count; k++) fields.push(new TextDecoder().decode(buf.subarray(starts[k]!, ends[k]!)));
+              for (let k = 0; k < count; k++) fields.push(decodeBytes(buf, starts[k]!, ends[k]!));
               return text(fields, line);
             }
             asm.addBytes(buf, starts, ends, count, line);

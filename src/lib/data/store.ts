@@ -194,7 +194,9 @@ export async function loadTable(name: string, as = name): Promise<SandboxTable> 
       m.columns.map(async (c, ci) => {
         const parts = await tx.objectStore('chunks').getAll(IDBKeyRange.bound([m.id, ci, 0], [m.id, ci, m.chunks]));
         const Ctor = c.kind === 'float64' ? Float64Array : c.kind === 'int32' ? Int32Array : Uint8Array;
-        const values = new Ctor(m.rowCount);
+        // Text is stored with one-byte codes when it has few words; the wire format is Int32Array
+        // with -1 for missing (protocol.ts), so it is widened here.
+        const values = c.type === 'string' ? new Int32Array(m.rowCount) : new Ctor(m.rowCount);
         const valid = c.hasValid ? new Uint8Array(m.rowCount) : undefined;
         let o = 0;
         for (const p of parts) {
@@ -203,6 +205,7 @@ export async function loadTable(name: string, as = name): Promise<SandboxTable> 
           if (valid && p.valid) valid.set(new Uint8Array(p.valid), o);
           o += v.length;
         }
+        if (c.type === 'string' && valid && c.kind !== 'int32') for (let i = 0; i < m.rowCount; i++) if (!valid[i]) values[i] = -1;
         const dictionary = c.type === 'string' ? await tx.objectStore('dicts').get([m.id, ci]) : undefined;
         return { name: c.name, type: c.type, values, ...(valid ? { valid } : {}), ...(dictionary ? { dictionary } : {}) };
       }),
