@@ -21,6 +21,13 @@ export type ByteRowSink = (buf: Uint8Array, starts: Int32Array, ends: Int32Array
 /** Receives a record that went through the text tokenizer. */
 export type TextRowSink = (fields: string[], line: number) => void;
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 export class ByteCsvReader {
   private readonly delim: number;
   private carry: Uint8Array = new Uint8Array(0);
@@ -43,9 +50,15 @@ export class ByteCsvReader {
   push(chunk: Uint8Array): void {
     let buf = chunk;
     if (this.carry.length) {
-      buf = new Uint8Array(this.carry.length + chunk.length);
-      buf.set(this.carry);
-      buf.set(chunk, this.carry.length);
+      // The record cut by the previous piece usually ends at this piece's first newline: finish
+      // it from a small buffer instead of copying the whole piece behind the carried bytes.
+      const q = this.first ? -1 : chunk.indexOf(LF);
+      if (q < 0) buf = concat(this.carry, chunk);
+      else {
+        const head = concat(this.carry, chunk.subarray(0, q + 1));
+        const used = this.scan(head, false);
+        buf = used === head.length ? chunk.subarray(q + 1) : concat(head.subarray(used), chunk.subarray(q + 1));
+      }
     }
     if (this.first && buf.length >= 3) {
       this.first = false;
@@ -68,7 +81,10 @@ export class ByteCsvReader {
     const n = buf.length;
     const D = this.delim;
     let p = 0;
+    // Where the next quote and the next carriage return are: most lines have neither, and then the
+    // loop over a line's bytes only looks for the delimiter.
     let nextQuote = buf.indexOf(QUOTE);
+    let nextCR = buf.indexOf(CR);
     while (p < n) {
       let nl = buf.indexOf(LF, p);
       if (nl < 0) {
@@ -99,28 +115,33 @@ export class ByteCsvReader {
         p = nl + 1;
         continue;
       }
-      let count = 0;
-      let start = p;
-      let lone = false;
-      for (let j = p; j < lineEnd; j++) {
-        const c = buf[j]!;
-        if (c === D) {
-          this.field(count++, start, j);
-          start = j + 1;
-        } else if (c === CR) {
-          lone = true;
-          break;
-        }
-      }
-      if (lone) {
+      if (nextCR >= 0 && nextCR < p) nextCR = buf.indexOf(CR, p);
+      if (nextCR >= 0 && nextCR < lineEnd) {
         // A carriage return alone inside a line ends a record for the text tokenizer too.
         this.viaText(buf.subarray(p, Math.min(n, nl + 1)));
         p = nl + 1;
         continue;
       }
-      this.field(count++, start, lineEnd);
+      let starts = this.starts;
+      let ends = this.ends;
+      let count = 0;
+      let start = p;
+      for (let j = p; j < lineEnd; j++) {
+        if (buf[j] === D) {
+          if (count === starts.length - 1) {
+            this.field(count, start, j); // grows the arrays
+            starts = this.starts;
+            ends = this.ends;
+          }
+          starts[count] = start;
+          ends[count++] = j;
+          start = j + 1;
+        }
+      }
+      starts[count] = start;
+      ends[count++] = lineEnd;
       this.records++;
-      this.onBytes(buf, this.starts, this.ends, count, this.line);
+      this.onBytes(buf, starts, ends, count, this.line);
       this.line++;
       p = nl + 1;
     }
