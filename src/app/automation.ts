@@ -5,14 +5,14 @@
 import { Sandbox, DEFAULT_LIMITS, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
 import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
-import { unpackWheel } from '../lib/wheel/index.ts';
+import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
 import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
   /** The notebook and wheels, or promises of them (Python starts while a bundle is still opening). */
   notebook: string | Uint8Array | Promise<string | Uint8Array>;
-  wheels?: WheelFile[] | Promise<WheelFile[]>;
+  wheels?: Array<WheelFile | UnpackedWheel> | Promise<Array<WheelFile | UnpackedWheel>>;
   tables?: SandboxTable[];
   /** Read-only files placed under /airlock/input/ (see runs/inference.ts). */
   inputs?: Array<{ path: string; bytes: Uint8Array }>;
@@ -147,7 +147,7 @@ export function installAutomation(): void {
       if (!room) return { refused: 'this browser has no room key; restore the owner key first' };
       let b;
       try {
-        b = await openBundle(req.bundle, room.key, req.expert ? { expert: req.expert } : {});
+        b = await openBundle(req.bundle, room.key, { ...(req.expert ? { expert: req.expert } : {}), prepareWheels });
       } catch (e) {
         return { refused: (e as Error).message };
       }
@@ -164,7 +164,7 @@ export function installAutomation(): void {
       const [mounted, forGate] = await Promise.all([load(), load()]);
       const report = await runNotebook({
         notebook: b.notebook,
-        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
+        wheels: b.prepared.wheels,
         tables: mounted,
         limits: req.limits,
         onEvent: req.onEvent,
@@ -183,13 +183,13 @@ export function installAutomation(): void {
       const room = await loadRoomKey();
       if (!room) throw new Error('this browser has no room key yet');
       // What a run does before its first cell: Python starts while the bundle is decrypted, and the
-      // wheels are checked in the host while Python is still starting.
+      // wheels are checked in the host (beside the bundle's own hash checks) while Python is still starting.
       const t0 = performance.now();
       const booting = Sandbox.start({ assets: runtimeAssets() });
       booting.catch(() => {});
-      const b = await openBundle(bytes, room.key);
+      const b = await openBundle(bytes, room.key, { prepareWheels });
       const openMs = performance.now() - t0;
-      const unpacked = await Promise.all(b.wheels.map((w) => unpackWheel(w.filename, w.bytes)));
+      const unpacked = await b.prepared.wheels;
       const checkedMs = performance.now() - t0;
       const { sandbox } = await booting;
       const bootedMs = performance.now() - t0;

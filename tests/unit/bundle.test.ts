@@ -102,6 +102,27 @@ describe('round trip', () => {
     expect(b.wheels).toEqual([{ filename: wheel.filename, bytes: wheel.bytes }]);
   });
 
+  test('wheels prepared beside the hash checks are handed back only when every check passes', async () => {
+    const seen: string[] = [];
+    const prepareWheels = async (ws: { filename: string; bytes: Uint8Array }[]) => {
+      seen.push(...ws.map((w) => `${w.filename}:${w.bytes.length}`));
+      return 'laid out';
+    };
+    const b = await openBundle(await seal(), owner.identity, { prepareWheels });
+    expect(b.prepared).toBe('laid out');
+    expect(seen).toEqual([`${wheel.filename}:${wheel.bytes.length}`]);
+    // A wheel that fails its manifest hash: the hash mismatch is the error, even when the
+    // preparation fails too (it saw unchecked bytes), and no prepared result comes back.
+    const tampered = wheel.bytes.slice();
+    tampered[tampered.length - 30]! ^= 1;
+    const bad = handMade({ manifest: (m) => ((m.wheels as Array<{ sha256: string }>)[0]!.sha256 = sha(tampered)) });
+    for (const prepare of [async () => 'laid out', async () => Promise.reject(new Error('not a wheel'))]) {
+      expect(await refused(bad, 'hash-mismatch', { prepareWheels: prepare })).toContain(`wheels/${wheel.filename} does not match`);
+    }
+    // And a preparation that fails on a bundle that checks out reports its own error.
+    await expect(openBundle(await seal(), owner.identity, { prepareWheels: async () => Promise.reject(new Error('not a wheel')) })).rejects.toThrow('not a wheel');
+  });
+
   test('opening from a stream with its size gives the same result', async () => {
     const bytes = await seal();
     const b = await openBundle({ stream: new Blob([bytes as BlobPart]).stream(), size: bytes.length }, owner.identity);

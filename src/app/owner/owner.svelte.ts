@@ -24,6 +24,7 @@ import {
 } from '../../lib/data/index.ts';
 import { DEFAULT_LIMITS, type ColumnType } from '../../lib/sandbox/index.ts';
 import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
+import { prepareWheels } from '../../lib/wheel/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
@@ -302,7 +303,7 @@ export class Owner {
     try {
       // Python starts while the bundle is decrypted and checked: the run takes the notebook and
       // wheels when they are ready, and nothing of the owner's reaches the sandbox before that.
-      const opened = openStoredBundle(key, room.key);
+      const opened = openStoredBundle(key, room.key, prepareWheels);
       opened.catch(() => {});
       this.gate = null;
       const metas = await listTables();
@@ -312,7 +313,7 @@ export class Owner {
       const started = new Date().toISOString();
       const running = this.run.start({
         notebook: opened.then((b) => b.notebook),
-        wheels: opened.then((b) => b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer }))),
+        wheels: opened.then((b) => b.prepared.wheels),
         tables,
       });
       let b: Awaited<typeof opened>;

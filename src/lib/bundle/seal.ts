@@ -133,6 +133,12 @@ export interface OpenedBundle {
   wheels: NamedBytes[];
 }
 
+/** An opened bundle with the result of `OpenOptions.prepareWheels`, when it was asked for. */
+export type PreparedBundle<P> = OpenedBundle & { prepared: P };
+
+/** A sealed bundle: its bytes, or a stream of them and its size. */
+export type BundleInput = Uint8Array | { stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>; size: number };
+
 export interface OpenOptions {
   /**
    * The expert's pinned key (`ssh-ed25519 …` line or `SHA256:` fingerprint). When given, a bundle
@@ -141,6 +147,16 @@ export interface OpenOptions {
   expert?: string;
   /** Called as the bundle decrypts: plaintext bytes done, and in all. */
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface PrepareOptions<P> extends OpenOptions {
+  /**
+   * Host-side work on the wheels (checking and laying them out, wheel/unpack.ts) that starts while
+   * their hashes against the signed manifest are still being computed, instead of after. It sees
+   * bytes that are not yet checked, so it must only read them; its result is returned only once
+   * every check has passed, and a failed check is reported before any error of its own.
+   */
+  prepareWheels: (wheels: NamedBytes[]) => Promise<P>;
 }
 
 function ageFailure(e: unknown): BundleError {
@@ -160,7 +176,9 @@ function ageFailure(e: unknown): BundleError {
  *   allocated once, at its exact size).
  * @throws {BundleError} with a code and a one-line message; nothing is returned unless every check passed.
  */
-export async function openBundle(input: Uint8Array | { stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>; size: number }, identity: string | CryptoKey, options: OpenOptions = {}): Promise<OpenedBundle> {
+export async function openBundle<P>(input: BundleInput, identity: string | CryptoKey, options: PrepareOptions<P>): Promise<PreparedBundle<P>>;
+export async function openBundle(input: BundleInput, identity: string | CryptoKey, options?: OpenOptions): Promise<OpenedBundle>;
+export async function openBundle<P>(input: BundleInput, identity: string | CryptoKey, options: OpenOptions & Partial<PrepareOptions<P>> = {}): Promise<OpenedBundle | PreparedBundle<P>> {
   // The file's bytes in order, without a copy: the array itself, or the stream's chunks after the
   // first (read here to check the magic before any decryption is attempted).
   let head: Uint8Array;
@@ -225,14 +243,22 @@ export async function openBundle(input: Uint8Array | { stream: ReadableStream<Ui
 
   const listed = new Set(['manifest.json', 'manifest.json.sig', manifest.notebook.path, ...manifest.wheels.map((w) => w.path)]);
   for (const name of files.keys()) if (!listed.has(name)) throw new BundleError('extra-file', `the bundle holds ${name}, which its manifest does not list`);
-  const check = async (ref: { path: string; sha256: string; size: number }) => {
+  const present = (ref: { path: string; sha256: string; size: number }) => {
     const bytes = files.get(ref.path);
     if (!bytes) throw new BundleError('missing-file', `the bundle lacks ${ref.path}, which its manifest lists`);
-    if (bytes.length !== ref.size || (await sha256Hex(bytes)) !== ref.sha256) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
+    if (bytes.length !== ref.size) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
     return bytes;
   };
-  // Every digest at once: WebCrypto runs them off this thread.
-  const [notebook, ...wheelBytes] = await Promise.all([check(manifest.notebook), ...manifest.wheels.map(check)]);
-  const wheels: NamedBytes[] = manifest.wheels.map((w, i) => ({ filename: w.path.slice('wheels/'.length), bytes: wheelBytes[i]! }));
-  return { manifest, manifestBytes, signature, signer, notebook, wheels };
+  const notebook = present(manifest.notebook);
+  const wheels: NamedBytes[] = manifest.wheels.map((w) => ({ filename: w.path.slice('wheels/'.length), bytes: present(w) }));
+  const check = async (ref: { path: string; sha256: string }, bytes: Uint8Array) => {
+    if ((await sha256Hex(bytes)) !== ref.sha256) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
+  };
+  // Every digest at once: WebCrypto runs them off this thread, beside the caller's preparation.
+  const checks = Promise.all([check(manifest.notebook, notebook), ...manifest.wheels.map((w, i) => check(w, wheels[i]!.bytes))]);
+  const prepared = options.prepareWheels?.(wheels);
+  prepared?.catch(() => {}); // a failed check is the error to report
+  await checks;
+  const opened: OpenedBundle = { manifest, manifestBytes, signature, signer, notebook, wheels };
+  return prepared ? { ...opened, prepared: await prepared } : opened;
 }

@@ -6,7 +6,7 @@ import { openDB, type DBSchema } from 'idb';
 import { fingerprint, parsePublicKey } from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
-import { openBundle, type OpenedBundle } from './seal.ts';
+import { openBundle, type OpenedBundle, type PreparedBundle } from './seal.ts';
 import { decideImport } from './versions.ts';
 
 export interface StoredBundle {
@@ -117,7 +117,9 @@ export async function listBundles(): Promise<StoredBundle[]> {
 }
 
 /** Re-opens a stored bundle (signature and hashes are checked again). */
-export async function openStoredBundle(key: string, identity: string | CryptoKey): Promise<OpenedBundle> {
+export async function openStoredBundle(key: string, identity: string | CryptoKey): Promise<OpenedBundle>;
+export async function openStoredBundle<P>(key: string, identity: string | CryptoKey, prepareWheels: (wheels: OpenedBundle['wheels']) => Promise<P>): Promise<PreparedBundle<P>>;
+export async function openStoredBundle<P>(key: string, identity: string | CryptoKey, prepareWheels?: (wheels: OpenedBundle['wheels']) => Promise<P>): Promise<OpenedBundle | PreparedBundle<P>> {
   const d = await db();
   let b: StoredBundle | undefined;
   try {
@@ -126,5 +128,5 @@ export async function openStoredBundle(key: string, identity: string | CryptoKey
     d.close();
   }
   if (!b) throw new BundleError('missing-file', `there is no stored bundle ${key}`);
-  return openBundle(b.sealed, identity, { expert: b.signer });
+  return prepareWheels ? openBundle(b.sealed, identity, { expert: b.signer, prepareWheels }) : openBundle(b.sealed, identity, { expert: b.signer });
 }

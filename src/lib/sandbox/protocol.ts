@@ -51,7 +51,7 @@ export interface PyodideAssets {
 export interface WheelFile {
   /** The wheel's file name (PEP 427: `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`). */
   filename: string;
-  bytes: ArrayBuffer;
+  bytes: ArrayBuffer | Uint8Array;
 }
 
 export interface BootOptions {

@@ -5,7 +5,7 @@
  */
 import { Sandbox, SandboxError, type Tripwire } from './host.ts';
 import { NotebookError, parseNotebook } from './notebook.ts';
-import { unpackWheel, WheelError } from '../wheel/index.ts';
+import { unpackWheel, WheelError, type UnpackedWheel } from '../wheel/index.ts';
 import type { InstalledWheel, OutputFile, PyodideAssets, SandboxEvent, SandboxTable, WheelFile } from './protocol.ts';
 
 export interface RunLimits {
@@ -23,7 +23,7 @@ export interface RunRequest {
    * the bundle, and the wheels are checked (wheel/unpack.ts) while Python starts.
    */
   notebook: string | Uint8Array | Promise<string | Uint8Array>;
-  wheels: WheelFile[] | Promise<WheelFile[]>;
+  wheels: Array<WheelFile | UnpackedWheel> | Promise<Array<WheelFile | UnpackedWheel>>;
   tables: SandboxTable[];
   /** Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model). */
   inputs?: OutputFile[];
@@ -96,7 +96,8 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     }
   }
   // Checked in the host while Python starts; a refusal ends the run before anything is installed.
-  const unpacked = Promise.resolve(req.wheels).then((ws) => Promise.all(ws.map((w) => unpackWheel(w.filename, new Uint8Array(w.bytes)))));
+  // (Wheels already checked by unpackWheel, e.g. while the bundle's hashes were computed, are taken as they are.)
+  const unpacked = Promise.resolve(req.wheels).then((ws) => Promise.all(ws.map((w) => ('files' in w ? w : unpackWheel(w.filename, w.bytes instanceof Uint8Array ? w.bytes : new Uint8Array(w.bytes))))));
   const notebook = Promise.resolve(req.notebook);
   unpacked.catch(() => {});
   notebook.catch(() => {});

@@ -154,3 +154,14 @@ export async function unpackWheel(filename: string, bytes: Uint8Array): Promise<
   }
   return { filename, name, version, files, data: data.buffer };
 }
+
+/**
+ * `unpackWheel` for each wheel of an opened bundle, begun at once and handed back as a promise, for
+ * `openBundle`'s `prepareWheels`: the checks run beside the bundle's own hash checks, and a refused
+ * wheel is reported when the run takes the wheels (as it would be had they been checked later).
+ */
+export async function prepareWheels(wheels: { filename: string; bytes: Uint8Array }[]): Promise<{ wheels: Promise<UnpackedWheel[]> }> {
+  const unpacked = Promise.all(wheels.map((w) => unpackWheel(w.filename, w.bytes)));
+  unpacked.catch(() => {}); // reported by whoever awaits it
+  return { wheels: unpacked };
+}
