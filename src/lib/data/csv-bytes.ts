@@ -12,6 +12,13 @@
  */
 import { CsvTokenizer } from './csv.ts';
 
+/**
+ * Delimiters are found four bytes at a time (SWAR): each aligned 32-bit word of the line is XORed
+ * with the delimiter repeated, and an exact zero-byte test marks where it was. Needs the platform's
+ * byte order to be little-endian (every browser engine here); otherwise the byte loop is used.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 const LF = 10;
 const CR = 13;
 const QUOTE = 34;
@@ -81,6 +88,10 @@ export class ByteCsvReader {
     const n = buf.length;
     const D = this.delim;
     let p = 0;
+    // buf[off] starts the first aligned word; words[k] holds buf[off + 4k, off + 4k + 4).
+    const off = (4 - (buf.byteOffset & 3)) & 3;
+    const words = LITTLE_ENDIAN && n - off >= 4 ? new Int32Array(buf.buffer, buf.byteOffset + off, (n - off) >> 2) : undefined;
+    const pattern = D * 0x01010101;
     // Where the next quote and the next carriage return are: most lines have neither, and then the
     // loop over a line's bytes only looks for the delimiter.
     let nextQuote = buf.indexOf(QUOTE);
@@ -126,10 +137,42 @@ export class ByteCsvReader {
       let ends = this.ends;
       let count = 0;
       let start = p;
-      for (let j = p; j < lineEnd; j++) {
+      let j = p;
+      if (words) {
+        for (; j < lineEnd && ((j - off) & 3) !== 0; j++) {
+          if (buf[j] === D) {
+            if (count === starts.length - 1) {
+              this.field(count, start, j); // grows the arrays
+              starts = this.starts;
+              ends = this.ends;
+            }
+            starts[count] = start;
+            ends[count++] = j;
+            start = j + 1;
+          }
+        }
+        for (; j + 4 <= lineEnd; j += 4) {
+          const x = words[(j - off) >> 2]! ^ pattern;
+          // 0x80 in each byte of `m` where x's byte is zero (that is, the delimiter), exactly.
+          let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+          while (m !== 0) {
+            const at = j + ((31 - Math.clz32(m & -m)) >> 3);
+            if (count === starts.length - 1) {
+              this.field(count, start, at);
+              starts = this.starts;
+              ends = this.ends;
+            }
+            starts[count] = start;
+            ends[count++] = at;
+            start = at + 1;
+            m &= m - 1;
+          }
+        }
+      }
+      for (; j < lineEnd; j++) {
         if (buf[j] === D) {
           if (count === starts.length - 1) {
-            this.field(count, start, j); // grows the arrays
+            this.field(count, start, j);
             starts = this.starts;
             ends = this.ends;
           }
