@@ -7,7 +7,7 @@ import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateK
 import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
-import { ingest, saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
+import { loadFile, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
   /** The notebook and wheels, or promises of them (Python starts while a bundle is still opening). */
@@ -108,8 +108,7 @@ export function installAutomation(): void {
       },
       async loadFile(file, options = {}) {
         // As the Tables tab loads a file the owner picked.
-        const t = await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }, options);
-        return saveTable({ ...t, warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace: options.replace });
+        return (await loadFile(file, options)).meta;
       },
       list: listTables,
       preview: previewTable,

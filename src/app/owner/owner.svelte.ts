@@ -13,11 +13,11 @@ import {
   buildInvitation,
   deleteTable,
   ingest,
+  loadFile,
   listTables,
   loadTable,
   previewTable,
   renameTable,
-  saveTable,
   IngestError,
   type IngestOptions,
   type TableMeta,
@@ -161,14 +161,10 @@ export class Owner {
     this.#abort = new AbortController();
     this.loading = { name: s.name, done: 0, total: s.file.size };
     try {
-      const t = await ingest(
-        { name: s.file.name, size: s.file.size, stream: () => s.file.stream(), slice: (a, b) => s.file.slice(a, b) },
-        { name: s.name, columns, signal: this.#abort.signal, onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }) },
-      );
-      const meta = await saveTable({ ...t, warnings: t.report.warnings, source: { file: s.file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+      const { meta, report } = await loadFile(s.file, { name: s.name, columns, replace, signal: this.#abort.signal, onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }) });
       await appendAudit(replace ? 'table.replaced' : 'table.loaded', { name: meta.name, rows: meta.rowCount, fingerprint: meta.fingerprint, file: s.file.name });
       this.sniffed = null;
-      this.say(`Loaded ${t.name}: ${t.rowCount.toLocaleString()} rows, ${t.columns.length} columns.${t.report.warnings.length ? ' ' + t.report.warnings.join('; ') + '.' : ''}`);
+      this.say(`Loaded ${meta.name}: ${meta.rowCount.toLocaleString()} rows, ${meta.columns.length} columns.${report.warnings.length ? ' ' + report.warnings.join('; ') + '.' : ''}`);
       await this.refresh();
     } catch (e) {
       this.fail(e);

@@ -7,4 +7,4 @@ export { buildInvitation, parseInvitation, INVITATION_FORMAT, INVITATION_VERSION
 export { generateMock, type MockTable } from './mock.ts';
 export { seededRandom } from './random.ts';
 export { toSandboxTable } from './sandbox-table.ts';
-export { saveTable, listTables, loadTable, previewTable, renameTable, deleteTable, collectGarbage, DB_NAME, SCHEMA_VERSION, type TableMeta, type StoredColumn, type SaveInput } from './store.ts';
+export { saveTable, loadFile, listTables, loadTable, previewTable, renameTable, deleteTable, collectGarbage, DB_NAME, SCHEMA_VERSION, type TableMeta, type StoredColumn, type SaveInput } from './store.ts';

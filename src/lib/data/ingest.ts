@@ -37,6 +37,8 @@ export interface IngestOptions {
    * the text tokenizer, which Latin-1 and UTF-16 files always use. Both give the same table.
    */
   engine?: 'bytes' | 'text';
+  /** Compute the table's fingerprint (default true); `loadFile` computes it while the table is written. */
+  fingerprint?: boolean;
   signal?: AbortSignal;
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
 }
@@ -438,7 +440,7 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     name,
     rowCount: asm.rows,
     columns,
-    fingerprint: await fingerprintColumns(asm.rows, columns),
+    fingerprint: opts.fingerprint === false ? '' : await fingerprintColumns(asm.rows, columns),
     report: { format, delimiter, encoding: label, bytes, rows: asm.rows, warnings },
   };
 }

@@ -40,5 +40,5 @@ export async function ingestParquet(source: Source, name: string, opts: IngestOp
     opts.onProgress?.(Math.min(size, done), size);
   }
   const columns = asm.finish();
-  return { name, rowCount: asm.rows, columns, fingerprint: await fingerprintColumns(asm.rows, columns), report: { format: 'parquet', encoding: 'binary', bytes: size, rows: asm.rows, warnings } };
+  return { name, rowCount: asm.rows, columns, fingerprint: opts.fingerprint === false ? '' : await fingerprintColumns(asm.rows, columns), report: { format: 'parquet', encoding: 'binary', bytes: size, rows: asm.rows, warnings } };
 }

@@ -11,6 +11,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
 import type { BuiltColumn } from './columns.ts';
 import { IngestError } from './errors.ts';
+import { fingerprintColumns, ingest, type IngestOptions, type IngestReport } from './ingest.ts';
 
 /** Rows per stored chunk: large enough to write fast, small enough to read a preview cheaply. */
 const CHUNK_ROWS = 262_144;
@@ -93,7 +94,8 @@ export interface SaveInput {
   name: string;
   rowCount: number;
   columns: BuiltColumn[];
-  fingerprint: string;
+  /** Or its promise: only the catalog entry needs it, so its digests can run while chunks are written. */
+  fingerprint: string | Promise<string>;
   source: TableMeta['source'];
   warnings?: string[];
 }
@@ -115,7 +117,7 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
     rowCount: t.rowCount,
     columns: t.columns.map((c) => ({ name: c.name, type: c.type, kind: kindOf(c.values), hasValid: !!c.valid })),
     chunks,
-    fingerprint: t.fingerprint,
+    fingerprint: '',
     source: t.source,
     warnings: t.warnings ?? [],
     createdAt: Date.now(),
@@ -146,6 +148,7 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
           held = 0;
         }
       }
+      meta.fingerprint = await t.fingerprint;
       // The flip: the new table appears (and a replaced one disappears) at once, or not at all.
       const tx = d.transaction(['tables', 'pending'], 'readwrite');
       const old = await tx.objectStore('tables').index('name').get(t.name);
@@ -274,4 +277,17 @@ export async function collectGarbage(now = Date.now()): Promise<number> {
     }
     return n;
   });
+}
+
+/**
+ * Loads a file the owner picked and stores it (the Tables tab, and `window.airlock.data`): ingest,
+ * then the column chunks are written while the fingerprint's digests run.
+ */
+export async function loadFile(file: File, options: IngestOptions & { replace?: boolean } = {}): Promise<{ meta: TableMeta; report: IngestReport }> {
+  const { replace, ...rest } = options;
+  const t = await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }, { ...rest, fingerprint: false });
+  const fingerprint = fingerprintColumns(t.rowCount, t.columns);
+  fingerprint.catch(() => {}); // awaited by saveTable
+  const meta = await saveTable({ ...t, fingerprint, warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+  return { meta, report: t.report };
 }
