@@ -26,11 +26,15 @@ export function parseDate(v: string): number {
 type Kind = 'int' | 'float' | 'bool' | 'datetime' | 'string';
 
 function kindOf(v: string): Kind {
-  if (INT.test(v)) return 'int';
-  if (FLOAT.test(v)) return 'float';
-  if (TRUE.has(v) || FALSE.has(v)) return 'bool';
-  if (DATE.test(v) && !Number.isNaN(parseDate(v))) return 'datetime';
-  return 'string';
+  const c = v.charCodeAt(0);
+  // Numbers and dates start with a digit, a sign or a point; words need no regular expression.
+  if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
+    if (INT.test(v)) return 'int';
+    if (FLOAT.test(v)) return 'float';
+    if (DATE.test(v) && !Number.isNaN(parseDate(v))) return 'datetime';
+    return 'string';
+  }
+  return TRUE.has(v) || FALSE.has(v) ? 'bool' : 'string';
 }
 
 /** The type that fits every sampled value; `mixed` when numbers and text were both seen. */
@@ -38,7 +42,11 @@ export function inferType(values: Iterable<string>, missing: Set<string>): { typ
   const seen = new Set<Kind>();
   let yes = false;
   let no = false;
+  // A value seen once tells all there is: categorical columns repeat a few words thousands of times.
+  const done = new Set<string>();
   for (const raw of values) {
+    if (done.has(raw)) continue;
+    done.add(raw);
     const v = raw.trim();
     if (missing.has(v) || missing.has(raw)) continue;
     const k = kindOf(v);
