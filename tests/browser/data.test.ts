@@ -48,7 +48,7 @@ test('the real data loads as column chunks, survives a reload, previews, and rea
   expect(meta).toMatchObject({ name: 'encounters', rowCount: 101_766, chunks: 1 });
   expect(meta.columns).toHaveLength(50);
   // Computed while the chunks were written, it is the fingerprint ingest gives the same file.
-  const inNode = await ingest({ name: 'diabetic_data.csv', size: csv.length, stream: () => new Blob([csv]).stream() });
+  const inNode = await ingest({ name: 'diabetic_data.csv', size: csv.length, stream: () => new Blob([new Uint8Array(csv)]).stream() });
   expect(meta.fingerprint).toBe(inNode.fingerprint);
   // Few words: one-byte codes in storage; diag_1 has 717 words, so it was widened on the 257th.
   const kind = (n: string) => meta.columns.find((c: { name: string }) => c.name === n).kind;

@@ -101,7 +101,7 @@ export interface SaveInput {
 }
 
 /** Bytes of column chunks per write transaction. */
-const TX_BYTES = 16 * 1024 * 1024;
+const TX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Stores a loaded table. With `replace`, an existing table of that name is swapped out in the same
@@ -128,9 +128,9 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
     }
     await d.put('pending', { id, startedAt: Date.now() });
     try {
-      // Column chunks, written whole (never row by row), in transactions of about 16 MB: fewer
-      // commits than one per column (a 50-column table paid 50), while what a transaction holds
-      // until it commits stays bounded. Relaxed durability: these rows are invisible until the
+      // Column chunks, written whole (never row by row), in transactions of about 4 MB: fewer
+      // commits than one per column (a 50-column table paid 50), while the copies a transaction
+      // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed durability: these rows are invisible until the
       // catalog flip below, whose transaction keeps the default.
       let wtx = d.transaction(['chunks', 'dicts'], 'readwrite', { durability: 'relaxed' });
       let held = 0;
