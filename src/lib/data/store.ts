@@ -1,5 +1,7 @@
 /**
- * The owner's tables in IndexedDB, as column chunks (typed arrays; strings as dictionary codes).
+ * The owner's tables in IndexedDB, as column chunks (typed arrays; strings as dictionary codes:
+ * kind `uint8` for a column of up to 256 words, missing ones 0 with a `valid` mask; `int32` with -1
+ * for missing otherwise, and in tables stored before one-byte codes existed — both read back the same).
  *
  * Writes never show half a table, even with two tabs open or the tab closed mid-way: a table's
  * chunks are written under a fresh id, and one final transaction puts its catalog entry (replacing
