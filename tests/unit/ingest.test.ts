@@ -8,6 +8,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { IngestError, ingest, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 
 import { DIABETES_ZIP } from './fixtures/data.ts';
+import { daysFromCivil } from '../../src/lib/data/columns.ts';
 
 /** A Source over bytes, delivered in chunks of `chunk` bytes (to test records split across chunks). */
 function src(name: string, data: Uint8Array | string, chunk = 65536) {
@@ -118,6 +119,12 @@ describe('CSV', () => {
       }
     }
   });
+  test('dates parsed from bytes are the days Date.UTC gives, for every year the fast path takes', () => {
+    const wrong: string[] = [];
+    for (let y = 1000; y <= 9999; y++) for (let m = 1; m <= 12; m++) for (const d of [1, 28]) if (daysFromCivil(y, m, d) * 86_400_000 !== Date.UTC(y, m - 1, d)) wrong.push(`${y}-${m}-${d}`);
+    expect(wrong).toEqual([]);
+  });
+
   test('a mixed-type column is loaded as text with a warning', async () => {
     const t = await load('m.csv', 'diag\n250.83\nV57\n401\n');
     expect(col(t, 'diag').type).toBe('string');

@@ -163,28 +163,44 @@ function parseDecimalBytes(buf: Uint8Array, a: number, b: number, intOnly: boole
 function parseDateBytes(buf: Uint8Array, a: number, b: number): number | undefined {
   const len = b - a;
   if (len !== 10 && len !== 19 && len !== 20) return undefined;
-  const num = (at: number, digits: number) => {
-    let x = 0;
-    for (let k = 0; k < digits; k++) {
-      const d = buf[a + at + k]! - 48;
-      if (d < 0 || d > 9) return -1;
-      x = x * 10 + d;
-    }
-    return x;
-  };
   if (buf[a + 4] !== 45 || buf[a + 7] !== 45) return undefined;
-  const y = num(0, 4);
-  const mo = num(5, 2);
-  const d = num(8, 2);
+  const y = digits(buf, a, 4);
+  const mo = digits(buf, a + 5, 2);
+  const d = digits(buf, a + 8, 2);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 28) return undefined;
-  if (len === 10) return Date.UTC(y, mo - 1, d);
+  const day = daysFromCivil(y, mo, d) * 86_400_000;
+  if (len === 10) return day;
   const sep = buf[a + 10];
   if ((sep !== 32 && sep !== 84) || buf[a + 13] !== 58 || buf[a + 16] !== 58 || (len === 20 && buf[a + 19] !== 90)) return undefined;
-  const h = num(11, 2);
-  const mi = num(14, 2);
-  const se = num(17, 2);
+  const h = digits(buf, a + 11, 2);
+  const mi = digits(buf, a + 14, 2);
+  const se = digits(buf, a + 17, 2);
   if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
-  return Date.UTC(y, mo - 1, d, h, mi, se);
+  return day + h * 3_600_000 + mi * 60_000 + se * 1000;
+}
+
+/** `count` decimal digits at `at` as a number, or -1. */
+function digits(buf: Uint8Array, at: number, count: number): number {
+  let x = 0;
+  for (let k = 0; k < count; k++) {
+    const d = buf[at + k]! - 48;
+    if (d < 0 || d > 9) return -1;
+    x = x * 10 + d;
+  }
+  return x;
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): what
+ * Date.UTC(y, m - 1, d) / 86400000 gives, in integer arithmetic, without a call per value.
+ */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 /** FNV-1a over `buf[a, b)`. */
