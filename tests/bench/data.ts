@@ -180,7 +180,7 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
         }
         const m = { split: median(t.split), ours: median(t.ours), duck: t.duck.length ? median(t.duck) : NaN };
         const rate = (ms: number) => size / MB / (ms / 1000);
-        log(`  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB`);
+        log(`  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB (runs, ms: ours ${t.ours.map((x) => x.toFixed(0)).join(' ')}; split ${t.split.map((x) => x.toFixed(0)).join(' ')}; DuckDB ${t.duck.map((x) => x.toFixed(0)).join(' ')})`);
         const note = `${(rowCount / (m.ours / 1000) / 1e6).toFixed(2)} M rows/s, median of ${repeats}`;
         rows.push({ section: 'data (Chromium)', name: `read + parse + type + store in IndexedDB, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.split), baselineName: 'split-based parse only', ratio: m.split / m.ours, goal: '≥ 1.0×', note });
         if (duck) rows.push({ section: 'data (Chromium)', name: `the same, against DuckDB-wasm's CSV reader into a table, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.duck), baselineName: 'DuckDB-wasm read_csv_auto(sample_size = -1) → table', ratio: m.duck / m.ours, goal: '≥ 1.5×' });
