@@ -144,31 +144,51 @@ export function installAutomation(): void {
     async runSealed(req) {
       const room = await loadRoomKey();
       if (!room) return { refused: 'this browser has no room key; restore the owner key first' };
-      let b;
-      try {
-        b = await openBundle(req.bundle, room.key, { ...(req.expert ? { expert: req.expert } : {}), prepareWheels });
-      } catch (e) {
-        return { refused: (e as Error).message };
-      }
-      const metas = await listTables();
-      const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(req.mapping);
-      const tables: NonNullable<RunSealedResult['tables']> = [];
-      for (const as of wanted) {
-        const name = req.mapping[as] ?? as;
-        const meta = metas.find((m) => m.name === name);
-        if (!meta) return { refused: `the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>` };
-        tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
-      }
-      const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
-      const [mounted, forGate] = await Promise.all([load(), load()]);
-      const report = await runNotebook({
-        notebook: b.notebook,
-        wheels: b.prepared.wheels,
-        tables: mounted,
+      // As the app's Run button: Python starts while the bundle is decrypted and checked and the
+      // tables are read; a refused bundle stops the run before anything of it reaches Python.
+      class Refusal extends Error {}
+      const plan = (async () => {
+        let b;
+        try {
+          b = await openBundle(req.bundle, room.key, { ...(req.expert ? { expert: req.expert } : {}), prepareWheels });
+        } catch (e) {
+          throw new Refusal((e as Error).message);
+        }
+        const metas = await listTables();
+        const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(req.mapping);
+        const tables: NonNullable<RunSealedResult['tables']> = [];
+        for (const as of wanted) {
+          const name = req.mapping[as] ?? as;
+          const meta = metas.find((m) => m.name === name);
+          if (!meta) throw new Refusal(`the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>`);
+          tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
+        }
+        const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
+        const [mounted, forGate] = await Promise.all([load(), load()]);
+        return { b, tables, mounted, forGate };
+      })();
+      plan.catch(() => {});
+      const stop = new AbortController();
+      const running = runNotebook({
+        notebook: plan.then((p) => p.b.notebook),
+        wheels: plan.then((p) => p.b.prepared.wheels),
+        tables: plan.then((p) => p.mounted),
         limits: req.limits,
         onEvent: req.onEvent,
+        signal: stop.signal,
         assets: runtimeAssets(),
       });
+      let planned;
+      try {
+        planned = await plan;
+      } catch (e) {
+        stop.abort();
+        await running.catch(() => {});
+        if (e instanceof Refusal) return { refused: e.message };
+        throw e;
+      }
+      const { b, tables, forGate } = planned;
+      const report = await running;
       const gate = report.status === 'ok' ? reviewOutputs(report.outputs, forGate, { maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires) : null;
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
       return {

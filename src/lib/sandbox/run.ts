@@ -19,12 +19,13 @@ export const DEFAULT_LIMITS: RunLimits = { timeLimitMs: 10 * 60_000, maxOutputBy
 
 export interface RunRequest {
   /**
-   * The notebook and wheels, or promises of them: Python starts while the caller is still opening
-   * the bundle, and the wheels are checked (wheel/unpack.ts) while Python starts.
+   * The notebook, wheels and tables, or promises of them: Python starts while the caller is still
+   * opening the bundle and reading the tables, and the wheels are checked (wheel/unpack.ts) while
+   * Python starts. A rejected promise ends the run as `invalid` before anything reaches Python.
    */
   notebook: string | Uint8Array | Promise<string | Uint8Array>;
   wheels: Array<WheelFile | UnpackedWheel> | Promise<Array<WheelFile | UnpackedWheel>>;
-  tables: SandboxTable[];
+  tables: SandboxTable[] | Promise<SandboxTable[]>;
   /** Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model). */
   inputs?: OutputFile[];
   limits?: Partial<RunLimits>;
@@ -99,8 +100,10 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
   // (Wheels already checked by unpackWheel, e.g. while the bundle's hashes were computed, are taken as they are.)
   const unpacked = Promise.resolve(req.wheels).then((ws) => Promise.all(ws.map((w) => ('files' in w ? w : unpackWheel(w.filename, w.bytes instanceof Uint8Array ? w.bytes : new Uint8Array(w.bytes))))));
   const notebook = Promise.resolve(req.notebook);
+  const tables = Promise.resolve(req.tables);
   unpacked.catch(() => {});
   notebook.catch(() => {});
+  tables.catch(() => {});
 
   let sandbox: Sandbox | undefined;
   try {
@@ -117,13 +120,14 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     try {
       cells ??= parse(await notebook);
       const wheels = await unpacked;
+      await tables; // every input is ready and checked before the first thing is installed
       if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
     } catch (e) {
       if (e instanceof SandboxError) throw e;
       const message = e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`;
       return invalid(message);
     }
-    await sandbox.mountTables(req.tables, left());
+    await sandbox.mountTables(await tables, left());
     if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
     for (const cell of cells) {
       const r = await sandbox.runCell(cell.index, cell.source, left());
