@@ -116,7 +116,10 @@ describe('round trip', () => {
     const tampered = wheel.bytes.slice();
     tampered[tampered.length - 30]! ^= 1;
     const bad = handMade({ manifest: (m) => ((m.wheels as Array<{ sha256: string }>)[0]!.sha256 = sha(tampered)) });
-    for (const prepare of [async () => 'laid out', async () => Promise.reject(new Error('not a wheel'))]) {
+    const throwsAtOnce = (): Promise<string> => {
+      throw new Error('not a wheel');
+    };
+    for (const prepare of [async () => 'laid out', async () => Promise.reject(new Error('not a wheel')), throwsAtOnce]) {
       expect(await refused(bad, 'hash-mismatch', { prepareWheels: prepare })).toContain(`wheels/${wheel.filename} does not match`);
     }
     // And a preparation that fails on a bundle that checks out reports its own error.

@@ -5,7 +5,7 @@ import { mkdtempSync, openAsBlob, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { IngestError, ingest, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
+import { IngestError, ingest, toSandboxTable, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 
 import { DIABETES_ZIP } from './fixtures/data.ts';
 import { daysFromCivil } from '../../src/lib/data/columns.ts';
@@ -116,6 +116,10 @@ describe('CSV', () => {
         const missing = list(n).filter((w) => w === '?').length;
         expect([...c.valid!].filter((v) => !v)).toHaveLength(missing);
         if (Kind === Int32Array) expect([...c.values].filter((v) => v < 0)).toHaveLength(missing);
+        // The sandbox's wire format is Int32 codes with -1 for missing, whatever width is held.
+        const wire = toSandboxTable(t).columns[0]!;
+        expect(wire.values).toBeInstanceOf(Int32Array);
+        expect([...wire.values].map((v) => (v < 0 ? null : c.dictionary![v]))).toEqual(list(n).map((w) => (w === '?' ? null : w)));
       }
     }
   });
@@ -138,6 +142,19 @@ describe('CSV', () => {
     expect(a.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(b.fingerprint).toBe(a.fingerprint);
     expect(c.fingerprint).not.toBe(a.fingerprint);
+  });
+
+  test('a table keeps the fingerprint earlier versions gave it, whatever width its text codes are held in', async () => {
+    // Computed by the release before one-byte text codes (commit 2a4ddf5) for the same file.
+    const t = await load('small.csv', 'id,ward,score,flag\n1,cardio,1.5,yes\n2,?,2,no\n3,neuro,NA,yes\n4,cardio,4.25,\n');
+    expect(col(t, 'ward').values).toBeInstanceOf(Uint8Array);
+    expect(t.fingerprint).toBe('32713262d37a825e5b33a733d42563a18517206a9add30a4c1147a4667ef4193');
+    // The same content, once with wide codes (the column turned to text after a short sample).
+    const late = await load('late.csv', 'a\n1\n2\nx\nNA\n', { sampleRows: 2 });
+    const early = await load('late.csv', 'a\n1\n2\nx\nNA\n');
+    expect(col(late, 'a').values).toBeInstanceOf(Int32Array);
+    expect(col(early, 'a').values).toBeInstanceOf(Uint8Array);
+    expect(late.fingerprint).toBe(early.fingerprint);
   });
 });
 
@@ -257,6 +274,11 @@ describe('the real data', () => {
     const w = col(t, 'weight').valid!;
     expect(w.reduce((a, b) => a + b, 0)).toBeLessThan(4000);
   });
+
+  test('its fingerprint is the one earlier versions gave it', () => {
+    // Computed by the release before one-byte text codes (commit 2a4ddf5): receipts that cite it stay true.
+    expect(t.fingerprint).toBe('8ed579b413c430a97973908a61356fa39060092f439934ec96d611564da249f9');
+  });
 });
 
 describe('the byte reader and the text tokenizer agree', () => {
@@ -285,7 +307,7 @@ describe('the byte reader and the text tokenizer agree', () => {
         case 'float':
           return pick([(r() * 100).toFixed(Math.floor(r() * 8)), '5.', '.5', '1e5', '-2.5E-3', '0.1', '123456789.123456789', '1.0000000000000002']);
         case 'text':
-          return pick(['No', 'Steady', 'Up', 'München', '東京', '🙂 ok', 'a b', 'x']);
+          return pick(['No', 'Steady', 'Up', 'München', '東京', '🙂 ok', 'a b', 'x', '\ufeffmark']);
         case 'bool':
           return pick(['true', 'false', 'Yes', 'no']);
         case 'date':
@@ -318,6 +340,27 @@ describe('the byte reader and the text tokenizer agree', () => {
       const bytes = await outcome(text, { ...opts, engine: 'bytes' }, chunk);
       const textual = await outcome(text, { ...opts, engine: 'text' }, chunk);
       expect(bytes, `seed ${seed}: ${JSON.stringify(text.slice(0, 300))}`).toEqual(textual);
+    }
+  });
+
+  test('on wide files (63 to 200 fields a record, past the reader\'s first 64) and a U+FEFF inside a field', async () => {
+    for (const width of [63, 64, 65, 66, 127, 128, 129, 200]) {
+      const header = Array.from({ length: width }, (_, i) => `c${i}`).join(',');
+      const rows = Array.from({ length: 12 }, (_, r) => Array.from({ length: width }, (_, i) => (i % 3 === 0 ? String(r * i) : i % 3 === 1 ? `w${(r + i) % 5}` : `${r}.${i}`)).join(','));
+      const text = [header, ...rows, '"quoted, first",' + rows[0]!.split(',').slice(1).join(','), ...rows].join('\n') + '\n';
+      for (const chunk of [7, 65536]) {
+        const bytes = await outcome(text, { engine: 'bytes', sampleRows: 5 }, chunk);
+        expect(bytes, `${width} columns`).toEqual(await outcome(text, { engine: 'text', sampleRows: 5 }, chunk));
+        expect(bytes.columns?.map((c) => c.name)).toEqual(header.split(','));
+      }
+    }
+    for (const text of ['a\n\ufeffx\n', '\ufeffa\n\ufeffx\ny\n']) {
+      for (const chunk of [1, 2, 4096]) {
+        const t = await load('bom.csv', text, { engine: 'bytes' }, chunk);
+        expect(t.columns[0]!.name).toBe('a');
+        expect(strings(t, 'a')[0], `chunks of ${chunk}`).toBe('\ufeffx');
+        expect(await outcome(text, { engine: 'bytes' }, chunk)).toEqual(await outcome(text, { engine: 'text' }, chunk));
+      }
     }
   });
 

@@ -256,7 +256,8 @@ export async function openBundle<P>(input: BundleInput, identity: string | Crypt
   };
   // Every digest at once: WebCrypto runs them off this thread, beside the caller's preparation.
   const checks = Promise.all([check(manifest.notebook, notebook), ...manifest.wheels.map((w, i) => check(w, wheels[i]!.bytes))]);
-  const prepared = options.prepareWheels?.(wheels);
+  const prepare = options.prepareWheels;
+  const prepared = prepare ? Promise.resolve().then(() => prepare(wheels)) : undefined; // (a throw becomes a rejection)
   prepared?.catch(() => {}); // a failed check is the error to report
   await checks;
   const opened: OpenedBundle = { manifest, manifestBytes, signature, signer, notebook, wheels };

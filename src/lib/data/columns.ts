@@ -106,7 +106,8 @@ export interface BuiltColumn extends SandboxColumn {
   demoted?: { line: number; value: string; from: ColumnType };
 }
 
-const utf8 = new TextDecoder('utf-8');
+/** (`ignoreBOM`: a U+FEFF at the start of a field is part of the field.) */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** A field's bytes as a string (ASCII without a decoder call: a call costs more than a short field). */
 export function decodeBytes(buf: Uint8Array, a: number, b: number): string {
@@ -277,6 +278,14 @@ class ByteDictionary {
     while (this.slots[s]! >= 0) s = (s + 1) & mask;
     this.slots[s] = e;
   }
+}
+
+/** Text codes in the wire format: Int32Array with -1 for a missing value (one-byte codes are widened). */
+export function wideCodes(c: { values: Int32Array | Float64Array | Uint8Array; valid?: Uint8Array }): Int32Array {
+  if (c.values instanceof Int32Array) return c.values;
+  const wide = Int32Array.from(c.values);
+  if (c.valid) for (let i = 0; i < wide.length; i++) if (!c.valid[i]) wide[i] = -1;
+  return wide;
 }
 
 /** Collects one column's values into a typed array (strings: dictionary codes). */

@@ -43,7 +43,8 @@ export class ByteCsvReader {
   private ends = new Int32Array(64);
   private records = 0;
   private first = true;
-  private readonly decoder = new TextDecoder('utf-8');
+  /** (`ignoreBOM`: a U+FEFF inside a field is content; the file's BOM is dropped in `push`.) */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(
     private readonly delimiter: string,
@@ -55,6 +56,11 @@ export class ByteCsvReader {
 
   /** Feeds the next bytes (any cut). */
   push(chunk: Uint8Array): void {
+    if (this.first && this.carry.length + chunk.length < 3) {
+      // Too little to tell whether the file starts with a BOM: wait for more.
+      this.carry = concat(this.carry, chunk);
+      return;
+    }
     let buf = chunk;
     if (this.carry.length) {
       // The record cut by the previous piece usually ends at this piece's first newline: finish
@@ -141,8 +147,8 @@ export class ByteCsvReader {
       if (words) {
         for (; j < lineEnd && ((j - off) & 3) !== 0; j++) {
           if (buf[j] === D) {
-            if (count === starts.length - 1) {
-              this.field(count, start, j); // grows the arrays
+            if (count >= starts.length - 1) {
+              this.more(); // room for this field and the line's last
               starts = this.starts;
               ends = this.ends;
             }
@@ -157,8 +163,8 @@ export class ByteCsvReader {
           let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
           while (m !== 0) {
             const at = j + ((31 - Math.clz32(m & -m)) >> 3);
-            if (count === starts.length - 1) {
-              this.field(count, start, at);
+            if (count >= starts.length - 1) {
+              this.more(); // room for this field and the line's last
               starts = this.starts;
               ends = this.ends;
             }
@@ -171,8 +177,8 @@ export class ByteCsvReader {
       }
       for (; j < lineEnd; j++) {
         if (buf[j] === D) {
-          if (count === starts.length - 1) {
-            this.field(count, start, j);
+          if (count >= starts.length - 1) {
+            this.more(); // room for this field and the line's last
             starts = this.starts;
             ends = this.ends;
           }
@@ -272,16 +278,19 @@ export class ByteCsvReader {
   }
 
   private field(k: number, start: number, end: number): void {
-    if (k >= this.starts.length) {
-      const s = new Int32Array(this.starts.length * 2);
-      s.set(this.starts);
-      this.starts = s;
-      const e = new Int32Array(this.ends.length * 2);
-      e.set(this.ends);
-      this.ends = e;
-    }
+    if (k >= this.starts.length) this.more();
     this.starts[k] = start;
     this.ends[k] = end;
+  }
+
+  /** Doubles the room for a record's fields. */
+  private more(): void {
+    const s = new Int32Array(this.starts.length * 2);
+    s.set(this.starts);
+    this.starts = s;
+    const e = new Int32Array(this.ends.length * 2);
+    e.set(this.ends);
+    this.ends = e;
   }
 
   /** One record (with any newlines it holds) through the text tokenizer, at the right line. */

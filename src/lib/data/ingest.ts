@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
-import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, inferType, type BuiltColumn } from './columns.ts';
+import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, inferType, wideCodes, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
@@ -291,16 +291,27 @@ async function digest(bytes: Uint8Array): Promise<Uint8Array> {
  * Canonical SHA-256 of a table's content, which receipts cite: SHA-256 over a JSON header (row
  * count; each column's name, type and array kind) followed by, per column, the SHA-256 of its
  * values, of its validity mask (or of nothing) and of its dictionary as JSON (or of nothing).
- * Same data, same fingerprint. Per-part digests use WebCrypto, which is native and fast.
+ * Same data, same fingerprint, however it is held: text is hashed as Int32 codes with -1 for a
+ * missing value (the wire format, and how every table was stored before one-byte codes), so a
+ * table keeps its fingerprint across versions. Per-part digests use WebCrypto, native and fast.
  */
 export async function fingerprintColumns(rowCount: number, columns: BuiltColumn[]): Promise<string> {
   const enc = new TextEncoder();
-  const parts: Uint8Array[] = [enc.encode(JSON.stringify({ rows: rowCount, columns: columns.map((c) => [c.name, c.type, c.values.constructor.name]) }))];
-  // Every digest requested at once: one round trip to WebCrypto instead of three per column.
+  const narrow = (c: BuiltColumn) => c.type === 'string' && !(c.values instanceof Int32Array);
+  const parts: Uint8Array[] = [enc.encode(JSON.stringify({ rows: rowCount, columns: columns.map((c) => [c.name, c.type, narrow(c) ? 'Int32Array' : c.values.constructor.name]) }))];
+  // Every digest requested at once (one round trip to WebCrypto instead of three per column),
+  // but one-byte codes are widened one column at a time, so their wide copies never add up.
+  let widening: Promise<unknown> = Promise.resolve();
+  const values = (c: BuiltColumn): Promise<Uint8Array> => {
+    if (!narrow(c)) return digest(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength));
+    const next = widening.then(() => digest(new Uint8Array(wideCodes(c).buffer)));
+    widening = next;
+    return next;
+  };
   parts.push(
     ...(await Promise.all(
       columns.flatMap((c) => [
-        digest(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength)),
+        values(c),
         digest(c.valid ?? new Uint8Array(0)),
         digest(c.dictionary ? enc.encode(JSON.stringify(c.dictionary)) : new Uint8Array(0)),
       ]),
