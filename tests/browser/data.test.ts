@@ -80,6 +80,22 @@ test('rename, refuse a taken name, replace atomically, delete', async () => {
   const after = await load(page, '/data/small.csv', 'small.csv', { name: 'tiny', replace: true, columns: { a: { type: 'string' } } });
   expect(after.id).not.toBe(before.id);
   expect(after.columns[0].type).toBe('string');
+  // The replaced table's chunks went with it, in the same transaction that made the new one visible.
+  const chunksOf = (id: string) =>
+    page.evaluate(
+      (id) =>
+        new Promise<number>((resolve, reject) => {
+          const open = indexedDB.open('airlock-data');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const req = open.result.transaction('chunks').objectStore('chunks').count(IDBKeyRange.bound([id, 0, 0], [id, Infinity, Infinity]));
+            req.onsuccess = () => (open.result.close(), resolve(req.result));
+          };
+        }),
+      id,
+    );
+  expect(await chunksOf(before.id)).toBe(0);
+  expect(await chunksOf(after.id)).toBe(2);
   const names = (await page.evaluate(() => (window as any).airlock.data.list())).map((t: { name: string }) => t.name);
   expect(names).toEqual(['ehr', 'tiny']);
   await page.evaluate(() => (window as any).airlock.data.remove('tiny'));

@@ -128,13 +128,15 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
     if (!options.replace && (await d.getFromIndex('tables', 'name', t.name))) {
       throw new IngestError('bad-options', `a table named "${t.name}" exists; choose another name or replace it`);
     }
-    await d.put('pending', { id, startedAt: Date.now() });
     try {
       // Column chunks, written whole (never row by row), in transactions of about 4 MB: fewer
       // commits than one per column (a 50-column table paid 50), while the copies a transaction
-      // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed durability: these rows are invisible until the
-      // catalog flip below, whose transaction keeps the default.
-      let wtx = d.transaction(['chunks', 'dicts'], 'readwrite', { durability: 'relaxed' });
+      // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed
+      // durability: these rows are invisible until the catalog flip below, whose transaction keeps
+      // the default. The first one also marks the save as pending, so chunks never exist unmarked.
+      const writing = () => d.transaction(['chunks', 'dicts', 'pending'], 'readwrite', { durability: 'relaxed' });
+      let wtx = writing();
+      void wtx.objectStore('pending').put({ id, startedAt: Date.now() });
       let held = 0;
       for (let c = 0; c < t.columns.length; c++) {
         const col = t.columns[c]!;
@@ -146,20 +148,24 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
         if (held >= TX_BYTES || c === t.columns.length - 1) {
           await wtx.done;
           options.onProgress?.(c + 1, t.columns.length);
-          if (c < t.columns.length - 1) wtx = d.transaction(['chunks', 'dicts'], 'readwrite', { durability: 'relaxed' });
+          if (c < t.columns.length - 1) wtx = writing();
           held = 0;
         }
       }
       meta.fingerprint = await t.fingerprint;
-      // The flip: the new table appears (and a replaced one disappears) at once, or not at all.
-      const tx = d.transaction(['tables', 'pending'], 'readwrite');
+      // The flip: the new table appears and a replaced one disappears, its chunks with it, at
+      // once or not at all.
+      const tx = d.transaction(['tables', 'pending', 'chunks', 'dicts'], 'readwrite');
       const old = await tx.objectStore('tables').index('name').get(t.name);
       if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
-      if (old) await tx.objectStore('tables').delete(old.id);
-      await tx.objectStore('tables').put(meta);
-      await tx.objectStore('pending').delete(id);
+      if (old) {
+        void tx.objectStore('tables').delete(old.id);
+        void tx.objectStore('chunks').delete(IDBKeyRange.bound([old.id, 0, 0], [old.id, old.columns.length, old.chunks]));
+        void tx.objectStore('dicts').delete(IDBKeyRange.bound([old.id, 0], [old.id, old.columns.length]));
+      }
+      void tx.objectStore('tables').put(meta);
+      void tx.objectStore('pending').delete(id);
       await tx.done;
-      if (old) await dropChunks(d, old.id, old.columns.length, old.chunks);
       return meta;
     } catch (e) {
       await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
