@@ -2,9 +2,12 @@ import { mount } from 'svelte';
 import App from './App.svelte';
 import { installAutomation } from './automation.ts';
 import { installLanes } from './lanes.ts';
+import { collectGarbage } from '../lib/data/index.ts';
 
 installLanes();
 installAutomation();
+// Chunks of a save that a closed tab never finished (over an hour old) are removed.
+void collectGarbage().catch(() => {});
 mount(App, { target: document.getElementById('app')! });
 
 // Make the warm-start snapshot once the page is idle, so the next run (and the next visit) starts

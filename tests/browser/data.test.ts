@@ -164,3 +164,41 @@ test('a full disk gives a clear message and leaves what was stored intact', asyn
   const expected = before.reduce((n: number, t: { columns: unknown[]; chunks: number }) => n + t.columns.length * t.chunks, 0);
   expect(chunks).toBe(expected);
 });
+
+test('chunks of a save that a closed tab never finished are removed when the app starts, after an hour', async () => {
+  // Two unfinished saves, as a tab closed mid-write leaves them: one from two hours ago (to be
+  // collected) and one from a minute ago (another tab may still be writing it: kept).
+  const raw = (op: 'plant' | 'count') =>
+    page.evaluate(
+      (op) =>
+        new Promise<Record<string, number>>((resolve, reject) => {
+          const open = indexedDB.open('airlock-data');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction(['chunks', 'dicts', 'pending'], op === 'plant' ? 'readwrite' : 'readonly');
+            const out: Record<string, number> = {};
+            for (const [id, age] of [['stale-save', 2 * 3600_000], ['fresh-save', 60_000]] as const) {
+              if (op === 'plant') {
+                tx.objectStore('pending').put({ id, startedAt: Date.now() - age });
+                for (let c = 0; c < 3; c++) tx.objectStore('chunks').put({ values: new ArrayBuffer(8) }, [id, c, 0]);
+                tx.objectStore('dicts').put(['a'], [id, 0]);
+              } else {
+                const n = tx.objectStore('chunks').count(IDBKeyRange.bound([id, 0, 0], [id, Infinity, Infinity]));
+                n.onsuccess = () => (out[id] = n.result);
+                const p = tx.objectStore('pending').count(id);
+                p.onsuccess = () => (out[`${id} pending`] = p.result);
+              }
+            }
+            tx.oncomplete = () => (db.close(), resolve(out));
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      op,
+    );
+  await raw('plant');
+  expect(await raw('count')).toEqual({ 'stale-save': 3, 'stale-save pending': 1, 'fresh-save': 3, 'fresh-save pending': 1 });
+  await page.reload();
+  await page.waitForFunction(() => 'airlock' in window);
+  await expect.poll(() => raw('count'), { timeout: 10_000 }).toEqual({ 'stale-save': 0, 'stale-save pending': 0, 'fresh-save': 3, 'fresh-save pending': 1 });
+});

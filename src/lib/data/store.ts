@@ -136,17 +136,20 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
       // the default. The first one also marks the save as pending, so chunks never exist unmarked.
       const writing = () => d.transaction(['chunks', 'dicts', 'pending'], 'readwrite', { durability: 'relaxed' });
       let wtx = writing();
-      void wtx.objectStore('pending').put({ id, startedAt: Date.now() });
+      // Each request's own promise is awaited with the transaction: a request that fails (quota,
+      // in some browsers) is then the error reported, not the transaction's abort that follows.
+      let requests: Promise<unknown>[] = [wtx.objectStore('pending').put({ id, startedAt: Date.now() })];
       let held = 0;
       for (let c = 0; c < t.columns.length; c++) {
         const col = t.columns[c]!;
         for (let k = 0; k < chunks; k++) {
-          void wtx.objectStore('chunks').put({ values: chunkOf(col.values, k), ...(col.valid ? { valid: chunkOf(col.valid, k) } : {}) }, [id, c, k]);
+          requests.push(wtx.objectStore('chunks').put({ values: chunkOf(col.values, k), ...(col.valid ? { valid: chunkOf(col.valid, k) } : {}) }, [id, c, k]));
         }
-        if (col.dictionary) void wtx.objectStore('dicts').put(col.dictionary, [id, c]);
+        if (col.dictionary) requests.push(wtx.objectStore('dicts').put(col.dictionary, [id, c]));
         held += col.values.byteLength + (col.valid?.byteLength ?? 0);
         if (held >= TX_BYTES || c === t.columns.length - 1) {
-          await wtx.done;
+          await Promise.all([...requests, wtx.done]);
+          requests = [];
           options.onProgress?.(c + 1, t.columns.length);
           if (c < t.columns.length - 1) wtx = writing();
           held = 0;
@@ -158,18 +161,19 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
       const tx = d.transaction(['tables', 'pending', 'chunks', 'dicts'], 'readwrite');
       const old = await tx.objectStore('tables').index('name').get(t.name);
       if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
+      const flip: Promise<unknown>[] = [];
       if (old) {
-        void tx.objectStore('tables').delete(old.id);
-        void tx.objectStore('chunks').delete(IDBKeyRange.bound([old.id, 0, 0], [old.id, old.columns.length, old.chunks]));
-        void tx.objectStore('dicts').delete(IDBKeyRange.bound([old.id, 0], [old.id, old.columns.length]));
+        flip.push(tx.objectStore('tables').delete(old.id));
+        flip.push(tx.objectStore('chunks').delete(IDBKeyRange.bound([old.id, 0, 0], [old.id, old.columns.length, old.chunks])));
+        flip.push(tx.objectStore('dicts').delete(IDBKeyRange.bound([old.id, 0], [old.id, old.columns.length])));
       }
-      void tx.objectStore('tables').put(meta);
-      void tx.objectStore('pending').delete(id);
-      await tx.done;
+      flip.push(tx.objectStore('tables').put(meta), tx.objectStore('pending').delete(id));
+      await Promise.all([...flip, tx.done]);
       return meta;
     } catch (e) {
-      await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
-      await d.delete('pending', id).catch(() => {});
+      // This save's chunks and its pending mark go together: if this fails, the mark stays and
+      // collectGarbage removes them later.
+      await dropChunks(d, id, t.columns.length, chunks, true).catch(() => {});
       if (isQuota(e)) {
         throw new IngestError('quota', `the browser's storage is full: "${t.name}" could not be saved. Delete tables you no longer need or free disk space; nothing stored before was changed`);
       }
@@ -178,11 +182,15 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
   });
 }
 
-async function dropChunks(d: IDBPDatabase<DataDB>, id: string, columns: number, chunks: number): Promise<void> {
-  const tx = d.transaction(['chunks', 'dicts'], 'readwrite');
-  void tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0, 0], [id, columns, chunks]));
-  void tx.objectStore('dicts').delete(IDBKeyRange.bound([id, 0], [id, columns]));
-  await tx.done;
+/** Deletes a table's chunks and dictionaries (and, with `pending`, its pending mark) in one transaction. */
+async function dropChunks(d: IDBPDatabase<DataDB>, id: string, columns: number, chunks: number, pending = false): Promise<void> {
+  const tx = d.transaction(['chunks', 'dicts', 'pending'], 'readwrite');
+  await Promise.all([
+    tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0, 0], [id, columns, chunks])),
+    tx.objectStore('dicts').delete(IDBKeyRange.bound([id, 0], [id, columns])),
+    ...(pending ? [tx.objectStore('pending').delete(id)] : []),
+    tx.done,
+  ]);
 }
 
 /** Every stored table's catalog entry, by name. */
@@ -199,8 +207,11 @@ async function metaByName(d: IDBPDatabase<DataDB>, name: string): Promise<TableM
 /** Reads a whole table back, columns concatenated, in the sandbox's wire format. */
 export async function loadTable(name: string, as = name): Promise<SandboxTable> {
   return withDb(async (d) => {
-    const m = await metaByName(d, name);
-    const tx = d.transaction(['chunks', 'dicts'], 'readonly');
+    // The catalog entry and its chunks in one transaction: another tab replacing the table cannot
+    // slip in between.
+    const tx = d.transaction(['tables', 'chunks', 'dicts'], 'readonly');
+    const m = await tx.objectStore('tables').index('name').get(name);
+    if (!m) throw new IngestError('not-found', `there is no table named "${name}"`);
     const columns = await Promise.all(
       m.columns.map(async (c, ci) => {
         const parts = await tx.objectStore('chunks').getAll(IDBKeyRange.bound([m.id, ci, 0], [m.id, ci, m.chunks]));
@@ -216,6 +227,7 @@ export async function loadTable(name: string, as = name): Promise<SandboxTable> 
           if (valid && p.valid) valid.set(new Uint8Array(p.valid), o);
           o += v.length;
         }
+        if (o !== m.rowCount) throw new IngestError('not-found', `the stored table "${name}" is incomplete (column ${c.name} has ${o} of ${m.rowCount} rows); load its file again`);
         if (c.type === 'string' && valid && c.kind !== 'int32') for (let i = 0; i < m.rowCount; i++) if (!valid[i]) values[i] = -1;
         const dictionary = c.type === 'string' ? await tx.objectStore('dicts').get([m.id, ci]) : undefined;
         return { name: c.name, type: c.type, values, ...(valid ? { valid } : {}), ...(dictionary ? { dictionary } : {}) };
@@ -268,19 +280,24 @@ export async function renameTable(from: string, to: string): Promise<void> {
 export async function deleteTable(name: string): Promise<void> {
   await withDb(async (d) => {
     const m = await metaByName(d, name);
-    await d.delete('tables', m.id);
-    await dropChunks(d, m.id, m.columns.length, m.chunks);
+    // The catalog entry and its chunks together: a failure leaves the table whole, never half.
+    const tx = d.transaction(['tables', 'chunks', 'dicts'], 'readwrite');
+    await Promise.all([
+      tx.objectStore('tables').delete(m.id),
+      tx.objectStore('chunks').delete(IDBKeyRange.bound([m.id, 0, 0], [m.id, m.columns.length, m.chunks])),
+      tx.objectStore('dicts').delete(IDBKeyRange.bound([m.id, 0], [m.id, m.columns.length])),
+      tx.done,
+    ]);
   });
 }
 
-/** Removes chunks of saves that never finished (a tab closed mid-write). Safe to call any time. */
+/** Removes chunks of saves that never finished (a tab closed mid-write). Safe to call any time; the app calls it at start. */
 export async function collectGarbage(now = Date.now()): Promise<number> {
   return withDb(async (d) => {
     let n = 0;
     for (const p of await d.getAll('pending')) {
       if (now - p.startedAt < STALE_MS) continue;
-      await dropChunks(d, p.id, 1e6, 1e9);
-      await d.delete('pending', p.id);
+      await dropChunks(d, p.id, 1e6, 1e9, true);
       n++;
     }
     return n;
