@@ -9,7 +9,7 @@ import { unpackWheel, WheelError, type UnpackedWheel } from '../wheel/index.ts';
 import type { InstalledWheel, OutputFile, PyodideAssets, SandboxEvent, SandboxTable, WheelFile } from './protocol.ts';
 
 export interface RunLimits {
-  /** The whole run, boot included. */
+  /** The whole run: Python's start and the opening of the bundle that overlaps it included. */
   timeLimitMs: number;
   maxOutputBytes: number;
   maxOutputFiles: number;
