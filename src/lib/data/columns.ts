@@ -218,10 +218,21 @@ function sameBytes(x: Uint8Array, xa: number, xb: number, y: Uint8Array, ya: num
 }
 
 /**
- * Dictionary codes looked up by UTF-8 bytes (FNV-1a hash, open addressing), in front of a string
- * map: a miss decodes the bytes once, asks the map, and remembers the answer by bytes.
+ * Dictionary codes looked up by UTF-8 bytes, in front of a string map: a miss decodes the bytes
+ * once, asks the map, and remembers the answer by bytes. Values of up to six bytes — most
+ * categories: "No", "Steady", "[0-10)", "250.83" — are packed into two integers, compared and hashed
+ * without a loop over bytes; longer ones are hashed (FNV-1a) and compared byte by byte.
  */
 class ByteDictionary {
+  private shortLo = new Int32Array(64);
+  private shortHi = new Int32Array(64);
+  private shortCodes = new Int32Array(64);
+  private shortCount = 0;
+  private shortSlots = new Int32Array(256).fill(-1);
+  private lastLo = 0;
+  /** (A packed value's high part is never negative: -1 matches nothing.) */
+  private lastHi = -1;
+  private lastShortCode = 0;
   private keys: Uint8Array[] = [];
   private values: number[] = [];
   private slots = new Int32Array(1024).fill(-1);
@@ -234,7 +245,35 @@ class ByteDictionary {
 
   /** The code of `buf[a, b)`, or undefined when the string map does not know it yet (push adds it). */
   lookup(buf: Uint8Array, a: number, b: number): number | undefined {
-    // Categorical columns repeat themselves: compare with the previous value first.
+    const len = b - a;
+    if (len <= 6) {
+      // Bytes 0–3 in `lo`; bytes 4–5 and the length in `hi`.
+      let lo = 0;
+      let hi = len << 16;
+      const head = len < 4 ? len : 4;
+      for (let j = 0; j < head; j++) lo |= buf[a + j]! << (j << 3);
+      for (let j = 4; j < len; j++) hi |= buf[a + j]! << ((j - 4) << 3);
+      // Categorical columns repeat themselves: compare with the previous value first.
+      if (lo === this.lastLo && hi === this.lastHi) return this.lastShortCode;
+      const mask = this.shortSlots.length - 1;
+      const h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x165667b1);
+      let s = (h ^ (h >>> 15)) & mask;
+      for (; ; s = (s + 1) & mask) {
+        const e = this.shortSlots[s]!;
+        if (e < 0) break;
+        if (this.shortLo[e] === lo && this.shortHi[e] === hi) {
+          this.lastLo = lo;
+          this.lastHi = hi;
+          return (this.lastShortCode = this.shortCodes[e]!);
+        }
+      }
+      const code = this.codes.get(decodeBytes(buf, a, b));
+      if (code === undefined) return undefined;
+      this.insertShort(lo, hi, code, s);
+      this.lastLo = lo;
+      this.lastHi = hi;
+      return (this.lastShortCode = code);
+    }
     if (this.lastBuf && sameBytes(this.lastBuf, this.lastA, this.lastB, buf, a, b)) return this.lastCode;
     const h = fnv1a(buf, a, b);
     const mask = this.slots.length - 1;
@@ -253,6 +292,36 @@ class ByteDictionary {
     this.insert(buf.slice(a, b), h, code);
     this.remember(buf, a, b, code);
     return code;
+  }
+
+  /** Adds a packed value at free slot `s` (or rehashes first, when the table is half full). */
+  private insertShort(lo: number, hi: number, code: number, s: number): void {
+    const e = this.shortCount++;
+    if (e === this.shortLo.length) {
+      const grow = (x: Int32Array) => {
+        const y = new Int32Array(x.length * 2);
+        y.set(x);
+        return y;
+      };
+      this.shortLo = grow(this.shortLo);
+      this.shortHi = grow(this.shortHi);
+      this.shortCodes = grow(this.shortCodes);
+    }
+    this.shortLo[e] = lo;
+    this.shortHi[e] = hi;
+    this.shortCodes[e] = code;
+    if ((e + 1) * 2 <= this.shortSlots.length) {
+      this.shortSlots[s] = e;
+      return;
+    }
+    this.shortSlots = new Int32Array(this.shortSlots.length * 2).fill(-1);
+    const mask = this.shortSlots.length - 1;
+    for (let k = 0; k <= e; k++) {
+      const h = Math.imul(this.shortLo[k]! ^ Math.imul(this.shortHi[k]!, 0x27d4eb2f), 0x165667b1);
+      let t = (h ^ (h >>> 15)) & mask;
+      while (this.shortSlots[t]! >= 0) t = (t + 1) & mask;
+      this.shortSlots[t] = k;
+    }
   }
 
   private remember(buf: Uint8Array, a: number, b: number, code: number): void {
