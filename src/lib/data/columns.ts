@@ -217,19 +217,28 @@ function sameBytes(x: Uint8Array, xa: number, xb: number, y: Uint8Array, ya: num
   return true;
 }
 
+/** A packed value's hash (multiplicative mixing; the low bits pick the slot). */
+function shortHash(lo: number, mid: number, hi: number): number {
+  const h = Math.imul(Math.imul(lo, 0x165667b1) ^ Math.imul(mid, 0x27d4eb2f) ^ hi, 0x9e3779b1);
+  return h ^ (h >>> 15);
+}
+
 /**
  * Dictionary codes looked up by UTF-8 bytes, in front of a string map: a miss decodes the bytes
- * once, asks the map, and remembers the answer by bytes. Values of up to six bytes — most
- * categories: "No", "Steady", "[0-10)", "250.83" — are packed into two integers, compared and hashed
- * without a loop over bytes; longer ones are hashed (FNV-1a) and compared byte by byte.
+ * once, asks the map, and remembers the answer by bytes. Values of up to ten bytes — most
+ * categories: "No", "Steady", "[0-10)", "250.83", "cardiology" — are packed into three integers,
+ * compared and hashed without a loop over stored bytes; longer ones are hashed (FNV-1a) and
+ * compared byte by byte.
  */
 class ByteDictionary {
   private shortLo = new Int32Array(64);
+  private shortMid = new Int32Array(64);
   private shortHi = new Int32Array(64);
   private shortCodes = new Int32Array(64);
   private shortCount = 0;
   private shortSlots = new Int32Array(256).fill(-1);
   private lastLo = 0;
+  private lastMid = 0;
   /** (A packed value's high part is never negative: -1 matches nothing.) */
   private lastHi = -1;
   private lastShortCode = 0;
@@ -246,31 +255,37 @@ class ByteDictionary {
   /** The code of `buf[a, b)`, or undefined when the string map does not know it yet (push adds it). */
   lookup(buf: Uint8Array, a: number, b: number): number | undefined {
     const len = b - a;
-    if (len <= 6) {
-      // Bytes 0–3 in `lo`; bytes 4–5 and the length in `hi`.
+    if (len <= 10) {
+      // Bytes 0–3 in `lo`, 4–7 in `mid`, 8–9 and the length in `hi`.
       let lo = 0;
+      let mid = 0;
       let hi = len << 16;
-      const head = len < 4 ? len : 4;
-      for (let j = 0; j < head; j++) lo |= buf[a + j]! << (j << 3);
-      for (let j = 4; j < len; j++) hi |= buf[a + j]! << ((j - 4) << 3);
+      for (let j = 0; j < len; j++) {
+        const v = buf[a + j]!;
+        if (j < 4) lo |= v << (j << 3);
+        else if (j < 8) mid |= v << ((j - 4) << 3);
+        else hi |= v << ((j - 8) << 3);
+      }
       // Categorical columns repeat themselves: compare with the previous value first.
-      if (lo === this.lastLo && hi === this.lastHi) return this.lastShortCode;
+      if (lo === this.lastLo && mid === this.lastMid && hi === this.lastHi) return this.lastShortCode;
       const mask = this.shortSlots.length - 1;
-      const h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x165667b1);
-      let s = (h ^ (h >>> 15)) & mask;
+      const h = shortHash(lo, mid, hi);
+      let s = h & mask;
       for (; ; s = (s + 1) & mask) {
         const e = this.shortSlots[s]!;
         if (e < 0) break;
-        if (this.shortLo[e] === lo && this.shortHi[e] === hi) {
+        if (this.shortLo[e] === lo && this.shortMid[e] === mid && this.shortHi[e] === hi) {
           this.lastLo = lo;
+          this.lastMid = mid;
           this.lastHi = hi;
           return (this.lastShortCode = this.shortCodes[e]!);
         }
       }
       const code = this.codes.get(decodeBytes(buf, a, b));
       if (code === undefined) return undefined;
-      this.insertShort(lo, hi, code, s);
+      this.insertShort(lo, mid, hi, code, s);
       this.lastLo = lo;
+      this.lastMid = mid;
       this.lastHi = hi;
       return (this.lastShortCode = code);
     }
@@ -295,7 +310,7 @@ class ByteDictionary {
   }
 
   /** Adds a packed value at free slot `s` (or rehashes first, when the table is half full). */
-  private insertShort(lo: number, hi: number, code: number, s: number): void {
+  private insertShort(lo: number, mid: number, hi: number, code: number, s: number): void {
     const e = this.shortCount++;
     if (e === this.shortLo.length) {
       const grow = (x: Int32Array) => {
@@ -304,10 +319,12 @@ class ByteDictionary {
         return y;
       };
       this.shortLo = grow(this.shortLo);
+      this.shortMid = grow(this.shortMid);
       this.shortHi = grow(this.shortHi);
       this.shortCodes = grow(this.shortCodes);
     }
     this.shortLo[e] = lo;
+    this.shortMid[e] = mid;
     this.shortHi[e] = hi;
     this.shortCodes[e] = code;
     if ((e + 1) * 2 <= this.shortSlots.length) {
@@ -317,8 +334,7 @@ class ByteDictionary {
     this.shortSlots = new Int32Array(this.shortSlots.length * 2).fill(-1);
     const mask = this.shortSlots.length - 1;
     for (let k = 0; k <= e; k++) {
-      const h = Math.imul(this.shortLo[k]! ^ Math.imul(this.shortHi[k]!, 0x27d4eb2f), 0x165667b1);
-      let t = (h ^ (h >>> 15)) & mask;
+      let t = shortHash(this.shortLo[k]!, this.shortMid[k]!, this.shortHi[k]!) & mask;
       while (this.shortSlots[t]! >= 0) t = (t + 1) & mask;
       this.shortSlots[t] = k;
     }
