@@ -102,8 +102,83 @@ export class ByteCsvReader {
     // loop over a line's bytes only looks for the delimiter.
     let nextQuote = buf.indexOf(QUOTE);
     let nextCR = buf.indexOf(CR);
+    const lf = LF * 0x01010101;
     while (p < n) {
-      let nl = buf.indexOf(LF, p);
+      // One pass finds the line's end and its delimiters: aligned words are tested for both bytes
+      // at once (a quote or a carriage return in the line is dealt with after, from the line's
+      // start: both are rare).
+      let starts = this.starts;
+      let ends = this.ends;
+      let count = 0;
+      let start = p;
+      let j = p;
+      let nl = -1;
+      if (words) {
+        for (; j < n && ((j - off) & 3) !== 0; j++) {
+          const c = buf[j]!;
+          if (c === LF) {
+            nl = j;
+            break;
+          }
+          if (c === D) {
+            if (count >= starts.length - 1) {
+              this.more(); // room for this field and the line's last
+              starts = this.starts;
+              ends = this.ends;
+            }
+            starts[count] = start;
+            ends[count++] = j;
+            start = j + 1;
+          }
+        }
+        if (nl < 0) {
+          for (; j + 4 <= n; j += 4) {
+            const w = words[(j - off) >> 2]!;
+            const x = w ^ pattern;
+            const y = w ^ lf;
+            // 0x80 in each byte of `m` where x's byte is zero (the delimiter), exactly; `l` for LF.
+            let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+            const l = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y | 0x7f7f7f7f);
+            if (l !== 0) {
+              const at = (31 - Math.clz32(l & -l)) >> 3;
+              nl = j + at;
+              m &= (1 << (at << 3)) - 1; // only the delimiters before the newline
+            }
+            while (m !== 0) {
+              const at = j + ((31 - Math.clz32(m & -m)) >> 3);
+              if (count >= starts.length - 1) {
+                this.more();
+                starts = this.starts;
+                ends = this.ends;
+              }
+              starts[count] = start;
+              ends[count++] = at;
+              start = at + 1;
+              m &= m - 1;
+            }
+            if (nl >= 0) break;
+          }
+        }
+      }
+      if (nl < 0) {
+        for (; j < n; j++) {
+          const c = buf[j]!;
+          if (c === LF) {
+            nl = j;
+            break;
+          }
+          if (c === D) {
+            if (count >= starts.length - 1) {
+              this.more();
+              starts = this.starts;
+              ends = this.ends;
+            }
+            starts[count] = start;
+            ends[count++] = j;
+            start = j + 1;
+          }
+        }
+      }
       if (nl < 0) {
         if (!final) break;
         nl = n;
@@ -138,54 +213,6 @@ export class ByteCsvReader {
         this.viaText(buf.subarray(p, Math.min(n, nl + 1)));
         p = nl + 1;
         continue;
-      }
-      let starts = this.starts;
-      let ends = this.ends;
-      let count = 0;
-      let start = p;
-      let j = p;
-      if (words) {
-        for (; j < lineEnd && ((j - off) & 3) !== 0; j++) {
-          if (buf[j] === D) {
-            if (count >= starts.length - 1) {
-              this.more(); // room for this field and the line's last
-              starts = this.starts;
-              ends = this.ends;
-            }
-            starts[count] = start;
-            ends[count++] = j;
-            start = j + 1;
-          }
-        }
-        for (; j + 4 <= lineEnd; j += 4) {
-          const x = words[(j - off) >> 2]! ^ pattern;
-          // 0x80 in each byte of `m` where x's byte is zero (that is, the delimiter), exactly.
-          let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
-          while (m !== 0) {
-            const at = j + ((31 - Math.clz32(m & -m)) >> 3);
-            if (count >= starts.length - 1) {
-              this.more(); // room for this field and the line's last
-              starts = this.starts;
-              ends = this.ends;
-            }
-            starts[count] = start;
-            ends[count++] = at;
-            start = at + 1;
-            m &= m - 1;
-          }
-        }
-      }
-      for (; j < lineEnd; j++) {
-        if (buf[j] === D) {
-          if (count >= starts.length - 1) {
-            this.more(); // room for this field and the line's last
-            starts = this.starts;
-            ends = this.ends;
-          }
-          starts[count] = start;
-          ends[count++] = j;
-          start = j + 1;
-        }
       }
       starts[count] = start;
       ends[count++] = lineEnd;
