@@ -113,8 +113,10 @@ export class ByteCsvReader {
       let start = p;
       let j = p;
       let nl = -1;
-      if (words) {
-        for (; j < n && ((j - off) & 3) !== 0; j++) {
+      // Bytes up to the first aligned word, then words, then the bytes after the last word.
+      for (let tail = false; ; tail = true) {
+        const limit = words !== undefined && !tail ? Math.min(n, j + ((off - j) & 3)) : n;
+        for (; j < limit; j++) {
           const c = buf[j]!;
           if (c === LF) {
             nl = j;
@@ -131,53 +133,34 @@ export class ByteCsvReader {
             start = j + 1;
           }
         }
-        if (nl < 0) {
-          for (; j + 4 <= n; j += 4) {
-            const w = words[(j - off) >> 2]!;
-            const x = w ^ pattern;
-            const y = w ^ lf;
-            // 0x80 in each byte of `m` where x's byte is zero (the delimiter), exactly; `l` for LF.
-            let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
-            const l = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y | 0x7f7f7f7f);
-            if (l !== 0) {
-              const at = (31 - Math.clz32(l & -l)) >> 3;
-              nl = j + at;
-              m &= (1 << (at << 3)) - 1; // only the delimiters before the newline
-            }
-            while (m !== 0) {
-              const at = j + ((31 - Math.clz32(m & -m)) >> 3);
-              if (count >= starts.length - 1) {
-                this.more();
-                starts = this.starts;
-                ends = this.ends;
-              }
-              starts[count] = start;
-              ends[count++] = at;
-              start = at + 1;
-              m &= m - 1;
-            }
-            if (nl >= 0) break;
+        if (nl >= 0 || tail || words === undefined) break;
+        for (; j + 4 <= n; j += 4) {
+          const w = words[(j - off) >> 2]!;
+          const x = w ^ pattern;
+          const y = w ^ lf;
+          // An exact zero-byte test: 0x80 in each byte where x's byte is zero (the delimiter); `l` for LF.
+          let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+          const l = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y | 0x7f7f7f7f);
+          if (l !== 0) {
+            const at = (31 - Math.clz32(l & -l)) >> 3;
+            nl = j + at;
+            m &= (1 << (at << 3)) - 1; // only the delimiters before the newline
           }
-        }
-      }
-      if (nl < 0) {
-        for (; j < n; j++) {
-          const c = buf[j]!;
-          if (c === LF) {
-            nl = j;
-            break;
-          }
-          if (c === D) {
+          while (m !== 0) {
+            const at = j + ((31 - Math.clz32(m & -m)) >> 3);
             if (count >= starts.length - 1) {
               this.more();
               starts = this.starts;
               ends = this.ends;
             }
             starts[count] = start;
-            ends[count++] = j;
-            start = j + 1;
+            ends[count++] = at;
+            start = at + 1;
+            m &= m - 1;
           }
+          if (nl >= 0) break;
         }
+        if (nl >= 0) break;
       }
       if (nl < 0) {
         if (!final) break;
