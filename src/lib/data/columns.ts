@@ -378,8 +378,7 @@ export class ColumnBuilder {
   private n = 0;
   private nums: Float64Array | Int32Array | Uint8Array;
   private valid: Uint8Array | undefined;
-  private dict: Map<string, number> | undefined;
-  /** `dict` plus the missing markers as -1: the string path's single lookup. */
+  /** Each word's code, and the missing markers as -1: the string path's single lookup. */
   private codes: Map<string, number> | undefined;
   private lastRaw: string | undefined;
   /** `codes` keyed by UTF-8 bytes, for pushBytes; it learns each word the first time `push` sees it. */
@@ -403,7 +402,6 @@ export class ColumnBuilder {
     this.numericMarker = [...missing].some((m) => m.trim() !== '' && !Number.isNaN(Number(m)));
     this.dateMarker = [...missing].some((m) => !Number.isNaN(parseDate(m.trim())));
     if (type === 'string') {
-      this.dict = new Map();
       this.words = [];
       this.codes = this.missingCodes();
       this.byteCodes = new ByteDictionary(this.codes);
@@ -447,9 +445,6 @@ export class ColumnBuilder {
 
   /** Appends one raw value read on `line`. */
   push(raw: string, line: number): void {
-    const i = this.n++;
-    if (this.nums.length <= i) this.nums = grow(this.nums, i + 1);
-    if (this.valid && this.valid.length <= i) this.valid = grow(this.valid, i + 1);
     if (this.type === 'string') {
       // The hot path for text columns. Categorical columns repeat themselves (a drug column is
       // "No" on most rows): a match with the previous value costs a short string compare instead
@@ -463,18 +458,13 @@ export class ColumnBuilder {
           code = this.words!.length;
           if (code === 256 && this.nums instanceof Uint8Array) this.nums = Int32Array.from(this.nums);
           this.codes!.set(raw, code);
-          this.dict!.set(raw, code);
           this.words!.push(raw);
         }
         this.lastRaw = raw;
         this.lastCode = code;
       }
-      if (code < 0) {
-        this.markMissing(i);
-        code = 0; // missing text is 0 in the codes and 0 in `valid` (build() writes -1 in wide codes)
-      } else if (this.valid) this.valid[i] = 1;
-      this.nums[i] = code;
-      return;
+      // Missing text is 0 in the codes and 0 in `valid` (build() writes -1 in wide codes).
+      return code < 0 ? this.put(0, true) : this.put(code, false);
     }
     const last = raw.length - 1;
     const v = last >= 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(last) <= 32) ? raw.trim() : raw;
@@ -482,52 +472,34 @@ export class ColumnBuilder {
     // itself (say "-999"), and skipping the marker lookup saves hashing every field.
     if (this.type === 'int' && !this.numericMarker) {
       const x = parseIntFast(v);
-      if (x !== undefined && (x === (x | 0) || !(this.nums instanceof Int32Array))) {
-        if (this.valid) this.valid[i] = 1;
-        this.nums[i] = x;
-        return;
-      }
+      if (x !== undefined && (x === (x | 0) || !(this.nums instanceof Int32Array))) return this.put(x, false);
     }
-    if (this.missing.has(v)) {
-      this.markMissing(i);
-      this.nums[i] = 0;
-      return;
-    }
-    if (this.valid) this.valid[i] = 1;
+    if (this.missing.has(v)) return this.put(0, true);
     switch (this.type) {
       case 'int': {
         const x = parseIntFast(v);
         if (x !== undefined) {
-          if (x === (x | 0) || !(this.nums instanceof Int32Array)) {
-            this.nums[i] = x;
-            return;
-          }
-          this.nums = Float64Array.from(this.nums);
-          this.nums[i] = x;
-          return;
+          if (x !== (x | 0) && this.nums instanceof Int32Array) this.nums = Float64Array.from(this.nums);
+          return this.put(x, false);
         }
         break;
       }
       case 'float': {
         const x = FLOAT.test(v) ? Number(v) : NaN;
-        if (!Number.isNaN(x)) {
-          this.nums[i] = x;
-          return;
-        }
+        if (!Number.isNaN(x)) return this.put(x, false);
         break;
       }
       case 'bool':
-        if (TRUE.has(v)) return void (this.nums[i] = 1);
-        if (FALSE.has(v)) return void (this.nums[i] = 0);
+        if (TRUE.has(v)) return this.put(1, false);
+        if (FALSE.has(v)) return this.put(0, false);
         break;
       case 'datetime': {
         const x = parseDate(v);
-        if (!Number.isNaN(x)) return void (this.nums[i] = x);
+        if (!Number.isNaN(x)) return this.put(x, false);
         break;
       }
     }
     // The value does not fit: this column becomes text from here on, earlier values included.
-    this.n--;
     this.demoteToString(line, raw);
     this.push(raw, line);
   }
@@ -592,7 +564,6 @@ export class ColumnBuilder {
     }
     this.type = 'string';
     this.nums = codes;
-    this.dict = dict;
     this.words = words;
     this.codes = this.missingCodes();
     for (const [w, c] of dict) this.codes.set(w, c);
