@@ -86,8 +86,8 @@ function parseIntFast(s: string): number | undefined {
   return neg ? -x : x;
 }
 
-/** Grows a typed array by doubling. */
-function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, need: number): T {
+/** A typed array with room for `need` elements: `a` itself, or a copy grown by doubling. */
+export function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   let n = a.length * 2;
   while (n < need) n *= 2;
@@ -312,17 +312,10 @@ class ByteDictionary {
   /** Adds a packed value at free slot `s` (or rehashes first, when the table is half full). */
   private insertShort(lo: number, mid: number, hi: number, code: number, s: number): void {
     const e = this.shortCount++;
-    if (e === this.shortLo.length) {
-      const grow = (x: Int32Array) => {
-        const y = new Int32Array(x.length * 2);
-        y.set(x);
-        return y;
-      };
-      this.shortLo = grow(this.shortLo);
-      this.shortMid = grow(this.shortMid);
-      this.shortHi = grow(this.shortHi);
-      this.shortCodes = grow(this.shortCodes);
-    }
+    this.shortLo = grow(this.shortLo, e + 1);
+    this.shortMid = grow(this.shortMid, e + 1);
+    this.shortHi = grow(this.shortHi, e + 1);
+    this.shortCodes = grow(this.shortCodes, e + 1);
     this.shortLo[e] = lo;
     this.shortMid[e] = mid;
     this.shortHi[e] = hi;

@@ -10,6 +10,7 @@
  * both paths give the same fields; `tests/unit/ingest.test.ts` checks that they agree on every
  * kind of file.
  */
+import { grow } from './columns.ts';
 import { CsvTokenizer } from './csv.ts';
 
 /**
@@ -295,12 +296,8 @@ export class ByteCsvReader {
 
   /** Doubles the room for a record's fields. */
   private more(): void {
-    const s = new Int32Array(this.starts.length * 2);
-    s.set(this.starts);
-    this.starts = s;
-    const e = new Int32Array(this.ends.length * 2);
-    e.set(this.ends);
-    this.ends = e;
+    this.starts = grow(this.starts, this.starts.length + 1);
+    this.ends = grow(this.ends, this.ends.length + 1);
   }
 
   /** One record (with any newlines it holds) through the text tokenizer, at the right line. */

@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
-import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, inferType, wideCodes, type BuiltColumn } from './columns.ts';
+import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, grow, inferType, wideCodes, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
@@ -191,21 +191,13 @@ class TableAssembler {
     const from = starts[0]!;
     const to = ends[count - 1]!; // fields are in order: the record's bytes lie between these
     const at = this.sampleUsed;
-    if (at + (to - from) > this.sampleBytes.length) {
-      const bigger = new Uint8Array(Math.max(this.sampleBytes.length * 2, at + (to - from)));
-      bigger.set(this.sampleBytes.subarray(0, at));
-      this.sampleBytes = bigger;
-    }
+    this.sampleBytes = grow(this.sampleBytes, at + (to - from));
     this.sampleBytes.set(buf.subarray(from, to), at);
     this.sampleUsed += to - from;
     this.sampleChars += to - from + 1;
     const row = this.sampleLines.length;
     let r = row * count * 2;
-    if (r + count * 2 > this.sampleRanges.length) {
-      const bigger = new Int32Array(Math.max(this.sampleRanges.length * 2, r + count * 2));
-      bigger.set(this.sampleRanges);
-      this.sampleRanges = bigger;
-    }
+    this.sampleRanges = grow(this.sampleRanges, r + count * 2);
     for (let k = 0; k < count; k++) {
       this.sampleRanges[r++] = starts[k]! - from + at;
       this.sampleRanges[r++] = ends[k]! - from + at;
@@ -336,10 +328,6 @@ function tableName(file: string): string {
   );
 }
 
-/**
- * Loads a file into columns.
- * @throws {IngestError} naming what is wrong and where (line numbers), or `cancelled`.
- */
 /** Pieces read ahead from a large file. */
 const PIECE = 4 * 1024 * 1024;
 
@@ -374,6 +362,10 @@ function openReader(source: Source): { read(): Promise<{ done: boolean; value?: 
   };
 }
 
+/**
+ * Loads a file into columns.
+ * @throws {IngestError} naming what is wrong and where (line numbers), or `cancelled`.
+ */
 export async function ingest(source: Source, opts: IngestOptions = {}): Promise<IngestedTable> {
   const warnings: string[] = [];
   const reader = openReader(source);
