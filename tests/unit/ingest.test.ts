@@ -71,6 +71,10 @@ describe('CSV', () => {
     expect((await load('x.tsv', 'a\tb\n1\t2\n')).report.delimiter).toBe('\t');
     expect((await load('x.csv', 'a;b;c\n1;2;3\n4;5;6\n')).columns).toHaveLength(3);
     expect((await load('x.txt', 'a|b\n1|2\n', { delimiter: '|' })).columns.map((c) => c.type)).toEqual(['int', 'int']);
+    // A delimiter that is not one ASCII character is refused by either reader, not cut to its first.
+    for (const engine of ['bytes', 'text'] as const) {
+      for (const delimiter of ['||', '§', '']) expect(await fails('x.txt', 'a||b\n1||2\n', 'bad-options', { delimiter, engine })).toContain('one ASCII character');
+    }
   });
 
   test('Latin-1 files are read as Latin-1; UTF-8 as UTF-8', async () => {

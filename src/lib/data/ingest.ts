@@ -405,6 +405,18 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
   let feed: (text: string) => void;
   let feedBytes: ((chunk: Uint8Array) => void) | undefined;
   let end: () => void;
+  // CSV and TSV, either engine: the delimiter (given, or detected from the start of the text), and
+  // what becomes of each record (the first names the columns unless there is no header).
+  const chooseDelimiter = (start: string) => {
+    const d = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(start));
+    if (d.length !== 1 || d.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
+    return d;
+  };
+  const header = opts.header ?? true;
+  const csvRow = (fields: string[], line: number) => {
+    if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
+    asm.add(fields, line);
+  };
   if (format === 'jsonl') {
     let carry = '';
     let line = 0;
@@ -441,26 +453,20 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
   } else if (label === 'utf-8' && (opts.engine ?? 'bytes') === 'bytes') {
     // The fast path: records cut from the bytes themselves (csv-bytes.ts).
     let reader: ByteCsvReader | undefined;
-    const header = opts.header ?? true;
-    const text = (fields: string[], line: number) => {
-      if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
-      asm.add(fields, line);
-    };
     feedBytes = (chunk) => {
       if (!reader) {
-        delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(new TextDecoder().decode(chunk.subarray(0, 65536)).replace(/^\ufeff/, '')));
-        if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
+        delimiter = chooseDelimiter(new TextDecoder().decode(chunk.subarray(0, 65536)).replace(/^\ufeff/, ''));
         reader = new ByteCsvReader(
           delimiter,
           (buf, starts, ends, count, line) => {
             if (!asm.hasHeader) {
               const fields: string[] = [];
               for (let k = 0; k < count; k++) fields.push(decodeBytes(buf, starts[k]!, ends[k]!));
-              return text(fields, line);
+              return csvRow(fields, line);
             }
             asm.addBytes(buf, starts, ends, count, line);
           },
-          text,
+          csvRow,
         );
       }
       reader.push(chunk);
@@ -469,15 +475,11 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     end = () => void reader?.finish();
   } else {
     let tok: CsvTokenizer | undefined;
-    const header = opts.header ?? true;
     feed = (text) => {
       if (!tok) {
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(text.slice(0, 65536)));
-        tok = new CsvTokenizer({ delimiter }, (fields, line) => {
-          if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
-          asm.add(fields, line);
-        });
+        delimiter = chooseDelimiter(text.slice(0, 65536));
+        tok = new CsvTokenizer({ delimiter }, csvRow);
       }
       tok.push(text);
     };
