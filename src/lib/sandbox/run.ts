@@ -117,17 +117,22 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     });
     sandbox = boot.sandbox;
     Object.assign(report, { pythonVersion: boot.pythonVersion, pyodideVersion: boot.pyodideVersion, bootMs: boot.bootMs });
+    // Every input is ready and checked before the first thing is installed.
+    let wheels: UnpackedWheel[];
+    let mounted: SandboxTable[];
     try {
       cells ??= parse(await notebook);
-      const wheels = await unpacked;
-      await tables; // every input is ready and checked before the first thing is installed
-      if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
+      wheels = await unpacked;
     } catch (e) {
-      if (e instanceof SandboxError) throw e;
-      const message = e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`;
-      return invalid(message);
+      return invalid(e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`);
     }
-    await sandbox.mountTables(await tables, left());
+    try {
+      mounted = await tables;
+    } catch (e) {
+      return invalid(`The tables could not be read: ${(e as Error).message}`);
+    }
+    if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
+    await sandbox.mountTables(mounted, left());
     if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
     for (const cell of cells) {
       const r = await sandbox.runCell(cell.index, cell.source, left());
