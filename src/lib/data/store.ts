@@ -9,7 +9,7 @@
  * collected later. A full disk (QuotaExceededError) removes what this save wrote and leaves
  * everything stored before as it was.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
 import type { BuiltColumn } from './columns.ts';
 import { IngestError } from './errors.ts';
@@ -162,18 +162,14 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
       const old = await tx.objectStore('tables').index('name').get(t.name);
       if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
       const flip: Promise<unknown>[] = [];
-      if (old) {
-        flip.push(tx.objectStore('tables').delete(old.id));
-        flip.push(tx.objectStore('chunks').delete(IDBKeyRange.bound([old.id, 0, 0], [old.id, old.columns.length, old.chunks])));
-        flip.push(tx.objectStore('dicts').delete(IDBKeyRange.bound([old.id, 0], [old.id, old.columns.length])));
-      }
+      if (old) flip.push(tx.objectStore('tables').delete(old.id), ...deleteData(tx, old.id, old.columns.length, old.chunks));
       flip.push(tx.objectStore('tables').put(meta), tx.objectStore('pending').delete(id));
       await Promise.all([...flip, tx.done]);
       return meta;
     } catch (e) {
       // This save's chunks and its pending mark go together: if this fails, the mark stays and
       // collectGarbage removes them later.
-      await dropChunks(d, id, t.columns.length, chunks, true).catch(() => {});
+      await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
       if (isQuota(e)) {
         throw new IngestError('quota', `the browser's storage is full: "${t.name}" could not be saved. Delete tables you no longer need or free disk space; nothing stored before was changed`);
       }
@@ -182,15 +178,15 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
   });
 }
 
-/** Deletes a table's chunks and dictionaries (and, with `pending`, its pending mark) in one transaction. */
-async function dropChunks(d: IDBPDatabase<DataDB>, id: string, columns: number, chunks: number, pending = false): Promise<void> {
+/** The requests that delete a table's chunks and dictionaries, in a transaction over both stores. */
+function deleteData(tx: IDBPTransaction<DataDB, ('chunks' | 'dicts' | 'tables' | 'pending')[], 'readwrite'>, id: string, columns: number, chunks: number): Promise<unknown>[] {
+  return [tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0, 0], [id, columns, chunks])), tx.objectStore('dicts').delete(IDBKeyRange.bound([id, 0], [id, columns]))];
+}
+
+/** Deletes a save's chunks, dictionaries and pending mark in one transaction. */
+async function dropChunks(d: IDBPDatabase<DataDB>, id: string, columns: number, chunks: number): Promise<void> {
   const tx = d.transaction(['chunks', 'dicts', 'pending'], 'readwrite');
-  await Promise.all([
-    tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0, 0], [id, columns, chunks])),
-    tx.objectStore('dicts').delete(IDBKeyRange.bound([id, 0], [id, columns])),
-    ...(pending ? [tx.objectStore('pending').delete(id)] : []),
-    tx.done,
-  ]);
+  await Promise.all([...deleteData(tx, id, columns, chunks), tx.objectStore('pending').delete(id), tx.done]);
 }
 
 /** Every stored table's catalog entry, by name. */
@@ -282,12 +278,7 @@ export async function deleteTable(name: string): Promise<void> {
     const m = await metaByName(d, name);
     // The catalog entry and its chunks together: a failure leaves the table whole, never half.
     const tx = d.transaction(['tables', 'chunks', 'dicts'], 'readwrite');
-    await Promise.all([
-      tx.objectStore('tables').delete(m.id),
-      tx.objectStore('chunks').delete(IDBKeyRange.bound([m.id, 0, 0], [m.id, m.columns.length, m.chunks])),
-      tx.objectStore('dicts').delete(IDBKeyRange.bound([m.id, 0], [m.id, m.columns.length])),
-      tx.done,
-    ]);
+    await Promise.all([tx.objectStore('tables').delete(m.id), ...deleteData(tx, m.id, m.columns.length, m.chunks), tx.done]);
   });
 }
 
@@ -297,7 +288,7 @@ export async function collectGarbage(now = Date.now()): Promise<number> {
     let n = 0;
     for (const p of await d.getAll('pending')) {
       if (now - p.startedAt < STALE_MS) continue;
-      await dropChunks(d, p.id, 1e6, 1e9, true);
+      await dropChunks(d, p.id, 1e6, 1e9);
       n++;
     }
     return n;
