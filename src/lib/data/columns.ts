@@ -245,9 +245,8 @@ class ByteDictionary {
   private keys: Uint8Array[] = [];
   private values: number[] = [];
   private slots = new Int32Array(1024).fill(-1);
-  private lastA = -1;
-  private lastB = -1;
-  private lastBuf: Uint8Array | undefined;
+  /** The previous long value (the table's own copy: the file's pieces are reused buffers). */
+  private lastKey: Uint8Array | undefined;
   private lastCode = 0;
 
   constructor(private readonly codes: Map<string, number>) {}
@@ -289,7 +288,7 @@ class ByteDictionary {
       this.lastHi = hi;
       return (this.lastShortCode = code);
     }
-    if (this.lastBuf && sameBytes(this.lastBuf, this.lastA, this.lastB, buf, a, b)) return this.lastCode;
+    if (this.lastKey && sameBytes(this.lastKey, 0, this.lastKey.length, buf, a, b)) return this.lastCode;
     const h = fnv1a(buf, a, b);
     const mask = this.slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
@@ -297,16 +296,16 @@ class ByteDictionary {
       if (e < 0) break;
       const key = this.keys[e]!;
       if (sameBytes(key, 0, key.length, buf, a, b)) {
-        const code = this.values[e]!;
-        this.remember(buf, a, b, code);
-        return code;
+        this.lastKey = key;
+        return (this.lastCode = this.values[e]!);
       }
     }
     const code = this.codes.get(decodeBytes(buf, a, b));
     if (code === undefined) return undefined;
-    this.insert(buf.slice(a, b), h, code);
-    this.remember(buf, a, b, code);
-    return code;
+    const key = buf.slice(a, b);
+    this.insert(key, h, code);
+    this.lastKey = key;
+    return (this.lastCode = code);
   }
 
   /** Adds a packed value at free slot `s` (or rehashes first, when the table is half full). */
@@ -331,13 +330,6 @@ class ByteDictionary {
       while (this.shortSlots[t]! >= 0) t = (t + 1) & mask;
       this.shortSlots[t] = k;
     }
-  }
-
-  private remember(buf: Uint8Array, a: number, b: number, code: number): void {
-    this.lastBuf = buf;
-    this.lastA = a;
-    this.lastB = b;
-    this.lastCode = code;
   }
 
   private insert(key: Uint8Array, h: number, code: number): void {

@@ -43,7 +43,10 @@ export class ByteCsvReader {
   private starts = new Int32Array(64);
   private ends = new Int32Array(64);
   private records = 0;
-  private first = true;
+  /** Whether the next bytes are the file's first (a BOM there is dropped). */
+  private first: boolean;
+  /** Records read through the text tokenizer that held a newline inside quotes. */
+  multiline = 0;
   /** (`ignoreBOM`: a U+FEFF inside a field is content; the file's BOM is dropped in `push`.) */
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -51,8 +54,21 @@ export class ByteCsvReader {
     private readonly delimiter: string,
     private readonly onBytes: ByteRowSink,
     private readonly onText: TextRowSink,
+    options: { fileStart?: boolean } = {},
   ) {
     this.delim = delimiter.charCodeAt(0);
+    // A part of a file that starts mid-way (parallel.ts) has no BOM: U+FEFF there is content.
+    this.first = options.fileStart ?? true;
+  }
+
+  /** The line number the next record starts on (lines count from 1). */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** Bytes of an unfinished record held back for more input. */
+  get pending(): number {
+    return this.carry.length;
   }
 
   /** Feeds the next bytes (any cut). */
@@ -308,6 +324,7 @@ export class ByteCsvReader {
     });
     tok.push(this.decoder.decode(bytes));
     tok.finish();
+    if (tok.nextLine > this.line + 1) this.multiline++;
     this.line = tok.nextLine;
   }
 }

@@ -10,6 +10,7 @@ import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, grow, inferType, wideCodes
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
+import { readPieces } from './pieces.ts';
 
 export type Format = 'csv' | 'tsv' | 'jsonl' | 'parquet';
 
@@ -149,6 +150,12 @@ class TableAssembler {
   sizeHint: number | undefined;
   private names: string[] | undefined;
   rows = 0;
+  /** The first line padded with missing values (`ragged: 'pad'`), for the report. */
+  padded: number | undefined;
+  private types: ColumnType[] | undefined;
+  private finishing = false;
+  /** Called once the columns' types are chosen; `complete` when the whole sample was seen. */
+  onTypes: ((names: string[], types: ColumnType[], complete: boolean) => void) | undefined;
 
   constructor(
     private readonly opts: IngestOptions,
@@ -157,6 +164,12 @@ class TableAssembler {
 
   setHeader(names: string[]): void {
     this.names = checkHeader(names, !!this.opts.fixHeader, this.warnings);
+  }
+
+  /** Names already checked and their types (a later part of a file whose first part read the header). */
+  setColumns(names: string[], types: ColumnType[]): void {
+    this.names = names;
+    this.types = types;
   }
 
   get hasHeader(): boolean {
@@ -169,7 +182,7 @@ class TableAssembler {
     if (fields.length !== want) {
       if (fields.length > want && fields.slice(want).every((f) => f === '')) fields = fields.slice(0, want);
       else if (fields.length < want && this.opts.ragged === 'pad') {
-        if (this.warnings.filter((w) => w.startsWith('padded')).length === 0) this.warnings.push(`padded short rows with missing values, first on line ${line}`);
+        this.padded ??= line;
         while (fields.length < want) fields.push('');
       } else {
         throw new IngestError('ragged', `line ${line} has ${fields.length} fields but the header has ${want}; fix the file${fields.length < want ? ', or choose to pad short rows' : ''}`);
@@ -229,10 +242,12 @@ class TableAssembler {
     const globalMissing = this.opts.missing ?? DEFAULT_MISSING;
     const ranges = this.sampleRanges;
     const bytes = this.sampleBytes;
+    const given = this.opts.columns;
     this.builders = names.map((name, c) => {
-      const o = this.opts.columns?.[name];
+      // (Own properties only: a column may be called "constructor".)
+      const o = given && Object.hasOwn(given, name) ? given[name] : undefined;
       const missing = new Set(o?.missing ?? globalMissing);
-      let type = o?.type;
+      let type = this.types?.[c] ?? o?.type;
       if (!type) {
         // One column's values as text at a time, for inference only.
         const r = inferType(
@@ -261,18 +276,30 @@ class TableAssembler {
     this.sampleBytes = new Uint8Array(0);
     this.sampleRanges = new Int32Array(0);
     this.sampleLines = [];
+    this.onTypes?.(names, this.builders.map((b) => b.type), this.finishing === false);
+  }
+
+  /** The columns as they stand (a part of a file may have no rows); `finish` for a whole file. */
+  finishColumns(): BuiltColumn[] {
+    this.finishing = true;
+    if (!this.builders) this.startBuilders();
+    return this.builders!.map((b) => b.build());
   }
 
   finish(): BuiltColumn[] {
     if (!this.names) throw new IngestError('empty', 'the file is empty: no header and no rows');
     if (this.rows === 0) throw new IngestError('header-only', 'the file has a header but no rows');
-    if (!this.builders) this.startBuilders();
-    return this.builders!.map((b) => {
-      const col = b.build();
-      if (col.demoted) this.warnings.push(`column "${col.name}" was read as ${col.demoted.from} but line ${col.demoted.line} holds "${col.demoted.value}"; loaded as text`);
-      return col;
-    });
+    const columns = this.finishColumns();
+    this.warnings.push(...endWarnings(columns, this.padded));
+    return columns;
   }
+}
+
+/** The warnings a table's end adds: padded rows, then columns turned into text, in column order. */
+export function endWarnings(columns: BuiltColumn[], padded: number | undefined): string[] {
+  const out = padded === undefined ? [] : [`padded short rows with missing values, first on line ${padded}`];
+  for (const c of columns) if (c.demoted) out.push(`column "${c.name}" was read as ${c.demoted.from} but line ${c.demoted.line} holds "${c.demoted.value}"; loaded as text`);
+  return out;
 }
 
 async function digest(bytes: Uint8Array): Promise<Uint8Array> {
@@ -328,38 +355,32 @@ function tableName(file: string): string {
   );
 }
 
-/** Pieces read ahead from a large file. */
-const PIECE = 4 * 1024 * 1024;
-
 /**
- * The file's bytes in order. A large file with random access (a File) is read in 4 MiB pieces, the
- * next already being read while the current one is parsed; a stream hands out 64 KiB at a time and
- * the parser would wait on each. Small files, and sources without `slice`, are streamed.
+ * A part of a CSV/TSV file read on its own (parallel.ts): bytes that start at a line's start, in
+ * UTF-8, read by the byte engine. The first part reads the header and infers the types as a whole
+ * file would, and reports them; later parts are given them.
  */
-function openReader(source: Source): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } {
-  const { size } = source;
-  if (!source.slice || size === undefined || size < PIECE) return source.stream().getReader();
-  let at = 0;
-  const fetchPiece = () => {
-    if (at >= size) return null;
-    const start = at;
-    at = Math.min(size, at + PIECE);
-    const p = source.slice!(start, at).arrayBuffer();
-    p.catch(() => {}); // reported when awaited
-    return p;
-  };
-  let next = fetchPiece();
-  return {
-    async read() {
-      const piece = next;
-      if (!piece) return { done: true };
-      next = fetchPiece();
-      return { done: false, value: new Uint8Array(await piece) };
-    },
-    async cancel() {
-      next = null;
-    },
-  };
+export interface PartSpec {
+  delimiter: string;
+  /** Whether the bytes end the file (then a last record without a newline is read too). */
+  last: boolean;
+  /** Later parts: the names and types the first part found. The first part: undefined. */
+  columns?: { names: string[]; types: ColumnType[] };
+  /** The first part: called once the types are chosen (`complete`: from a whole sample). */
+  onTypes?: (found: { names: string[]; types: ColumnType[]; complete: boolean; multiline: boolean }) => void;
+}
+
+/** What a part read; line numbers are the part's own (its first line is line 1). */
+export interface PartOutcome {
+  rows: number;
+  /** Lines read, blank ones and newlines inside quotes included. */
+  lines: number;
+  /** The bytes ended inside a record (a newline inside quotes): the part's end was not a record's. */
+  cut: boolean;
+  columns: BuiltColumn[];
+  padded?: number;
+  /** The first part: what the header and the inference noted. */
+  warnings: string[];
 }
 
 /**
@@ -367,38 +388,42 @@ function openReader(source: Source): { read(): Promise<{ done: boolean; value?: 
  * @throws {IngestError} naming what is wrong and where (line numbers), or `cancelled`.
  */
 export async function ingest(source: Source, opts: IngestOptions = {}): Promise<IngestedTable> {
+  const r = await readTable(source, opts);
+  if ('cut' in r) throw new Error('unreachable: a whole file is not a part');
+  return r;
+}
+
+/**
+ * Reads part of a CSV file (see PartSpec).
+ * @throws {IngestError} `ragged` and the like, with the part's own line numbers, or `cancelled`.
+ */
+export async function ingestPart(source: Source, opts: IngestOptions, part: PartSpec): Promise<PartOutcome> {
+  const r = await readTable(source, opts, part);
+  if (!('cut' in r)) throw new Error('unreachable: a part is not a whole file');
+  return r;
+}
+
+async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): Promise<IngestedTable | PartOutcome> {
   const warnings: string[] = [];
-  const reader = openReader(source);
+  const reader = readPieces(source.stream());
   const cancel = () => {
     void reader.cancel().catch(() => {});
     throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
   };
-  // Enough of the start to tell the format, the encoding and the delimiter, however the stream is cut.
-  const head: Uint8Array[] = [];
-  let headBytes = 0;
-  let ended = false;
-  while (headBytes < 65536) {
-    const r = await reader.read();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    head.push(r.value!);
-    headBytes += r.value!.length;
-  }
-  const first = new Uint8Array(headBytes);
-  head.reduce((o, c) => (first.set(c, o), o + c.length), 0);
-  if (headBytes === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
-  const format = opts.format ?? formatOf(source.name, first);
+  // The first piece (a whole piece unless the file is smaller) tells the format, the encoding and
+  // the delimiter.
+  const first = (await reader.next()) ?? new Uint8Array(0);
+  if (!part && first.length === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
+  const format = part ? 'csv' : (opts.format ?? formatOf(source.name, first));
   const name = opts.name ?? tableName(source.name);
   if (format === 'parquet') {
     void reader.cancel().catch(() => {});
     const { ingestParquet } = await import('./parquet.ts');
     return ingestParquet(source, name, opts, warnings);
   }
-  checkText(first);
-  const { decoder, label } = pickDecoder(first, opts.encoding ?? 'auto');
-  const asm = new TableAssembler(opts, warnings);
+  if (!part) checkText(first);
+  const { decoder, label } = part ? { decoder: new TextDecoder(), label: 'utf-8' } : pickDecoder(first, opts.encoding ?? 'auto');
+  const asm = new TableAssembler(part?.columns ? { ...opts, sampleRows: 64 } : opts, warnings);
   asm.sizeHint = source.size;
   let bytes = 0;
   let delimiter: string | undefined;
@@ -408,7 +433,7 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
   // CSV and TSV, either engine: the delimiter (given, or detected from the start of the text), and
   // what becomes of each record (the first names the columns unless there is no header).
   const chooseDelimiter = (start: string) => {
-    const d = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(start));
+    const d = part?.delimiter ?? opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(start));
     if (d.length !== 1 || d.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
     return d;
   };
@@ -417,6 +442,8 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
     asm.add(fields, line);
   };
+  let byteReader: ByteCsvReader | undefined;
+  if (part?.columns) asm.setColumns(part.columns.names, part.columns.types);
   if (format === 'jsonl') {
     let carry = '';
     let line = 0;
@@ -450,13 +477,12 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
       if (carry) row(carry);
       if (!keys) throw new IngestError('empty', 'the file holds no JSON objects');
     };
-  } else if (label === 'utf-8' && (opts.engine ?? 'bytes') === 'bytes') {
+  } else if (label === 'utf-8' && (part || (opts.engine ?? 'bytes') === 'bytes')) {
     // The fast path: records cut from the bytes themselves (csv-bytes.ts).
-    let reader: ByteCsvReader | undefined;
     feedBytes = (chunk) => {
-      if (!reader) {
+      if (!byteReader) {
         delimiter = chooseDelimiter(new TextDecoder().decode(chunk.subarray(0, 65536)).replace(/^\ufeff/, ''));
-        reader = new ByteCsvReader(
+        byteReader = new ByteCsvReader(
           delimiter,
           (buf, starts, ends, count, line) => {
             if (!asm.hasHeader) {
@@ -467,12 +493,15 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
             asm.addBytes(buf, starts, ends, count, line);
           },
           csvRow,
+          { fileStart: !part?.columns },
         );
       }
-      reader.push(chunk);
+      byteReader.push(chunk);
     };
     feed = () => {};
-    end = () => void reader?.finish();
+    // A part that does not end the file leaves an unfinished record unread: it means the part's
+    // end fell inside quotes, which the caller must know (`cut`), not a record to guess at.
+    end = () => void (part && !part.last ? undefined : byteReader?.finish());
   } else {
     let tok: CsvTokenizer | undefined;
     feed = (text) => {
@@ -485,6 +514,10 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     };
     end = () => tok?.finish();
   }
+  if (part?.onTypes) {
+    const report = part.onTypes;
+    asm.onTypes = (names, types, complete) => report({ names, types, complete, multiline: (byteReader?.multiline ?? 0) > 0 });
+  }
   let chunk: Uint8Array | undefined = first;
   while (chunk) {
     if (opts.signal?.aborted) cancel();
@@ -492,12 +525,21 @@ export async function ingest(source: Source, opts: IngestOptions = {}): Promise<
     if (feedBytes) feedBytes(chunk);
     else feed(decoder.decode(chunk, { stream: true }));
     opts.onProgress?.(bytes, source.size);
-    const next = ended ? { done: true, value: undefined } : await reader.read();
-    chunk = next.done ? undefined : next.value;
+    chunk = await reader.next();
   }
   if (!feedBytes) feed(decoder.decode());
   end();
   if (opts.signal?.aborted) cancel();
+  if (part) {
+    return {
+      rows: asm.rows,
+      lines: (byteReader?.nextLine ?? 1) - 1,
+      cut: (byteReader?.pending ?? 0) > 0,
+      columns: asm.hasHeader ? asm.finishColumns() : [],
+      ...(asm.padded !== undefined ? { padded: asm.padded } : {}),
+      warnings,
+    };
+  }
   const columns = asm.finish();
   return {
     name,
