@@ -49,8 +49,8 @@ export interface AirlockAutomation {
   /** The owner's stored tables. */
   data: {
     load(file: { name: string; bytes: Uint8Array }, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
-    /** A picked file (or any Blob with a name), loaded as the Tables tab does. */
-    loadFile(file: File, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
+    /** A picked file (or any Blob with a name), loaded as the Tables tab does (with its progress and cancel). */
+    loadFile(file: File, options?: IngestOptions & { replace?: boolean }): Promise<TableMeta>;
     list(): Promise<TableMeta[]>;
     preview(name: string, rows?: number): Promise<{ columns: string[]; rows: string[][] }>;
     rename(from: string, to: string): Promise<void>;

@@ -71,6 +71,51 @@ test('the real data loads as column chunks, survives a reload, previews, and rea
   expect(r.logs.slice(1).map((l: { text: string }) => l.text)).toEqual(["race 2273 [('Caucasian', 76099), ('AfricanAmerican', 19210)]", "diag_1 21 [('428', 6862), ('414', 6581)]"]);
 });
 
+test('a large file is read in parts on the ingest workers, shows progress, and can be cancelled', async () => {
+  // 24 MB: parts on every core (up to four) of the app's own ingest workers, not the page's thread.
+  const rows = ['id,ward,score,when,note'];
+  for (let i = 0; i < 500_000; i++) rows.push(`${i},${['cardio', 'neuro', 'onco'][i % 3]},${(i % 997) / 10},2024-0${1 + (i % 9)}-1${i % 9},${i % 50 === 0 ? '"a, b"' : 'plain'}`);
+  const big = Buffer.from(rows.join('\n') + '\n');
+  server.routes.set('/data/big.csv', { type: 'text/csv', body: big });
+  // A fresh tab, so that its ingest workers are counted from the start.
+  const tab = await context.newPage();
+  const workers: string[] = [];
+  tab.on('worker', (w) => workers.push(w.url()));
+  await tab.goto(`${server.appUrl}?noprewarm`);
+  await tab.waitForFunction(() => 'airlock' in window);
+  const cancelled = await tab.evaluate(async () => {
+    const file = new File([await (await fetch('/data/big.csv')).blob()], 'big.csv');
+    const stop = new AbortController();
+    let seen = 0;
+    const error = await (window as any).airlock.data
+      .loadFile(file, { name: 'big', signal: stop.signal, onProgress: (n: number) => ((seen = n), stop.abort()) })
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
+      );
+    return { error, seen, size: file.size, tables: ((await (window as any).airlock.data.list()) as Array<{ name: string }>).map((t) => t.name) };
+  });
+  expect(cancelled.error).toEqual({ code: 'cancelled', message: 'loading was cancelled; nothing was stored' });
+  expect(cancelled.seen).toBeGreaterThan(0);
+  expect(cancelled.seen).toBeLessThan(cancelled.size);
+  expect(cancelled.tables).not.toContain('big');
+  const loaded = await tab.evaluate(async () => {
+    const file = new File([await (await fetch('/data/big.csv')).blob()], 'big.csv');
+    const progress: number[] = [];
+    const meta = await (window as any).airlock.data.loadFile(file, { name: 'big', onProgress: (n: number) => progress.push(n) });
+    return { meta, progress, cores: navigator.hardwareConcurrency };
+  });
+  const inNode = await ingest({ name: 'big.csv', size: big.length, stream: () => new Blob([new Uint8Array(big)]).stream() });
+  expect(loaded.meta.fingerprint).toBe(inNode.fingerprint);
+  expect(loaded.meta.rowCount).toBe(500_000);
+  expect(loaded.progress.at(-1)).toBe(big.length);
+  expect(loaded.progress.every((n, i) => i === 0 || n >= loaded.progress[i - 1]!)).toBe(true);
+  // One ingest worker per part: as many as there are cores (up to four), started for this file.
+  expect(workers.filter((u) => u.includes('ingest-worker')).length).toBe(Math.max(1, Math.min(4, loaded.cores)));
+  await tab.evaluate(() => (window as any).airlock.data.remove('big'));
+  await tab.close();
+});
+
 test('rename, refuse a taken name, replace atomically, delete', async () => {
   await page.evaluate(() => (window as any).airlock.data.rename('encounters', 'ehr'));
   await load(page, '/data/small.csv', 'small.csv', { name: 'tiny' });

@@ -8,6 +8,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { IngestError, ingest, toSandboxTable, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 
 import { DIABETES_ZIP } from './fixtures/data.ts';
+import { randomCsv } from './fixtures/random-csv.ts';
 import { daysFromCivil } from '../../src/lib/data/columns.ts';
 
 /** A Source over bytes, delivered in chunks of `chunk` bytes (to test records split across chunks). */
@@ -327,47 +328,6 @@ describe('the byte reader and the text tokenizer agree', () => {
     } catch (e) {
       return { error: `${(e as IngestError).code}: ${(e as Error).message}` };
     }
-  }
-
-  function randomCsv(seed: number): { text: string; opts: IngestOptions } {
-    let s = seed;
-    const r = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
-    const nl = pick(['\n', '\r\n']);
-    const cols = 1 + Math.floor(r() * 6);
-    const kinds = Array.from({ length: cols }, () => pick(['int', 'float', 'text', 'bool', 'date', 'mixed', 'quoted']));
-    const value = (k: string): string => {
-      if (r() < 0.08) return pick(['', 'NA', '?', 'None', ' ', '-999']);
-      switch (k) {
-        case 'int':
-          return pick([String(Math.floor(r() * 2000) - 1000), ' 42', '0007', '+5', '-0', '123456789012', '98765432109876543', '3000000000']);
-        case 'float':
-          return pick([(r() * 100).toFixed(Math.floor(r() * 8)), '5.', '.5', '1e5', '-2.5E-3', '0.1', '123456789.123456789', '1.0000000000000002']);
-        case 'text':
-          return pick(['No', 'Steady', 'Up', 'München', '東京', '🙂 ok', 'a b', 'x', '\ufeffmark']);
-        case 'bool':
-          return pick(['true', 'false', 'Yes', 'no']);
-        case 'date':
-          return pick(['2024-01-02', '2024-03-04 10:30:00', '2023-12-31T23:59:59Z']);
-        case 'mixed':
-          return r() < 0.9 ? String(Math.floor(r() * 50)) : 'V57';
-        default:
-          return pick(['"a, b"', '"say ""hi"""', '"two\nlines"', '"x"', 'plain', '"café"', '""', 'ab"c', '"a"b', '" spaced "', '"12"', '"NA"']);
-      }
-    };
-    const lines = [kinds.map((_, i) => `c${i}`).join(',')];
-    const n = Math.floor(r() * 60);
-    for (let i = 0; i < n; i++) {
-      let row = kinds.map(value);
-      if (r() < 0.03) row = row.slice(0, Math.max(1, row.length - 1)); // ragged
-      lines.push(row.join(','));
-      if (r() < 0.03) lines.push(pick(['', '""'])); // blank lines
-    }
-    let text = lines.join(nl) + (r() < 0.7 ? nl : '');
-    if (r() < 0.1) text = '\ufeff' + text;
-    if (r() < 0.03) text = text.replace('\n', '\r'); // a lone carriage return
-    const opts: IngestOptions = { sampleRows: 1 + Math.floor(r() * 20), ...(r() < 0.3 ? { ragged: 'pad' as const } : {}), ...(r() < 0.2 ? { columns: { c0: { missing: ['-999', ''] }, c1: { missing: ['2024-01-02', 'no', ''] } } } : {}) };
-    return { text, opts };
   }
 
   test('on 300 random files (quotes, newlines in quotes, CRLF, BOM, Unicode, ragged rows, late type changes), in chunks of every size', async () => {

@@ -37,32 +37,103 @@ function kindOf(v: string): Kind {
   return TRUE.has(v) || FALSE.has(v) ? 'bool' : 'string';
 }
 
+/**
+ * Infers a column's type from its sampled values, one at a time: `add` takes a value as text;
+ * `addBytes` takes it as UTF-8 bytes and reads plain numbers (digits, a sign, a point) without
+ * decoding them, and skips a value equal to the one before, so that a sample of 5000 rows makes
+ * strings only for what it must look at (a column of "No" makes one).
+ */
+export class TypeInference {
+  private readonly seen = new Set<Kind>();
+  private yes = false;
+  private no = false;
+  /** A value seen once tells all there is: categorical columns repeat a few words thousands of times. */
+  private readonly done = new Set<string>();
+  /** Whether some missing marker is itself a plain number ("-999"): then numbers are decoded and checked. */
+  private readonly numberMarker: boolean;
+  private lastBuf: Uint8Array | undefined;
+  private lastA = 0;
+  private lastB = 0;
+
+  constructor(private readonly missing: Set<string>) {
+    const enc = new TextEncoder();
+    this.numberMarker = [...missing].some((m) => {
+      const b = enc.encode(m);
+      return plainNumberKind(b, 0, b.length) !== undefined;
+    });
+  }
+
+  add(raw: string): void {
+    if (this.done.has(raw)) return;
+    this.done.add(raw);
+    const v = raw.trim();
+    if (this.missing.has(v) || this.missing.has(raw)) return;
+    const k = kindOf(v);
+    this.seen.add(k);
+    if (k === 'bool') (TRUE.has(v) ? (this.yes = true) : (this.no = true));
+  }
+
+  /** The value `buf[a, b)`; `buf` must not change while this inference is in use. */
+  addBytes(buf: Uint8Array, a: number, b: number): void {
+    const last = this.lastBuf;
+    if (last && this.lastB - this.lastA === b - a) {
+      let same = true;
+      for (let j = 0; j < b - a; j++) {
+        if (last[this.lastA + j] !== buf[a + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return;
+    }
+    this.lastBuf = buf;
+    this.lastA = a;
+    this.lastB = b;
+    // A plain number is what kindOf makes of its text, and no missing marker (none is a number).
+    const k = this.numberMarker ? undefined : plainNumberKind(buf, a, b);
+    if (k) this.seen.add(k);
+    else this.add(decodeBytes(buf, a, b));
+  }
+
+  /** The type that fits every value; `mixed` when numbers and text were both seen. */
+  result(): { type: ColumnType; mixed: boolean } {
+    const seen = this.seen;
+    if (seen.size === 0) return { type: 'string', mixed: false };
+    const numeric = seen.has('int') || seen.has('float');
+    if (seen.size === 1) {
+      const only = [...seen][0]!;
+      // A column that only ever says "No" (or "Yes") is a category, not a boolean.
+      if (only === 'bool' && !(this.yes && this.no)) return { type: 'string', mixed: false };
+      return { type: only, mixed: false };
+    }
+    if ([...seen].every((k) => k === 'int' || k === 'float')) return { type: 'float', mixed: false };
+    return { type: 'string', mixed: numeric && seen.has('string') };
+  }
+}
+
+/**
+ * `[+-]digits`, `[+-]digits.digits` or `[+-].digits` in bytes: 'int' (up to 15 digits, as the INT
+ * pattern) or 'float' (as the FLOAT pattern), exactly what kindOf says of the same text; undefined
+ * for anything else (spaces, exponents, words), which goes through kindOf itself.
+ */
+function plainNumberKind(buf: Uint8Array, a: number, b: number): 'int' | 'float' | undefined {
+  let j = a;
+  if (j < b && (buf[j] === 43 || buf[j] === 45)) j++;
+  let before = 0;
+  while (j < b && buf[j]! >= 48 && buf[j]! <= 57) (j++, before++);
+  if (j === b) return before === 0 ? undefined : before <= 15 ? 'int' : 'float';
+  if (buf[j] !== 46) return undefined;
+  j++;
+  let after = 0;
+  while (j < b && buf[j]! >= 48 && buf[j]! <= 57) (j++, after++);
+  return j === b && before + after > 0 ? 'float' : undefined;
+}
+
 /** The type that fits every sampled value; `mixed` when numbers and text were both seen. */
 export function inferType(values: Iterable<string>, missing: Set<string>): { type: ColumnType; mixed: boolean } {
-  const seen = new Set<Kind>();
-  let yes = false;
-  let no = false;
-  // A value seen once tells all there is: categorical columns repeat a few words thousands of times.
-  const done = new Set<string>();
-  for (const raw of values) {
-    if (done.has(raw)) continue;
-    done.add(raw);
-    const v = raw.trim();
-    if (missing.has(v) || missing.has(raw)) continue;
-    const k = kindOf(v);
-    seen.add(k);
-    if (k === 'bool') (TRUE.has(v) ? (yes = true) : (no = true));
-  }
-  if (seen.size === 0) return { type: 'string', mixed: false };
-  const numeric = seen.has('int') || seen.has('float');
-  if (seen.size === 1) {
-    const only = [...seen][0]!;
-    // A column that only ever says "No" (or "Yes") is a category, not a boolean.
-    if (only === 'bool' && !(yes && no)) return { type: 'string', mixed: false };
-    return { type: only, mixed: false };
-  }
-  if ([...seen].every((k) => k === 'int' || k === 'float')) return { type: 'float', mixed: false };
-  return { type: 'string', mixed: numeric && seen.has('string') };
+  const t = new TypeInference(missing);
+  for (const v of values) t.add(v);
+  return t.result();
 }
 
 /** A decimal integer of up to 15 digits, or undefined; faster than a regex and Number(). */
@@ -83,7 +154,7 @@ function parseIntFast(s: string): number | undefined {
     if (d < 0 || d > 9) return undefined;
     x = x * 10 + d;
   }
-  return neg ? -x : x;
+  return neg ? 0 - x : x; // (not -x: "-0" is the integer 0, whatever array holds it)
 }
 
 /** A typed array with room for `need` elements: `a` itself, or a copy grown by doubling. */
@@ -152,7 +223,7 @@ function parseDecimalBytes(buf: Uint8Array, a: number, b: number, intOnly: boole
   }
   if (digits === 0 || digits > 15) return undefined;
   const x = frac > 0 ? m / POW10[frac]! : m;
-  return neg ? -x : x;
+  return neg ? (intOnly ? 0 - x : -x) : x; // an integer "-0" is 0, a decimal one -0 (as Number() reads it)
 }
 
 /**
@@ -259,11 +330,14 @@ class ByteDictionary {
       let lo = 0;
       let mid = 0;
       let hi = len << 16;
-      for (let j = 0; j < len; j++) {
-        const v = buf[a + j]!;
-        if (j < 4) lo |= v << (j << 3);
-        else if (j < 8) mid |= v << ((j - 4) << 3);
-        else hi |= v << ((j - 8) << 3);
+      const e4 = len < 4 ? b : a + 4;
+      for (let j = a; j < e4; j++) lo = (lo << 8) | buf[j]!;
+      if (len > 4) {
+        const e8 = len < 8 ? b : a + 8;
+        for (let j = a + 4; j < e8; j++) mid = (mid << 8) | buf[j]!;
+        let h = 0;
+        for (let j = a + 8; j < b; j++) h = (h << 8) | buf[j]!;
+        hi |= h;
       }
       // Categorical columns repeat themselves: compare with the previous value first.
       if (lo === this.lastLo && mid === this.lastMid && hi === this.lastHi) return this.lastShortCode;
@@ -356,6 +430,11 @@ export function wideCodes(c: { values: Int32Array | Float64Array | Uint8Array; v
   const wide = Int32Array.from(c.values);
   if (c.valid) for (let i = 0; i < wide.length; i++) if (!c.valid[i]) wide[i] = -1;
   return wide;
+}
+
+/** A stored value as the text a column turned into text holds for it. */
+export function valueText(type: ColumnType, x: number): string {
+  return type === 'bool' ? (x ? 'true' : 'false') : type === 'datetime' ? new Date(x).toISOString() : String(x);
 }
 
 /** Collects one column's values into a typed array (strings: dictionary codes). */
@@ -537,8 +616,7 @@ export class ColumnBuilder {
         codes[i] = -1;
         continue;
       }
-      const x = old[i]!;
-      const s = from === 'bool' ? (x ? 'true' : 'false') : from === 'datetime' ? new Date(x).toISOString() : String(x);
+      const s = valueText(from, old[i]!);
       let c = dict.get(s);
       if (c === undefined) {
         c = words.length;

@@ -53,7 +53,7 @@ export class CsvTokenizer {
   finish(): number {
     if (this.carry) {
       const consumed = this.parse(this.carry, true);
-      if (consumed < this.carry.length) throw new IngestError('unterminated-quote', `a quoted field that starts on line ${this.line} never ends; check for a stray " on that line`);
+      if (consumed < this.carry.length) throw new IngestError('unterminated-quote', `a quoted field that starts on line ${this.line} never ends; check for a stray " on that line`, this.line);
       this.carry = '';
     }
     return this.records;

@@ -12,13 +12,16 @@ export type IngestErrorCode =
   | 'cancelled'
   | 'bad-options'
   | 'quota'
-  | 'not-found';
+  | 'not-found'
+  | 'crashed';
 
 export class IngestError extends Error {
   override name = 'IngestError';
   constructor(
     readonly code: IngestErrorCode,
     message: string,
+    /** The line the message names, when it names one (a part of a file read alone counts from its own start). */
+    readonly line?: number,
   ) {
     super(message);
   }

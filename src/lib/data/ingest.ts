@@ -6,11 +6,11 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
-import { ColumnBuilder, DEFAULT_MISSING, decodeBytes, grow, inferType, wideCodes, type BuiltColumn } from './columns.ts';
+import { ColumnBuilder, DEFAULT_MISSING, TypeInference, decodeBytes, grow, wideCodes, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
-import { readPieces } from './pieces.ts';
+import { readPieces, yieldTask } from './pieces.ts';
 
 export type Format = 'csv' | 'tsv' | 'jsonl' | 'parquet';
 
@@ -108,6 +108,38 @@ function pickDecoder(first: Uint8Array, encoding: IngestOptions['encoding']): { 
   }
 }
 
+/** A CSV's delimiter: given, a tab for TSV, or detected from the start of the text. */
+function chooseDelimiter(opts: IngestOptions, format: Format, start: string): string {
+  const d = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(start));
+  if (d.length !== 1 || d.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
+  return d;
+}
+
+/** What the first piece of a file says about reading it. */
+export interface Sniffed {
+  format: Format;
+  /** Text formats: the decoder and its label. */
+  decoder?: TextDecoder;
+  label?: string;
+  /** Set when the file is read by the byte engine (CSV/TSV in UTF-8): its delimiter. */
+  delimiter?: string;
+}
+
+/**
+ * How a file is to be read, from its first piece (a whole piece: see pieces.ts): the format, and
+ * for text the encoding and, for the byte engine, the delimiter.
+ * @throws {IngestError} `empty`, `binary`, or `bad-options` for a delimiter that cannot be one.
+ */
+export function sniffFile(name: string, first: Uint8Array, opts: IngestOptions): Sniffed {
+  if (first.length === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
+  const format = opts.format ?? formatOf(name, first);
+  if (format === 'parquet') return { format };
+  checkText(first);
+  const { decoder, label } = pickDecoder(first, opts.encoding ?? 'auto');
+  if (format === 'jsonl' || label !== 'utf-8' || (opts.engine ?? 'bytes') !== 'bytes') return { format, decoder, label };
+  return { format, decoder, label, delimiter: chooseDelimiter(opts, format, new TextDecoder().decode(first.subarray(0, 65536)).replace(/^\ufeff/, '')) };
+}
+
 function checkHeader(names: string[], fix: boolean, warnings: string[]): string[] {
   const seen = new Map<string, number>();
   return names.map((raw, i) => {
@@ -153,6 +185,7 @@ class TableAssembler {
   /** The first line padded with missing values (`ragged: 'pad'`), for the report. */
   padded: number | undefined;
   private types: ColumnType[] | undefined;
+  private waiting = false;
   private finishing = false;
   /** Called once the columns' types are chosen; `complete` when the whole sample was seen. */
   onTypes: ((names: string[], types: ColumnType[], complete: boolean) => void) | undefined;
@@ -166,10 +199,26 @@ class TableAssembler {
     this.names = checkHeader(names, !!this.opts.fixHeader, this.warnings);
   }
 
-  /** Names already checked and their types (a later part of a file whose first part read the header). */
+  /**
+   * A later part of a file, whose first part reads the header: records are `width` fields wide, and
+   * are kept (as the sample is) until `setColumns` gives the names and types.
+   */
+  awaitColumns(width: number): void {
+    this.names = new Array<string>(width).fill('');
+    this.waiting = true;
+  }
+
+  /** The names (already checked) and types for a part that awaited them; its kept records go in. */
   setColumns(names: string[], types: ColumnType[]): void {
     this.names = names;
     this.types = types;
+    this.waiting = false;
+    if (!this.builders && this.sample.length) this.startBuilders();
+  }
+
+  /** Whether records are being kept for the names and types still to come (`awaitColumns`). */
+  get awaiting(): boolean {
+    return this.waiting;
   }
 
   get hasHeader(): boolean {
@@ -185,7 +234,7 @@ class TableAssembler {
         this.padded ??= line;
         while (fields.length < want) fields.push('');
       } else {
-        throw new IngestError('ragged', `line ${line} has ${fields.length} fields but the header has ${want}; fix the file${fields.length < want ? ', or choose to pad short rows' : ''}`);
+        throw new IngestError('ragged', `line ${line} has ${fields.length} fields but the header has ${want}; fix the file${fields.length < want ? ', or choose to pad short rows' : ''}`, line);
       }
     }
     this.rows++;
@@ -195,7 +244,7 @@ class TableAssembler {
     }
     for (const f of fields) this.sampleChars += f.length + 1;
     this.sample.push([fields, line]);
-    if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
+    if (this.sample.length >= (this.opts.sampleRows ?? 5000) && !this.waiting) this.startBuilders();
   }
 
   /** A sampled record read from bytes: its bytes copied once, its fields as ranges of the copy. */
@@ -217,7 +266,7 @@ class TableAssembler {
     }
     this.sampleLines.push(line);
     this.sample.push(row);
-    if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
+    if (this.sample.length >= (this.opts.sampleRows ?? 5000) && !this.waiting) this.startBuilders();
   }
 
   /**
@@ -249,16 +298,19 @@ class TableAssembler {
       const missing = new Set(o?.missing ?? globalMissing);
       let type = this.types?.[c] ?? o?.type;
       if (!type) {
-        // One column's values as text at a time, for inference only.
-        const r = inferType(
-          this.sample.map((e) => (typeof e === 'number' ? decodeBytes(bytes, ranges[(e * width + c) * 2]!, ranges[(e * width + c) * 2 + 1]!) : e[0][c]!)),
-          missing,
-        );
+        const inference = new TypeInference(missing);
+        for (const e of this.sample) {
+          if (typeof e === 'number') inference.addBytes(bytes, ranges[(e * width + c) * 2]!, ranges[(e * width + c) * 2 + 1]!);
+          else inference.add(e[0][c]!);
+        }
+        const r = inference.result();
         type = r.type;
         if (r.mixed) this.warnings.push(`column "${name}" mixes numbers and text; loaded as text`);
       }
       return new ColumnBuilder(name, type, missing);
     });
+    // (Before the sample is pushed: the types as chosen, whatever a sampled value may do to them.)
+    const types = this.builders.map((b) => b.type);
     // The rows to come, from the sample's length per row (a little over: trimmed at the end), so
     // the columns are not grown by doubling and copying.
     if (this.sizeHint && this.sample.length) {
@@ -276,7 +328,7 @@ class TableAssembler {
     this.sampleBytes = new Uint8Array(0);
     this.sampleRanges = new Int32Array(0);
     this.sampleLines = [];
-    this.onTypes?.(names, this.builders.map((b) => b.type), this.finishing === false);
+    this.onTypes?.(names, types, !this.finishing);
   }
 
   /** The columns as they stand (a part of a file may have no rows); `finish` for a whole file. */
@@ -306,6 +358,9 @@ async function digest(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 }
 
+/** Bytes of widened text codes a fingerprint holds at once. */
+const WIDEN_BYTES = 16 * 1024 * 1024;
+
 /**
  * Canonical SHA-256 of a table's content, which receipts cite: SHA-256 over a JSON header (row
  * count; each column's name, type and array kind) followed by, per column, the SHA-256 of its
@@ -319,12 +374,23 @@ export async function fingerprintColumns(rowCount: number, columns: BuiltColumn[
   const narrow = (c: BuiltColumn) => c.type === 'string' && !(c.values instanceof Int32Array);
   const parts: Uint8Array[] = [enc.encode(JSON.stringify({ rows: rowCount, columns: columns.map((c) => [c.name, c.type, narrow(c) ? 'Int32Array' : c.values.constructor.name]) }))];
   // Every digest requested at once (one round trip to WebCrypto instead of three per column),
-  // but one-byte codes are widened one column at a time, so their wide copies never add up.
+  // but one-byte codes are widened some 16 MB at a time (each batch once the one before is
+  // hashed), so their wide copies never add up to more. One column at a time cost a round trip
+  // each: 37 of them were most of the real data's fingerprint time.
   let widening: Promise<unknown> = Promise.resolve();
+  let batch: Promise<unknown>[] = [];
+  let batchBytes = 0;
   const values = (c: BuiltColumn): Promise<Uint8Array> => {
     if (!narrow(c)) return digest(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength));
+    if (batchBytes + c.values.length * 4 > WIDEN_BYTES && batch.length) {
+      const done = Promise.all(batch);
+      widening = widening.then(() => done);
+      batch = [];
+      batchBytes = 0;
+    }
+    batchBytes += c.values.length * 4;
     const next = widening.then(() => digest(new Uint8Array(wideCodes(c).buffer)));
-    widening = next;
+    batch.push(next);
     return next;
   };
   parts.push(
@@ -345,7 +411,7 @@ export async function fingerprintColumns(rowCount: number, columns: BuiltColumn[
   return bytesToHex(sha256(all));
 }
 
-function tableName(file: string): string {
+export function tableName(file: string): string {
   return (
     file
       .replace(/^.*[\\/]/, '')
@@ -364,8 +430,11 @@ export interface PartSpec {
   delimiter: string;
   /** Whether the bytes end the file (then a last record without a newline is read too). */
   last: boolean;
-  /** Later parts: the names and types the first part found. The first part: undefined. */
-  columns?: { names: string[]; types: ColumnType[] };
+  /**
+   * Later parts: the header's field count, and the names and types the first part finds. The part
+   * reads on meanwhile, keeping its records as a sample is kept. The first part: undefined.
+   */
+  later?: { width: number; columns: Promise<{ names: string[]; types: ColumnType[] }> };
   /** The first part: called once the types are chosen (`complete`: from a whole sample). */
   onTypes?: (found: { names: string[]; types: ColumnType[]; complete: boolean; multiline: boolean }) => void;
 }
@@ -413,37 +482,43 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
   // The first piece (a whole piece unless the file is smaller) tells the format, the encoding and
   // the delimiter.
   const first = (await reader.next()) ?? new Uint8Array(0);
-  if (!part && first.length === 0) throw new IngestError('empty', 'the file is empty (0 bytes)');
-  const format = part ? 'csv' : (opts.format ?? formatOf(source.name, first));
+  const sniffed: Sniffed = part ? { format: 'csv', decoder: new TextDecoder(), label: 'utf-8', delimiter: part.delimiter } : sniffFile(source.name, first, opts);
+  const { format, label } = sniffed;
   const name = opts.name ?? tableName(source.name);
   if (format === 'parquet') {
     void reader.cancel().catch(() => {});
     const { ingestParquet } = await import('./parquet.ts');
     return ingestParquet(source, name, opts, warnings);
   }
-  if (!part) checkText(first);
-  const { decoder, label } = part ? { decoder: new TextDecoder(), label: 'utf-8' } : pickDecoder(first, opts.encoding ?? 'auto');
-  const asm = new TableAssembler(part?.columns ? { ...opts, sampleRows: 64 } : opts, warnings);
+  const decoder = sniffed.decoder!;
+  const asm = new TableAssembler(part?.later ? { ...opts, sampleRows: 64 } : opts, warnings);
   asm.sizeHint = source.size;
   let bytes = 0;
   let delimiter: string | undefined;
   let feed: (text: string) => void;
   let feedBytes: ((chunk: Uint8Array) => void) | undefined;
   let end: () => void;
-  // CSV and TSV, either engine: the delimiter (given, or detected from the start of the text), and
-  // what becomes of each record (the first names the columns unless there is no header).
-  const chooseDelimiter = (start: string) => {
-    const d = part?.delimiter ?? opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(start));
-    if (d.length !== 1 || d.charCodeAt(0) > 127) throw new IngestError('bad-options', 'the delimiter must be one ASCII character');
-    return d;
-  };
   const header = opts.header ?? true;
   const csvRow = (fields: string[], line: number) => {
     if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
     asm.add(fields, line);
   };
   let byteReader: ByteCsvReader | undefined;
-  if (part?.columns) asm.setColumns(part.columns.names, part.columns.types);
+  // A later part's names and types arrive while it reads (checked between pieces); a rejection
+  // (the first part failed, or the split was given up) stops it at the next piece.
+  let columnsLater: { names: string[]; types: ColumnType[] } | undefined;
+  let columnsFailed: unknown;
+  if (part?.later) {
+    asm.awaitColumns(part.later.width);
+    part.later.columns.then(
+      (c) => (columnsLater = c),
+      (e: unknown) => (columnsFailed = e ?? new Error('no columns')),
+    );
+  }
+  const takeColumns = () => {
+    if (columnsFailed) throw columnsFailed;
+    if (columnsLater && asm.awaiting) asm.setColumns(columnsLater.names, columnsLater.types);
+  };
   if (format === 'jsonl') {
     let carry = '';
     let line = 0;
@@ -477,11 +552,11 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
       if (carry) row(carry);
       if (!keys) throw new IngestError('empty', 'the file holds no JSON objects');
     };
-  } else if (label === 'utf-8' && (part || (opts.engine ?? 'bytes') === 'bytes')) {
+  } else if (sniffed.delimiter !== undefined) {
     // The fast path: records cut from the bytes themselves (csv-bytes.ts).
     feedBytes = (chunk) => {
       if (!byteReader) {
-        delimiter = chooseDelimiter(new TextDecoder().decode(chunk.subarray(0, 65536)).replace(/^\ufeff/, ''));
+        delimiter = sniffed.delimiter!;
         byteReader = new ByteCsvReader(
           delimiter,
           (buf, starts, ends, count, line) => {
@@ -493,7 +568,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
             asm.addBytes(buf, starts, ends, count, line);
           },
           csvRow,
-          { fileStart: !part?.columns },
+          { fileStart: !part?.later },
         );
       }
       byteReader.push(chunk);
@@ -507,7 +582,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     feed = (text) => {
       if (!tok) {
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        delimiter = chooseDelimiter(text.slice(0, 65536));
+        delimiter = chooseDelimiter(opts, format, text.slice(0, 65536));
         tok = new CsvTokenizer({ delimiter }, csvRow);
       }
       tok.push(text);
@@ -526,10 +601,16 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     else feed(decoder.decode(chunk, { stream: true }));
     opts.onProgress?.(bytes, source.size);
     chunk = await reader.next();
+    await yieldTask();
+    if (part?.later) takeColumns();
   }
   if (!feedBytes) feed(decoder.decode());
   end();
   if (opts.signal?.aborted) cancel();
+  if (part?.later && asm.awaiting) {
+    await part.later.columns.catch(() => {});
+    takeColumns();
+  }
   if (part) {
     return {
       rows: asm.rows,
@@ -546,7 +627,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     rowCount: asm.rows,
     columns,
     fingerprint: opts.fingerprint === false ? '' : await fingerprintColumns(asm.rows, columns),
-    report: { format, delimiter, encoding: label, bytes, rows: asm.rows, warnings },
+    report: { format, delimiter, encoding: label!, bytes, rows: asm.rows, warnings },
   };
 }
 

@@ -13,7 +13,8 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from '
 import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
 import type { BuiltColumn } from './columns.ts';
 import { IngestError } from './errors.ts';
-import { fingerprintColumns, ingest, type IngestOptions, type IngestReport } from './ingest.ts';
+import { fingerprintColumns, type IngestOptions, type IngestReport } from './ingest.ts';
+import { ingestFile } from './parallel.ts';
 
 /** Rows per stored chunk: large enough to write fast, small enough to read a preview cheaply. */
 const CHUNK_ROWS = 262_144;
@@ -89,6 +90,8 @@ function kindOf(a: ArrayBufferView): Kind {
 
 function chunkOf(a: Int32Array | Float64Array | Uint8Array, k: number): ArrayBuffer {
   const part = a.subarray(k * CHUNK_ROWS, (k + 1) * CHUNK_ROWS);
+  // A column that is one whole buffer goes as it is: put() copies what it is given at once.
+  if (part.byteOffset === 0 && part.byteLength === part.buffer.byteLength) return part.buffer as ArrayBuffer;
   return part.slice().buffer as ArrayBuffer;
 }
 
@@ -96,21 +99,33 @@ export interface SaveInput {
   name: string;
   rowCount: number;
   columns: BuiltColumn[];
-  /** Or its promise: only the catalog entry needs it, so its digests can run while chunks are written. */
-  fingerprint: string | Promise<string>;
+  /**
+   * Or its promise, or a function that computes it: only the catalog entry needs it, so its digests
+   * can run while the chunks are written (a function is called once the first chunks are on their way).
+   */
+  fingerprint: string | Promise<string> | (() => Promise<string>);
   source: TableMeta['source'];
   warnings?: string[];
 }
 
 /** Bytes of column chunks per write transaction. */
-const TX_BYTES = 4 * 1024 * 1024;
+const TX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Stores a loaded table. With `replace`, an existing table of that name is swapped out in the same
  * transaction that makes the new one visible.
  * @throws {IngestError} `quota` when the disk is full, `bad-options` when the name is taken.
  */
-export async function saveTable(t: SaveInput, options: { replace?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<TableMeta> {
+export async function saveTable(t: SaveInput, options: SaveOptions = {}): Promise<TableMeta> {
+  return withDb((d) => save(d, t, options));
+}
+
+interface SaveOptions {
+  replace?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+async function save(d: IDBPDatabase<DataDB>, t: SaveInput, options: SaveOptions): Promise<TableMeta> {
   const id = crypto.randomUUID();
   const chunks = Math.max(1, Math.ceil(t.rowCount / CHUNK_ROWS));
   const meta: TableMeta = {
@@ -124,58 +139,63 @@ export async function saveTable(t: SaveInput, options: { replace?: boolean; onPr
     warnings: t.warnings ?? [],
     createdAt: Date.now(),
   };
-  return withDb(async (d) => {
-    if (!options.replace && (await d.getFromIndex('tables', 'name', t.name))) {
-      throw new IngestError('bad-options', `a table named "${t.name}" exists; choose another name or replace it`);
-    }
-    try {
-      // Column chunks, written whole (never row by row), in transactions of about 4 MB: fewer
-      // commits than one per column (a 50-column table paid 50), while the copies a transaction
-      // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed
-      // durability: these rows are invisible until the catalog flip below, whose transaction keeps
-      // the default. The first one also marks the save as pending, so chunks never exist unmarked.
-      const writing = () => d.transaction(['chunks', 'dicts', 'pending'], 'readwrite', { durability: 'relaxed' });
-      let wtx = writing();
-      // Each request's own promise is awaited with the transaction: a request that fails (quota,
-      // in some browsers) is then the error reported, not the transaction's abort that follows.
-      let requests: Promise<unknown>[] = [wtx.objectStore('pending').put({ id, startedAt: Date.now() })];
-      let held = 0;
-      for (let c = 0; c < t.columns.length; c++) {
-        const col = t.columns[c]!;
-        for (let k = 0; k < chunks; k++) {
-          requests.push(wtx.objectStore('chunks').put({ values: chunkOf(col.values, k), ...(col.valid ? { valid: chunkOf(col.valid, k) } : {}) }, [id, c, k]));
-        }
-        if (col.dictionary) requests.push(wtx.objectStore('dicts').put(col.dictionary, [id, c]));
-        held += col.values.byteLength + (col.valid?.byteLength ?? 0);
-        if (held >= TX_BYTES || c === t.columns.length - 1) {
-          await Promise.all([...requests, wtx.done]);
-          requests = [];
-          options.onProgress?.(c + 1, t.columns.length);
-          if (c < t.columns.length - 1) wtx = writing();
-          held = 0;
-        }
+  if (!options.replace && (await d.getFromIndex('tables', 'name', t.name))) {
+    throw new IngestError('bad-options', `a table named "${t.name}" exists; choose another name or replace it`);
+  }
+  try {
+    // Column chunks, written whole (never row by row), in transactions of about 4 MB: fewer
+    // commits than one per column (a 50-column table paid 50), while the copies a transaction
+    // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed
+    // durability: these rows are invisible until the catalog flip below, whose transaction keeps
+    // the default. The first one also marks the save as pending, so chunks never exist unmarked.
+    const writing = () => d.transaction(['chunks', 'dicts', 'pending'], 'readwrite', { durability: 'relaxed' });
+    let wtx = writing();
+    // Each request's own promise is awaited with the transaction: a request that fails (quota,
+    // in some browsers) is then the error reported, not the transaction's abort that follows.
+    let requests: Promise<unknown>[] = [wtx.objectStore('pending').put({ id, startedAt: Date.now() })];
+    let held = 0;
+    let fingerprint = typeof t.fingerprint === 'function' ? undefined : t.fingerprint;
+    for (let c = 0; c < t.columns.length; c++) {
+      const col = t.columns[c]!;
+      for (let k = 0; k < chunks; k++) {
+        requests.push(wtx.objectStore('chunks').put({ values: chunkOf(col.values, k), ...(col.valid ? { valid: chunkOf(col.valid, k) } : {}) }, [id, c, k]));
       }
-      meta.fingerprint = await t.fingerprint;
-      // The flip: the new table appears and a replaced one disappears, its chunks with it, at
-      // once or not at all.
-      const tx = d.transaction(['tables', 'pending', 'chunks', 'dicts'], 'readwrite');
-      const old = await tx.objectStore('tables').index('name').get(t.name);
-      if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
-      const flip: Promise<unknown>[] = [];
-      if (old) flip.push(tx.objectStore('tables').delete(old.id), ...deleteData(tx, old.id, old.columns.length, old.chunks));
-      flip.push(tx.objectStore('tables').put(meta), tx.objectStore('pending').delete(id));
-      await Promise.all([...flip, tx.done]);
-      return meta;
-    } catch (e) {
-      // This save's chunks and its pending mark go together: if this fails, the mark stays and
-      // collectGarbage removes them later.
-      await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
-      if (isQuota(e)) {
-        throw new IngestError('quota', `the browser's storage is full: "${t.name}" could not be saved. Delete tables you no longer need or free disk space; nothing stored before was changed`);
+      if (col.dictionary) requests.push(wtx.objectStore('dicts').put(col.dictionary, [id, c]));
+      held += col.values.byteLength + (col.valid?.byteLength ?? 0);
+      if (held >= TX_BYTES || c === t.columns.length - 1) {
+        // The digests start once the browser has the first chunks to write, not before: until
+        // they yield, nothing would reach IndexedDB.
+        if (fingerprint === undefined) {
+          fingerprint = (t.fingerprint as () => Promise<string>)();
+          fingerprint.catch(() => {}); // awaited below
+        }
+        await Promise.all([...requests, wtx.done]);
+        requests = [];
+        options.onProgress?.(c + 1, t.columns.length);
+        if (c < t.columns.length - 1) wtx = writing();
+        held = 0;
       }
-      throw e;
     }
-  });
+    meta.fingerprint = await fingerprint!;
+    // The flip: the new table appears and a replaced one disappears, its chunks with it, at
+    // once or not at all.
+    const tx = d.transaction(['tables', 'pending', 'chunks', 'dicts'], 'readwrite');
+    const old = await tx.objectStore('tables').index('name').get(t.name);
+    if (old && !options.replace) throw new IngestError('bad-options', `a table named "${t.name}" was just saved in another tab; choose another name or replace it`);
+    const flip: Promise<unknown>[] = [];
+    if (old) flip.push(tx.objectStore('tables').delete(old.id), ...deleteData(tx, old.id, old.columns.length, old.chunks));
+    flip.push(tx.objectStore('tables').put(meta), tx.objectStore('pending').delete(id));
+    await Promise.all([...flip, tx.done]);
+    return meta;
+  } catch (e) {
+    // This save's chunks and its pending mark go together: if this fails, the mark stays and
+    // collectGarbage removes them later.
+    await dropChunks(d, id, t.columns.length, chunks).catch(() => {});
+    if (isQuota(e)) {
+      throw new IngestError('quota', `the browser's storage is full: "${t.name}" could not be saved. Delete tables you no longer need or free disk space; nothing stored before was changed`);
+    }
+    throw e;
+  }
 }
 
 /** The requests that delete a table's chunks and dictionaries, in a transaction over both stores. */
@@ -301,9 +321,17 @@ export async function collectGarbage(now = Date.now()): Promise<number> {
  */
 export async function loadFile(file: File, options: IngestOptions & { replace?: boolean } = {}): Promise<{ meta: TableMeta; report: IngestReport }> {
   const { replace, ...rest } = options;
-  const t = await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }, { ...rest, fingerprint: false });
-  const fingerprint = fingerprintColumns(t.rowCount, t.columns);
-  fingerprint.catch(() => {}); // awaited by saveTable
-  const meta = await saveTable({ ...t, fingerprint, warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
-  return { meta, report: t.report };
+  // The database opens while the file is read, not after.
+  const opening = db();
+  opening.catch(() => {}); // awaited below
+  try {
+    // On the app's ingest lanes (workers) when installed: the page stays responsive, and a large
+    // CSV is read in parts at once (parallel.ts).
+    const t = await ingestFile(file, file.name, { ...rest, fingerprint: false });
+    if (rest.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
+    const meta = await save(await opening, { ...t, fingerprint: () => fingerprintColumns(t.rowCount, t.columns), warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+    return { meta, report: t.report };
+  } finally {
+    void opening.then((d) => d.close(), () => {});
+  }
 }

@@ -1,0 +1,165 @@
+/**
+ * Ingest lanes on workers (parallel.ts reads a file on them): the RPC contract between the page and
+ * a lane worker, the worker's side (`ingestLaneApi`, exposed by ingest-worker.ts) and the page's
+ * (`workerIngestLanes`). The workers are module workers of the app's own origin (src/app/lanes.ts):
+ * they read the owner's file and hand back typed columns, stay alive between files (a fresh
+ * worker's first file runs before its code is optimised, at about half the speed), and never see
+ * the sandbox.
+ *
+ * Replies are results, not exceptions: comlink rethrows a worker's exception as a plain Error, and
+ * an IngestError's code and line would be lost.
+ */
+import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
+import type { BuiltColumn } from './columns.ts';
+import { IngestError, type IngestErrorCode } from './errors.ts';
+import { ingest, ingestPart, type IngestedTable, type PartOutcome, type PartSpec } from './ingest.ts';
+import { blobSource, type IngestLanes, type LaneOptions, type LaneRun } from './parallel.ts';
+
+type TypesFound = Parameters<NonNullable<PartSpec['onTypes']>>[0];
+
+/**
+ * A part's request as it travels: `announce` (the first part) reports the types through
+ * `hooks.types`; `width` (a later part) asks for them through `hooks.columns`.
+ */
+export type WirePartSpec = Omit<PartSpec, 'onTypes' | 'later'> & { announce: boolean; width?: number };
+
+type Columns = Awaited<NonNullable<PartSpec['later']>['columns']>;
+
+export type LaneReply<T> = { ok: true; value: T } | { ok: false; code: IngestErrorCode | 'internal'; message: string; line?: number };
+
+/** What the page hands a request for its progress and the first part's types. */
+export interface LaneHooks {
+  bytes(n: number): void;
+  types(found: TypesFound): void;
+  /** A later part's names and types, once the first part has them; rejects if it never will. */
+  columns(): Promise<Columns>;
+}
+
+/** The lane worker's RPC contract; every request carries the page's job number, for `cancel`. */
+export interface IngestLaneApi {
+  whole(job: number, file: Blob, name: string, opts: LaneOptions, hooks: LaneHooks): Promise<LaneReply<IngestedTable>>;
+  part(job: number, file: Blob, start: number, end: number, opts: LaneOptions, spec: WirePartSpec, hooks: LaneHooks): Promise<LaneReply<PartOutcome>>;
+  cancel(job: number): void;
+}
+
+/** The columns' buffers, each once: they move to the page instead of being copied. */
+function buffers(columns: BuiltColumn[]): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>();
+  for (const c of columns) {
+    set.add(c.values.buffer as ArrayBuffer);
+    if (c.valid) set.add(c.valid.buffer as ArrayBuffer);
+  }
+  return [...set];
+}
+
+/** The worker's side (ingest-worker.ts exposes it). */
+export function ingestLaneApi(): IngestLaneApi {
+  const jobs = new Map<number, AbortController>();
+  const serve = async <T>(job: number, hooks: Remote<LaneHooks>, work: (signal: AbortSignal) => Promise<T>, columns: (v: T) => BuiltColumn[]): Promise<LaneReply<T>> => {
+    const stop = new AbortController();
+    jobs.set(job, stop);
+    try {
+      const value = await work(stop.signal);
+      return transfer({ ok: true, value }, buffers(columns(value)));
+    } catch (e) {
+      if (e instanceof IngestError) return { ok: false, code: e.code, message: e.message, ...(e.line !== undefined ? { line: e.line } : {}) };
+      return { ok: false, code: 'internal', message: String((e as Error)?.message ?? e) };
+    } finally {
+      jobs.delete(job);
+      hooks[releaseProxy]();
+    }
+  };
+  return {
+    whole(job, file, name, opts, hooks) {
+      const h = hooks as unknown as Remote<LaneHooks>;
+      return serve(job, h, (signal) => ingest(blobSource(file, name), { ...opts, signal, onProgress: (n) => void h.bytes(n) }), (t) => t.columns);
+    },
+    part(job, file, start, end, opts, spec, hooks) {
+      const h = hooks as unknown as Remote<LaneHooks>;
+      const { announce, width, ...rest } = spec;
+      const later = width === undefined ? {} : { later: { width, columns: h.columns() as Promise<Columns> } };
+      return serve(
+        job,
+        h,
+        (signal) => ingestPart(blobSource(file.slice(start, end), ''), { ...opts, signal, onProgress: (n) => void h.bytes(n) }, { ...rest, ...later, ...(announce ? { onTypes: (f) => void h.types(f) } : {}) }),
+        (o) => o.columns,
+      );
+    },
+    cancel(job) {
+      jobs.get(job)?.abort();
+    },
+  };
+}
+
+interface Slot {
+  worker: Worker;
+  api: Remote<IngestLaneApi>;
+  busy: number;
+  /** Rejects the slot's requests in flight when its worker fails. */
+  failed: Set<(e: Error) => void>;
+}
+
+/** Lanes on up to `width` workers made by `make`, started on first use and kept. */
+export function workerIngestLanes(make: () => Worker, width: number): IngestLanes {
+  let slots: Slot[] = [];
+  let jobs = 0;
+  const start = (): Slot => {
+    const worker = make();
+    const slot: Slot = { worker, api: wrap<IngestLaneApi>(worker), busy: 0, failed: new Set() };
+    // A worker that fails outside a request (its script did not load, say) would leave requests
+    // waiting forever: they are rejected, and the next request starts a fresh worker.
+    const fail = (what: string) => {
+      slots = slots.filter((s) => s !== slot);
+      worker.terminate();
+      const e = new IngestError('crashed', `the file could not be read: the worker reading it stopped (${what}); reload the page and try again`);
+      for (const f of slot.failed) f(e);
+    };
+    worker.addEventListener('error', (e) => {
+      e.preventDefault();
+      fail(e.message || 'an error in the worker');
+    });
+    worker.addEventListener('messageerror', () => fail('a message could not be read'));
+    slots.push(slot);
+    return slot;
+  };
+  // Each request on the least busy worker, a new one while fewer than `width` run.
+  const pick = (): Slot => {
+    const idle = slots.find((s) => s.busy === 0);
+    if (idle) return idle;
+    if (slots.length < width) return start();
+    return slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+  };
+  const call = async <T>(run: LaneRun, spec: Pick<PartSpec, 'onTypes' | 'later'>, send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
+    if (run.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
+    const slot = pick();
+    const job = ++jobs;
+    slot.busy++;
+    let reject!: (e: Error) => void;
+    const failed = new Promise<never>((_, r) => (reject = r));
+    slot.failed.add(reject);
+    const onAbort = () => void slot.api.cancel(job).catch(() => {});
+    run.signal?.addEventListener('abort', onAbort);
+    try {
+      const hooks = proxy<LaneHooks>({
+        bytes: (n) => run.onBytes?.(n),
+        types: (f) => spec.onTypes?.(f),
+        columns: () => spec.later?.columns ?? Promise.reject(new Error('not a later part')),
+      });
+      const reply = await Promise.race([send(slot.api, job, hooks), failed]);
+      if (reply.ok) return reply.value;
+      throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
+    } finally {
+      slot.busy--;
+      slot.failed.delete(reject);
+      run.signal?.removeEventListener('abort', onAbort);
+    }
+  };
+  return {
+    width,
+    whole: (file, name, opts, run) => call(run, {}, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
+    part: (file, startAt, end, opts, spec, run) => {
+      const { onTypes, later, ...rest } = spec;
+      return call(run, spec, (api, job, hooks) => api.part(job, file, startAt, end, opts, { ...rest, announce: !!onTypes, ...(later ? { width: later.width } : {}) }, hooks));
+    },
+  };
+}

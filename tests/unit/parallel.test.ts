@@ -1,0 +1,206 @@
+/**
+ * A file read in parts (lib/data/parallel.ts) gives the table `ingest` gives, byte for byte: on
+ * random files cut at every kind of place, on the real data, and on the cases the joining must get
+ * right (a column turned into text in a later part or an earlier one, more than 256 words across
+ * parts, a cut inside quotes, errors and warnings at the file's own line numbers, cancelling).
+ */
+import { describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openAsBlob } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IngestError, ingest, ingestFile, localLanes, type IngestLanes, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
+import { DIABETES_ZIP } from './fixtures/data.ts';
+import { randomCsv } from './fixtures/random-csv.ts';
+
+/** Local lanes that count what they were asked: a test of parts must not pass by reading whole. */
+function countingLanes(width: number): IngestLanes & { parts: number; wholes: number } {
+  const inner = localLanes(width);
+  const lanes = {
+    width,
+    parts: 0,
+    wholes: 0,
+    whole: (...a: Parameters<IngestLanes['whole']>) => (lanes.wholes++, inner.whole(...a)),
+    part: (...a: Parameters<IngestLanes['part']>) => (lanes.parts++, inner.part(...a)),
+  };
+  return lanes;
+}
+
+const blobOf = (text: string | Uint8Array) => new Blob([typeof text === 'string' ? new TextEncoder().encode(text) : (text as BlobPart)]);
+
+/** A table as plain data, or the error it ends with. */
+function shape(t: IngestedTable) {
+  return { name: t.name, rows: t.rowCount, fingerprint: t.fingerprint, report: t.report, columns: t.columns.map((c) => ({ ...c, kind: c.values.constructor.name, values: [...c.values], valid: c.valid && [...c.valid] })) };
+}
+async function outcome(run: () => Promise<IngestedTable>) {
+  try {
+    return shape(await run());
+  } catch (e) {
+    return { error: `${(e as IngestError).code}: ${(e as Error).message}` };
+  }
+}
+
+/** Whole on this thread, and in parts: both outcomes, and the lanes (to see that it was split). */
+async function both(text: string | Uint8Array, opts: IngestOptions, width: number, minPart = 1) {
+  const blob = blobOf(text);
+  const lanes = countingLanes(width);
+  const whole = await outcome(() => ingest({ name: 'x.csv', size: blob.size, stream: () => blob.stream() }, opts));
+  const parts = await outcome(() => ingestFile(blob, 'x.csv', opts, lanes, minPart));
+  return { whole, parts, lanes };
+}
+
+describe('a file read in parts', () => {
+  test('on 300 random files, in 2 to 4 parts, is the table ingest reads whole (and most were split)', async () => {
+    let split = 0;
+    const seeds = Number(process.env.AIRLOCK_AGREE ?? 300);
+    for (let seed = 1; seed <= seeds; seed++) {
+      const { text, opts } = randomCsv(seed);
+      const { whole, parts, lanes } = await both(text, opts, 2 + (seed % 3));
+      expect(parts, `seed ${seed}: ${JSON.stringify(text.slice(0, 300))}`).toEqual(whole);
+      if (lanes.wholes === 0) split++;
+    }
+    // Files too short for their sample, cut inside quotes, or refused in their first rows are read
+    // whole: about half of these small files; the rest must really have been read in parts.
+    expect(split).toBeGreaterThan(seeds / 3);
+  });
+
+  test('a column that a later part turns into text keeps every raw value, as read whole', async () => {
+    // "007" and "7.50" must stay as written after the column becomes text: a part that read them
+    // as numbers must read them again.
+    const rows = ['n,x'];
+    for (let i = 0; i < 40; i++) rows.push(`${i % 3 === 0 ? '007' : String(i)},${i % 4 === 0 ? '7.50' : '1.25'}`);
+    rows.push('V57,oops');
+    for (let i = 0; i < 40; i++) rows.push(`${i % 5 === 0 ? '0012' : String(i)},${i % 4 === 0 ? '7.50' : '2'}`);
+    const text = rows.join('\n') + '\n';
+    for (const width of [2, 3, 4]) {
+      const { whole, parts, lanes } = await both(text, { sampleRows: 5 }, width);
+      expect(lanes.wholes).toBe(0);
+      expect(parts).toEqual(whole);
+      const n = (whole as ReturnType<typeof shape>).columns[0]!;
+      expect(n.type).toBe('string');
+      expect(n.dictionary).toContain('0012');
+      expect(n.demoted).toEqual({ line: 42, value: 'V57', from: 'int' });
+      expect((whole as ReturnType<typeof shape>).report.warnings).toEqual([
+        'column "n" was read as int but line 42 holds "V57"; loaded as text',
+        'column "x" was read as float but line 42 holds "oops"; loaded as text',
+      ]);
+    }
+  });
+
+  test('a column turned into text in the first part, and numbers past 32 bits in a later one', async () => {
+    const rows = ['a,b'];
+    for (let i = 0; i < 30; i++) rows.push(`${i === 8 ? 'x' : i},${i}`);
+    for (let i = 0; i < 30; i++) rows.push(`${i},${i === 25 ? '9876543210' : i}`);
+    const { whole, parts, lanes } = await both(rows.join('\n'), { sampleRows: 4 }, 3);
+    expect(lanes.wholes).toBe(0);
+    expect(parts).toEqual(whole);
+    const cols = (whole as ReturnType<typeof shape>).columns;
+    expect(cols.map((c) => `${c.type}:${c.kind}`)).toEqual(['string:Int32Array', 'int:Float64Array']);
+  });
+
+  test('text with more than 256 words across the parts gets Int32 codes, missing as -1', async () => {
+    const rows = ['w,k'];
+    for (let i = 0; i < 400; i++) rows.push(`${i % 7 === 0 ? 'NA' : `word${i % 300}`},${i % 2 ? 'a' : 'b'}`);
+    const { whole, parts, lanes } = await both(rows.join('\n') + '\n', { sampleRows: 10 }, 4);
+    expect(lanes.wholes).toBe(0);
+    expect(parts).toEqual(whole);
+    const [w, k] = (whole as ReturnType<typeof shape>).columns;
+    expect([w!.kind, k!.kind]).toEqual(['Int32Array', 'Uint8Array']);
+    expect(w!.values[0]).toBe(-1);
+  });
+
+  test('a cut inside a quoted field is found, and the file is read whole instead', async () => {
+    // Every record's note spans lines after the sample: any cut is likely inside quotes.
+    const rows = ['id,note'];
+    for (let i = 0; i < 20; i++) rows.push(`${i},plain`);
+    for (let i = 0; i < 200; i++) rows.push(`${i},"line one\nline two\nline three, ${i}"`);
+    const text = rows.join('\n') + '\n';
+    let fellBack = 0;
+    for (const width of [2, 3, 4]) {
+      const { whole, parts, lanes } = await both(text, { sampleRows: 10 }, width);
+      expect(parts).toEqual(whole);
+      expect((whole as ReturnType<typeof shape>).rows).toBe(220);
+      fellBack += lanes.wholes;
+    }
+    expect(fellBack).toBeGreaterThan(0);
+    // Newlines inside quotes in the first rows: read whole as soon as the first part has its
+    // sample (the other parts, started with it, are stopped).
+    const early = ['id,note', ...Array.from({ length: 50 }, (_, i) => `${i},"a\nb"`)].join('\n');
+    const r = await both(early, { sampleRows: 10 }, 2);
+    expect(r.parts).toEqual(r.whole);
+    expect([r.lanes.parts, r.lanes.wholes]).toEqual([2, 1]);
+  });
+
+  test('a later part that starts with U+FEFF keeps it as content', async () => {
+    const rows = ['a,b', ...Array.from({ length: 30 }, (_, i) => `\ufeffv${i % 3},${i}`)];
+    for (const width of [2, 3, 4]) {
+      const { whole, parts, lanes } = await both(rows.join('\n') + '\n', { sampleRows: 3 }, width);
+      expect(lanes.wholes).toBe(0);
+      expect(parts).toEqual(whole);
+    }
+  });
+
+  test('errors and warnings name the file\'s own lines', async () => {
+    const rows = ['a,b,c'];
+    for (let i = 0; i < 90; i++) rows.push(i === 70 ? '1,2' : `${i},${i},x`);
+    const text = rows.join('\n') + '\n';
+    for (const width of [2, 3, 4]) {
+      const { whole, parts, lanes } = await both(text, { sampleRows: 5 }, width);
+      expect(lanes.wholes).toBe(0);
+      expect(parts).toEqual(whole);
+      expect(parts).toEqual({ error: 'ragged: line 72 has 2 fields but the header has 3; fix the file, or choose to pad short rows' });
+      const padded = await both(text, { sampleRows: 5, ragged: 'pad' }, width);
+      expect(padded.parts).toEqual(padded.whole);
+      expect((padded.parts as ReturnType<typeof shape>).report.warnings).toEqual(['padded short rows with missing values, first on line 72']);
+    }
+    // An unterminated quote at the end is the last part's, and named at the file's line.
+    const open = rows.slice(0, 60).join('\n') + '\n7,8,"never ends\n' + '9,9,9\n'.repeat(20);
+    const r = await both(open, { sampleRows: 5 }, 3);
+    expect(r.parts).toEqual(r.whole);
+    expect((r.parts as { error: string }).error).toMatch(/^unterminated-quote: a quoted field that starts on line 61 /);
+  });
+
+  test('a header with no rows, a file too short for its sample, and options that change nothing', async () => {
+    const headerOnly = 'a,b\n' + '\n'.repeat(100);
+    const h = await both(headerOnly, {}, 3, 4);
+    expect(h.parts).toEqual(h.whole);
+    expect((h.parts as { error: string }).error).toMatch(/^header-only/);
+    // Fewer rows in the first part than the sample: the types would differ, so it is read whole.
+    const short = ['a', ...Array.from({ length: 30 }, (_, i) => (i < 20 ? String(i) : 'x'))].join('\n');
+    const s = await both(short, { sampleRows: 25 }, 2);
+    expect(s.parts).toEqual(s.whole);
+    expect(s.lanes.wholes).toBe(1);
+    // Not the byte engine's: read whole on one lane.
+    for (const opts of [{ engine: 'text' as const }, { encoding: 'latin1' as const }]) {
+      const r = await both('a,b\n1,2\n3,4\n'.repeat(10), opts, 2);
+      expect(r.parts).toEqual(r.whole);
+      expect([r.lanes.parts, r.lanes.wholes]).toEqual([0, 1]);
+    }
+  });
+
+  test('cancelling stops every part', async () => {
+    const text = 'a,b\n' + Array.from({ length: 20000 }, (_, i) => `${i},w${i % 9}`).join('\n');
+    const stop = new AbortController();
+    let seen = 0;
+    const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => ((seen = n), stop.abort()) }, localLanes(2), 1);
+    await expect(p).rejects.toMatchObject({ code: 'cancelled' });
+    expect(seen).toBeGreaterThan(0);
+  });
+
+  test('on the real diabetes data, in 2 and 4 parts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-parts-'));
+    execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
+    const blob = await openAsBlob(join(dir, 'dataset_diabetes/diabetic_data.csv'));
+    const whole = await ingest({ name: 'diabetic_data.csv', size: blob.size, stream: () => blob.stream() as ReadableStream<Uint8Array> });
+    for (const width of [2, 4]) {
+      const lanes = countingLanes(width);
+      const parts = await ingestFile(blob, 'diabetic_data.csv', {}, lanes);
+      expect([lanes.parts, lanes.wholes]).toEqual([width, 0]);
+      expect(parts.fingerprint).toBe(whole.fingerprint);
+      expect(parts.report).toEqual(whole.report);
+      expect(parts.columns.map((c) => c.values.constructor.name)).toEqual(whole.columns.map((c) => c.values.constructor.name));
+    }
+    // Receipts cite this fingerprint (as in ingest.test.ts): parts do not change it.
+    expect(whole.fingerprint).toBe('8ed579b413c430a97973908a61356fa39060092f439934ec96d611564da249f9');
+  });
+});
