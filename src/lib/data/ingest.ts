@@ -172,8 +172,9 @@ class TableAssembler {
   private sample: Array<number | [string[], number]> = [];
   private sampleBytes = new Uint8Array(1 << 16);
   private sampleUsed = 0;
-  /** Per byte row, `width` pairs of (start, end) into `sampleBytes`. */
-  private sampleRanges = new Int32Array(1 << 12);
+  /** Per byte row, `width` starts and ends of its fields in `sampleBytes`. */
+  private sampleStarts = new Int32Array(1 << 11);
+  private sampleEnds = new Int32Array(1 << 11);
   private sampleLines: number[] = [];
   /** Characters (or bytes) per sampled row, delimiters included: sizes the columns. */
   private sampleChars = 0;
@@ -258,11 +259,12 @@ class TableAssembler {
     this.sampleUsed += to - from;
     this.sampleChars += to - from + 1;
     const row = this.sampleLines.length;
-    let r = row * count * 2;
-    this.sampleRanges = grow(this.sampleRanges, r + count * 2);
+    const r = row * count;
+    const s = (this.sampleStarts = grow(this.sampleStarts, r + count));
+    const e = (this.sampleEnds = grow(this.sampleEnds, r + count));
     for (let k = 0; k < count; k++) {
-      this.sampleRanges[r++] = starts[k]! - from + at;
-      this.sampleRanges[r++] = ends[k]! - from + at;
+      s[r + k] = starts[k]! - from + at;
+      e[r + k] = ends[k]! - from + at;
     }
     this.sampleLines.push(line);
     this.sample.push(row);
@@ -282,14 +284,21 @@ class TableAssembler {
       return this.add(fields, line);
     }
     this.rows++;
-    for (let c = 0; c < count; c++) b[c]!.pushBytes(buf, starts[c]!, ends[c]!, line);
+    this.pushFields(buf, starts, ends, 0, line);
+  }
+
+  /** One record's fields, `starts[from + c]` to `ends[from + c]` for column c, into the builders. */
+  private pushFields(buf: Uint8Array, starts: Int32Array, ends: Int32Array, from: number, line: number): void {
+    const b = this.builders!;
+    for (let c = 0; c < b.length; c++) b[c]!.pushBytes(buf, starts[from + c]!, ends[from + c]!, line);
   }
 
   private startBuilders(): void {
     const names = this.names!;
     const width = names.length;
     const globalMissing = this.opts.missing ?? DEFAULT_MISSING;
-    const ranges = this.sampleRanges;
+    const starts = this.sampleStarts;
+    const ends = this.sampleEnds;
     const bytes = this.sampleBytes;
     const given = this.opts.columns;
     this.builders = names.map((name, c) => {
@@ -300,7 +309,7 @@ class TableAssembler {
       if (!type) {
         const inference = new TypeInference(missing);
         for (const e of this.sample) {
-          if (typeof e === 'number') inference.addBytes(bytes, ranges[(e * width + c) * 2]!, ranges[(e * width + c) * 2 + 1]!);
+          if (typeof e === 'number') inference.addBytes(bytes, starts[e * width + c]!, ends[e * width + c]!);
           else inference.add(e[0][c]!);
         }
         const r = inference.result();
@@ -309,8 +318,13 @@ class TableAssembler {
       }
       return new ColumnBuilder(name, type, missing);
     });
-    // (Before the sample is pushed: the types as chosen, whatever a sampled value may do to them.)
-    const types = this.builders.map((b) => b.type);
+    // Reported before the sample is pushed: the types as chosen (whatever a sampled value may do
+    // to them), and as early as they are known, since later parts of the file wait for them.
+    this.onTypes?.(
+      names,
+      this.builders.map((b) => b.type),
+      !this.finishing,
+    );
     // The rows to come, from the sample's length per row (a little over: trimmed at the end), so
     // the columns are not grown by doubling and copying.
     if (this.sizeHint && this.sample.length) {
@@ -319,16 +333,14 @@ class TableAssembler {
     }
     const builders = this.builders;
     for (const e of this.sample) {
-      if (typeof e === 'number') {
-        const line = this.sampleLines[e]!;
-        for (let c = 0, r = e * width * 2; c < width; c++, r += 2) builders[c]!.pushBytes(bytes, ranges[r]!, ranges[r + 1]!, line);
-      } else for (let c = 0; c < width; c++) builders[c]!.push(e[0][c]!, e[1]);
+      if (typeof e === 'number') this.pushFields(bytes, starts, ends, e * width, this.sampleLines[e]!);
+      else for (let c = 0; c < width; c++) builders[c]!.push(e[0][c]!, e[1]);
     }
     this.sample = [];
     this.sampleBytes = new Uint8Array(0);
-    this.sampleRanges = new Int32Array(0);
+    this.sampleStarts = new Int32Array(0);
+    this.sampleEnds = new Int32Array(0);
     this.sampleLines = [];
-    this.onTypes?.(names, types, !this.finishing);
   }
 
   /** The columns as they stand (a part of a file may have no rows); `finish` for a whole file. */
