@@ -426,9 +426,15 @@ class ByteDictionary {
 
 /** Text codes in the wire format: Int32Array with -1 for a missing value (one-byte codes are widened). */
 export function wideCodes(c: { values: Int32Array | Float64Array | Uint8Array; valid?: Uint8Array }): Int32Array {
-  if (c.values instanceof Int32Array) return c.values;
-  const wide = Int32Array.from(c.values);
-  if (c.valid) for (let i = 0; i < wide.length; i++) if (!c.valid[i]) wide[i] = -1;
+  return c.values instanceof Int32Array ? c.values : widenCodes(c, new Int32Array(c.values.length));
+}
+
+/** As wideCodes, into `into` (at least as long as the column): its first part, which it returns. */
+export function widenCodes(c: { values: Int32Array | Float64Array | Uint8Array; valid?: Uint8Array }, into: Int32Array): Int32Array {
+  const n = c.values.length;
+  const wide = into.subarray(0, n);
+  wide.set(c.values);
+  if (c.valid) for (let i = 0; i < n; i++) if (!c.valid[i]) wide[i] = -1;
   return wide;
 }
 

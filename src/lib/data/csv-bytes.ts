@@ -328,30 +328,3 @@ export class ByteCsvReader {
     this.line = tok.nextLine;
   }
 }
-
-const STOP = Symbol('stop');
-
-/**
- * How many fields the first record of a file has (its header, or its first row), from the file's
- * first bytes; undefined when the record does not end within them.
- */
-export function firstRecordWidth(bytes: Uint8Array, delimiter: string): number | undefined {
-  let width: number | undefined;
-  const reader = new ByteCsvReader(
-    delimiter,
-    (_buf, _starts, _ends, count) => {
-      width = count;
-      throw STOP;
-    },
-    (fields) => {
-      width = fields.length;
-      throw STOP;
-    },
-  );
-  try {
-    reader.push(bytes);
-  } catch (e) {
-    if (e !== STOP) throw e;
-  }
-  return width;
-}

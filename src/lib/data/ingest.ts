@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ColumnType } from '../sandbox/index.ts';
-import { ColumnBuilder, DEFAULT_MISSING, TypeInference, decodeBytes, grow, wideCodes, type BuiltColumn } from './columns.ts';
+import { ColumnBuilder, DEFAULT_MISSING, TypeInference, decodeBytes, grow, widenCodes, type BuiltColumn } from './columns.ts';
 import { CsvTokenizer, detectDelimiter } from './csv.ts';
 import { ByteCsvReader } from './csv-bytes.ts';
 import { IngestError } from './errors.ts';
@@ -186,7 +186,6 @@ class TableAssembler {
   /** The first line padded with missing values (`ragged: 'pad'`), for the report. */
   padded: number | undefined;
   private types: ColumnType[] | undefined;
-  private waiting = false;
   private finishing = false;
   /** Called once the columns' types are chosen; `complete` when the whole sample was seen. */
   onTypes: ((names: string[], types: ColumnType[], complete: boolean) => void) | undefined;
@@ -200,26 +199,10 @@ class TableAssembler {
     this.names = checkHeader(names, !!this.opts.fixHeader, this.warnings);
   }
 
-  /**
-   * A later part of a file, whose first part reads the header: records are `width` fields wide, and
-   * are kept (as the sample is) until `setColumns` gives the names and types.
-   */
-  awaitColumns(width: number): void {
-    this.names = new Array<string>(width).fill('');
-    this.waiting = true;
-  }
-
-  /** The names (already checked) and types for a part that awaited them; its kept records go in. */
+  /** Names already checked and their types: a later part of a file, whose first part read the header. */
   setColumns(names: string[], types: ColumnType[]): void {
     this.names = names;
     this.types = types;
-    this.waiting = false;
-    if (!this.builders && this.sample.length) this.startBuilders();
-  }
-
-  /** Whether records are being kept for the names and types still to come (`awaitColumns`). */
-  get awaiting(): boolean {
-    return this.waiting;
   }
 
   get hasHeader(): boolean {
@@ -245,7 +228,7 @@ class TableAssembler {
     }
     for (const f of fields) this.sampleChars += f.length + 1;
     this.sample.push([fields, line]);
-    if (this.sample.length >= (this.opts.sampleRows ?? 5000) && !this.waiting) this.startBuilders();
+    if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
   }
 
   /** A sampled record read from bytes: its bytes copied once, its fields as ranges of the copy. */
@@ -268,7 +251,7 @@ class TableAssembler {
     }
     this.sampleLines.push(line);
     this.sample.push(row);
-    if (this.sample.length >= (this.opts.sampleRows ?? 5000) && !this.waiting) this.startBuilders();
+    if (this.sample.length >= (this.opts.sampleRows ?? 5000)) this.startBuilders();
   }
 
   /**
@@ -370,9 +353,6 @@ async function digest(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 }
 
-/** Bytes of widened text codes a fingerprint holds at once. */
-const WIDEN_BYTES = 16 * 1024 * 1024;
-
 /**
  * Canonical SHA-256 of a table's content, which receipts cite: SHA-256 over a JSON header (row
  * count; each column's name, type and array kind) followed by, per column, the SHA-256 of its
@@ -385,25 +365,15 @@ export async function fingerprintColumns(rowCount: number, columns: BuiltColumn[
   const enc = new TextEncoder();
   const narrow = (c: BuiltColumn) => c.type === 'string' && !(c.values instanceof Int32Array);
   const parts: Uint8Array[] = [enc.encode(JSON.stringify({ rows: rowCount, columns: columns.map((c) => [c.name, c.type, narrow(c) ? 'Int32Array' : c.values.constructor.name]) }))];
-  // Every digest requested at once (one round trip to WebCrypto instead of three per column),
-  // but one-byte codes are widened some 16 MB at a time (each batch once the one before is
-  // hashed), so their wide copies never add up to more. One column at a time cost a round trip
-  // each: 37 of them were most of the real data's fingerprint time.
-  let widening: Promise<unknown> = Promise.resolve();
-  let batch: Promise<unknown>[] = [];
-  let batchBytes = 0;
+  // Every digest requested at once (one round trip to WebCrypto instead of three per column).
+  // One-byte codes are widened into one scratch array, column after column: digest() copies its
+  // input when called (WebCrypto §14.3.5, "get a copy of the bytes"), so the array is free again
+  // at once, and the wide copies never add up.
+  const scratch = new Int32Array(columns.some(narrow) ? rowCount : 0);
   const values = (c: BuiltColumn): Promise<Uint8Array> => {
     if (!narrow(c)) return digest(new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength));
-    if (batchBytes + c.values.length * 4 > WIDEN_BYTES && batch.length) {
-      const done = Promise.all(batch);
-      widening = widening.then(() => done);
-      batch = [];
-      batchBytes = 0;
-    }
-    batchBytes += c.values.length * 4;
-    const next = widening.then(() => digest(new Uint8Array(wideCodes(c).buffer)));
-    batch.push(next);
-    return next;
+    const wide = widenCodes(c, scratch);
+    return digest(new Uint8Array(wide.buffer, wide.byteOffset, wide.byteLength));
   };
   parts.push(
     ...(await Promise.all(
@@ -442,11 +412,8 @@ export interface PartSpec {
   delimiter: string;
   /** Whether the bytes end the file (then a last record without a newline is read too). */
   last: boolean;
-  /**
-   * Later parts: the header's field count, and the names and types the first part finds. The part
-   * reads on meanwhile, keeping its records as a sample is kept. The first part: undefined.
-   */
-  later?: { width: number; columns: Promise<{ names: string[]; types: ColumnType[] }> };
+  /** Later parts: the names and types the first part found. The first part: undefined. */
+  columns?: { names: string[]; types: ColumnType[] };
   /** The first part: called once the types are chosen (`complete`: from a whole sample). */
   onTypes?: (found: { names: string[]; types: ColumnType[]; complete: boolean; multiline: boolean }) => void;
 }
@@ -503,7 +470,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     return ingestParquet(source, name, opts, warnings);
   }
   const decoder = sniffed.decoder!;
-  const asm = new TableAssembler(part?.later ? { ...opts, sampleRows: 64 } : opts, warnings);
+  const asm = new TableAssembler(part?.columns ? { ...opts, sampleRows: 64 } : opts, warnings);
   asm.sizeHint = source.size;
   let bytes = 0;
   let delimiter: string | undefined;
@@ -516,21 +483,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     asm.add(fields, line);
   };
   let byteReader: ByteCsvReader | undefined;
-  // A later part's names and types arrive while it reads (checked between pieces); a rejection
-  // (the first part failed, or the split was given up) stops it at the next piece.
-  let columnsLater: { names: string[]; types: ColumnType[] } | undefined;
-  let columnsFailed: unknown;
-  if (part?.later) {
-    asm.awaitColumns(part.later.width);
-    part.later.columns.then(
-      (c) => (columnsLater = c),
-      (e: unknown) => (columnsFailed = e ?? new Error('no columns')),
-    );
-  }
-  const takeColumns = () => {
-    if (columnsFailed) throw columnsFailed;
-    if (columnsLater && asm.awaiting) asm.setColumns(columnsLater.names, columnsLater.types);
-  };
+  if (part?.columns) asm.setColumns(part.columns.names, part.columns.types);
   if (format === 'jsonl') {
     let carry = '';
     let line = 0;
@@ -580,7 +533,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
             asm.addBytes(buf, starts, ends, count, line);
           },
           csvRow,
-          { fileStart: !part?.later },
+          { fileStart: !part?.columns },
         );
       }
       byteReader.push(chunk);
@@ -614,15 +567,10 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     opts.onProgress?.(bytes, source.size);
     chunk = await reader.next();
     await yieldTask();
-    if (part?.later) takeColumns();
   }
   if (!feedBytes) feed(decoder.decode());
   end();
   if (opts.signal?.aborted) cancel();
-  if (part?.later && asm.awaiting) {
-    await part.later.columns.catch(() => {});
-    takeColumns();
-  }
   if (part) {
     return {
       rows: asm.rows,

@@ -17,13 +17,8 @@ import { blobSource, type IngestLanes, type LaneOptions, type LaneRun } from './
 
 type TypesFound = Parameters<NonNullable<PartSpec['onTypes']>>[0];
 
-/**
- * A part's request as it travels: `announce` (the first part) reports the types through
- * `hooks.types`; `width` (a later part) asks for them through `hooks.columns`.
- */
-export type WirePartSpec = Omit<PartSpec, 'onTypes' | 'later'> & { announce: boolean; width?: number };
-
-type Columns = Awaited<NonNullable<PartSpec['later']>['columns']>;
+/** A part's request as it travels (`announce`: the first part reports the types through `hooks.types`). */
+export type WirePartSpec = Omit<PartSpec, 'onTypes'> & { announce: boolean };
 
 export type LaneReply<T> = { ok: true; value: T } | { ok: false; code: IngestErrorCode | 'internal'; message: string; line?: number };
 
@@ -31,8 +26,6 @@ export type LaneReply<T> = { ok: true; value: T } | { ok: false; code: IngestErr
 export interface LaneHooks {
   bytes(n: number): void;
   types(found: TypesFound): void;
-  /** A later part's names and types, once the first part has them; rejects if it never will. */
-  columns(): Promise<Columns>;
 }
 
 /** The lane worker's RPC contract; every request carries the page's job number, for `cancel`. */
@@ -76,12 +69,11 @@ export function ingestLaneApi(): IngestLaneApi {
     },
     part(job, file, start, end, opts, spec, hooks) {
       const h = hooks as unknown as Remote<LaneHooks>;
-      const { announce, width, ...rest } = spec;
-      const later = width === undefined ? {} : { later: { width, columns: h.columns() as Promise<Columns> } };
+      const { announce, ...rest } = spec;
       return serve(
         job,
         h,
-        (signal) => ingestPart(blobSource(file.slice(start, end), ''), { ...opts, signal, onProgress: (n) => void h.bytes(n) }, { ...rest, ...later, ...(announce ? { onTypes: (f) => void h.types(f) } : {}) }),
+        (signal) => ingestPart(blobSource(file.slice(start, end), ''), { ...opts, signal, onProgress: (n) => void h.bytes(n) }, { ...rest, ...(announce ? { onTypes: (f) => void h.types(f) } : {}) }),
         (o) => o.columns,
       );
     },
@@ -129,7 +121,7 @@ export function workerIngestLanes(make: () => Worker, width: number): IngestLane
     if (slots.length < width) return start();
     return slots.reduce((a, b) => (b.busy < a.busy ? b : a));
   };
-  const call = async <T>(run: LaneRun, spec: Pick<PartSpec, 'onTypes' | 'later'>, send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
+  const call = async <T>(run: LaneRun, onTypes: PartSpec['onTypes'], send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
     if (run.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
     const slot = pick();
     const job = ++jobs;
@@ -140,11 +132,7 @@ export function workerIngestLanes(make: () => Worker, width: number): IngestLane
     const onAbort = () => void slot.api.cancel(job).catch(() => {});
     run.signal?.addEventListener('abort', onAbort);
     try {
-      const hooks = proxy<LaneHooks>({
-        bytes: (n) => run.onBytes?.(n),
-        types: (f) => spec.onTypes?.(f),
-        columns: () => spec.later?.columns ?? Promise.reject(new Error('not a later part')),
-      });
+      const hooks = proxy<LaneHooks>({ bytes: (n) => run.onBytes?.(n), types: (f) => onTypes?.(f) });
       const reply = await Promise.race([send(slot.api, job, hooks), failed]);
       if (reply.ok) return reply.value;
       throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
@@ -156,10 +144,10 @@ export function workerIngestLanes(make: () => Worker, width: number): IngestLane
   };
   return {
     width,
-    whole: (file, name, opts, run) => call(run, {}, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
+    whole: (file, name, opts, run) => call(run, undefined, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
     part: (file, startAt, end, opts, spec, run) => {
-      const { onTypes, later, ...rest } = spec;
-      return call(run, spec, (api, job, hooks) => api.part(job, file, startAt, end, opts, { ...rest, announce: !!onTypes, ...(later ? { width: later.width } : {}) }, hooks));
+      const { onTypes, ...rest } = spec;
+      return call(run, onTypes, (api, job, hooks) => api.part(job, file, startAt, end, opts, { ...rest, announce: !!onTypes }, hooks));
     },
   };
 }

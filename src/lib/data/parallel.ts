@@ -19,7 +19,6 @@ import type { ColumnType } from '../sandbox/index.ts';
 import { valueText, type BuiltColumn } from './columns.ts';
 import { IngestError } from './errors.ts';
 import { endWarnings, fingerprintColumns, ingest, ingestPart, sniffFile, tableName, type IngestedTable, type IngestOptions, type PartOutcome, type PartSpec, type Source } from './ingest.ts';
-import { firstRecordWidth } from './csv-bytes.ts';
 import { PIECE } from './pieces.ts';
 
 /** What can travel to a lane with a request: no callbacks, no signal (those stay with the caller). */
@@ -82,10 +81,9 @@ export async function ingestFile(file: Blob, name: string, opts: IngestOptions =
   const first = new Uint8Array(await file.slice(0, PIECE).arrayBuffer());
   const sniffed = sniffFile(name, first, opts);
   if (sniffed.delimiter === undefined) return whole();
-  const width = firstRecordWidth(first, sniffed.delimiter);
-  const cuts = width === undefined ? null : await lineStarts(file, count);
+  const cuts = await lineStarts(file, count);
   if (!cuts) return whole();
-  const split = await readParts(file, cuts, sniffed.delimiter, width!, laneOpts, lanes, signal, onProgress);
+  const split = await readParts(file, cuts, sniffed.delimiter, laneOpts, lanes, signal, onProgress);
   if (!split) return whole();
   const { outcomes, offsets, names } = split;
   const rows = outcomes.reduce((n, o) => n + o.rows, 0);
@@ -139,7 +137,7 @@ interface Split {
  * quotes, or the first part is too short for the whole sample the types are inferred from.
  * @throws {IngestError} the first failing part's error, at the file's line numbers.
  */
-async function readParts(file: Blob, cuts: number[], delimiter: string, width: number, opts: LaneOptions, lanes: IngestLanes, signal: AbortSignal | undefined, onProgress: IngestOptions['onProgress']): Promise<Split | null> {
+async function readParts(file: Blob, cuts: number[], delimiter: string, opts: LaneOptions, lanes: IngestLanes, signal: AbortSignal | undefined, onProgress: IngestOptions['onProgress']): Promise<Split | null> {
   const n = cuts.length - 1;
   // A part that fails stops the parts after it (their results no longer matter); the parts before
   // it still end, since an earlier error comes first and their lines place this one's.
@@ -167,15 +165,10 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, width: n
       () => announce(undefined),
       () => announce(undefined),
     );
-    // The later parts start at once, keeping their records until the first part has the types:
-    // the first rows' inference costs the later parts no time.
-    const usable = (f: Awaited<typeof announced>) => !!f && f.complete && !f.multiline;
-    const columns = announced.then((f) => (usable(f) ? { names: f!.names, types: f!.types } : Promise.reject(cancelled())));
-    columns.catch(() => {});
-    const parts = [first, ...cuts.slice(1, -1).map((_, i) => partOf(i + 1, { delimiter, last: i + 2 === n, later: { width, columns } }))];
-    parts.forEach((p, k) => p.catch(() => stopFrom(k + 1)));
+    // The later parts start once the first has the types. (Started at once, keeping their records
+    // until then, they were no faster and held up to twice the memory.)
     const found = await announced;
-    if (!usable(found)) {
+    if (!found || !found.complete || found.multiline) {
       stopFrom(0);
       // An error in the header or the first rows is the file's error, whatever else is true.
       const settled = await first.then(
@@ -186,6 +179,9 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, width: n
       if (signal?.aborted) throw cancelled();
       return null;
     }
+    const columns = { names: found.names, types: found.types };
+    const parts = [first, ...cuts.slice(1, -1).map((_, i) => partOf(i + 1, { delimiter, last: i + 2 === n, columns }))];
+    parts.forEach((p, k) => p.catch(() => stopFrom(k + 1)));
     const settled = await Promise.allSettled(parts);
     if (signal?.aborted) throw cancelled();
     const outcomes: PartOutcome[] = [];
@@ -206,7 +202,7 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, width: n
     // A column turned into text in part k holds raw text from there on: later parts read it as
     // text from their start (all of them read again at once).
     const again = outcomes.map(() => new Set<number>());
-    const { names, types } = await columns;
+    const { names, types } = columns;
     names.forEach((_, c) => {
       const at = outcomes.findIndex((o) => o.columns[c]!.demoted);
       if (at >= 0) for (let k = at + 1; k < n; k++) again[k]!.add(c);
@@ -215,7 +211,7 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, width: n
       again.map(async (cols, k) => {
         if (!cols.size) return;
         const asText = types.map((t, c): ColumnType => (cols.has(c) ? 'string' : t));
-        outcomes[k] = await partOf(k, { delimiter, last: k === n - 1, later: { width, columns: Promise.resolve({ names, types: asText }) } }).catch((e: unknown) => {
+        outcomes[k] = await partOf(k, { delimiter, last: k === n - 1, columns: { names, types: asText } }).catch((e: unknown) => {
           throw signal?.aborted ? cancelled() : rebase(e, offsets[k]!);
         });
       }),
