@@ -641,11 +641,14 @@ export class ColumnBuilder {
     this.demoted = { line, value: value.slice(0, 40), from };
   }
 
-  /** The finished column, trimmed to its length. */
-  build(): BuiltColumn {
-    // A column sized from a good estimate is returned as a view of its array (no second copy of
-    // the table in memory); one with much spare room is trimmed. Consumers honour byteOffset/Length.
-    const trim = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => (a.length - this.n <= a.length / 8 ? (a.subarray(0, this.n) as T) : (a.slice(0, this.n) as T));
+  /**
+   * The finished column, trimmed to its length: a column sized from a good estimate is returned as
+   * a view of its array (no second copy of the table in memory), one with much spare room is
+   * trimmed, unless `keepRoom` (the room is for more rows: parallel.ts joins parts into it).
+   * Consumers honour byteOffset/Length.
+   */
+  build(keepRoom = false): BuiltColumn {
+    const trim = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => (keepRoom || a.length - this.n <= a.length / 8 ? (a.subarray(0, this.n) as T) : (a.slice(0, this.n) as T));
     const values = trim(this.nums);
     const col: BuiltColumn = { name: this.name, type: this.type, values };
     if (this.type === 'string') col.dictionary = this.words!;

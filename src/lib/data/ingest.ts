@@ -327,10 +327,10 @@ class TableAssembler {
   }
 
   /** The columns as they stand (a part of a file may have no rows); `finish` for a whole file. */
-  finishColumns(): BuiltColumn[] {
+  finishColumns(keepRoom = false): BuiltColumn[] {
     this.finishing = true;
     if (!this.builders) this.startBuilders();
-    return this.builders!.map((b) => b.build());
+    return this.builders!.map((b) => b.build(keepRoom));
   }
 
   finish(): BuiltColumn[] {
@@ -414,6 +414,11 @@ export interface PartSpec {
   last: boolean;
   /** Later parts: the names and types the first part found. The first part: undefined. */
   columns?: { names: string[]; types: ColumnType[] };
+  /**
+   * The first part: the whole file's size. Its columns are sized for the whole file's rows and
+   * keep their room, so that the later parts are joined into them, not into copies.
+   */
+  room?: number;
   /** The first part: called once the types are chosen (`complete`: from a whole sample). */
   onTypes?: (found: { names: string[]; types: ColumnType[]; complete: boolean; multiline: boolean }) => void;
 }
@@ -471,7 +476,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
   }
   const decoder = sniffed.decoder!;
   const asm = new TableAssembler(part?.columns ? { ...opts, sampleRows: 64 } : opts, warnings);
-  asm.sizeHint = source.size;
+  asm.sizeHint = part?.room ?? source.size;
   let bytes = 0;
   let delimiter: string | undefined;
   let feed: (text: string) => void;
@@ -576,7 +581,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
       rows: asm.rows,
       lines: (byteReader?.nextLine ?? 1) - 1,
       cut: (byteReader?.pending ?? 0) > 0,
-      columns: asm.hasHeader ? asm.finishColumns() : [],
+      columns: asm.hasHeader ? asm.finishColumns(part.room !== undefined) : [],
       ...(asm.padded !== undefined ? { padded: asm.padded } : {}),
       warnings,
     };

@@ -160,7 +160,7 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, opts: La
   try {
     let announce!: (found: Parameters<NonNullable<PartSpec['onTypes']>>[0] | undefined) => void;
     const announced = new Promise<Parameters<NonNullable<PartSpec['onTypes']>>[0] | undefined>((r) => (announce = r));
-    const first = partOf(0, { delimiter, last: n === 1, onTypes: announce });
+    const first = partOf(0, { delimiter, last: n === 1, onTypes: announce, room: file.size });
     first.then(
       () => announce(undefined),
       () => announce(undefined),
@@ -234,28 +234,37 @@ function rebase(e: unknown, offset: number): unknown {
   return new IngestError(e.code, e.message.replace(`line ${e.line}`, `line ${line}`), line);
 }
 
+/** The column's array for `total` values: the first part's own array when it has room (see PartSpec.room), else a new one. */
+function arrayFor<T extends Int32Array | Float64Array | Uint8Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, first: ArrayBufferView | undefined, total: number): { array: T; inPlace: boolean } {
+  if (first && first.constructor === Ctor && first.byteOffset === 0 && first.buffer.byteLength >= total * Ctor.BYTES_PER_ELEMENT) return { array: new Ctor(first.buffer as ArrayBuffer, 0, total), inPlace: true };
+  return { array: new Ctor(total), inPlace: false };
+}
+
 /**
  * One column from its parts, as one ColumnBuilder would have built it from all the rows: numbers
  * end to end (Float64 if any part needed it); text through one dictionary in first-seen order, with
  * one-byte codes only when it has at most 256 words and was text from the start (a column turned
- * into text has Int32 codes, as ColumnBuilder gives it), missing text as -1 in Int32 codes.
+ * into text has Int32 codes, as ColumnBuilder gives it), missing text as -1 in Int32 codes. The
+ * later parts go into the first part's arrays when those have room, so the table is not copied.
  */
 export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number[]): BuiltColumn {
   const total = rows.reduce((a, b) => a + b, 0);
   const { name } = parts[0]!;
-  const valid = parts.some((p) => p.valid) ? new Uint8Array(total) : undefined;
+  const validFor = parts.some((p) => p.valid) ? arrayFor(Uint8Array, parts[0]!.valid, total) : undefined;
+  const valid = validFor?.array;
   const putValid = (k: number, o: number) => {
-    if (!valid) return;
+    if (!valid || (k === 0 && validFor.inPlace)) return;
     const v = parts[k]!.valid;
     if (v) valid.set(v.subarray(0, rows[k]!), o);
     else valid.fill(1, o, o + rows[k]!);
   };
   if (!parts.some((p) => p.type === 'string')) {
     const type = parts[0]!.type;
-    const values = type === 'bool' ? new Uint8Array(total) : type === 'int' && parts.every((p) => p.values instanceof Int32Array) ? new Int32Array(total) : new Float64Array(total);
+    const Ctor = type === 'bool' ? Uint8Array : type === 'int' && parts.every((p) => p.values instanceof Int32Array) ? Int32Array : Float64Array;
+    const { array: values, inPlace } = arrayFor<Int32Array | Float64Array | Uint8Array>(Ctor, parts[0]!.values, total);
     let o = 0;
     parts.forEach((p, k) => {
-      values.set(p.values.subarray(0, rows[k]!), o);
+      if (k > 0 || !inPlace) values.set(p.values.subarray(0, rows[k]!), o);
       putValid(k, o);
       o += rows[k]!;
     });
@@ -285,17 +294,19 @@ export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number
   });
   const demotedAt = parts.findIndex((p) => p.demoted);
   const wide = demotedAt >= 0 || words.length > 256;
-  const values = wide ? new Int32Array(total) : new Uint8Array(total);
+  // (The first part's words are the dictionary's first, in its order: its codes stand, in place.)
+  const { array: values, inPlace } = arrayFor<Int32Array | Uint8Array>(wide ? Int32Array : Uint8Array, parts[0]!.type === 'string' ? parts[0]!.values : undefined, total);
   const missing = wide ? -1 : 0;
   let o = 0;
   parts.forEach((p, k) => {
     const m = mapped[k]!;
     const n = rows[k]!;
     const out = values.subarray(o, o + n);
-    if (m.codes) {
+    if (k === 0 && inPlace) {
+      // Already there.
+    } else if (m.codes) {
       for (let i = 0; i < n; i++) out[i] = m.codes[i]! < 0 ? missing : m.codes[i]!;
     } else if (k === 0 && p.values.constructor === values.constructor) {
-      // The first part's words are the dictionary's first, in its order: its codes stand.
       out.set(p.values.subarray(0, n));
     } else {
       // One table lookup per row: slot 0 is for -1 (missing in Int32 codes); missing rows of
