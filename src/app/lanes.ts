@@ -1,7 +1,9 @@
 /**
- * Decryption lanes for the app (see lib/crypto/lanes.ts): module workers of the app's own origin,
- * one per core up to four, started on first use. They hold no keys between requests and never see
- * the sandbox; the sandbox's own rules (no worker by URL) are about the sandbox, not the host.
+ * The app's lanes: module workers of its own origin, one per core up to four of each kind, started
+ * on first use and kept. Cipher lanes seal and open large bundles (lib/crypto/lanes.ts) and hold
+ * no keys between requests; ingest lanes read the owner's files into columns (lib/data/lanes.ts).
+ * Neither ever sees the sandbox; the sandbox's own rule (no worker by URL) is about the sandbox,
+ * not the host.
  */
 import { useLanes, workerLanes } from '../lib/crypto/index.ts';
 import { useIngestLanes, workerIngestLanes } from '../lib/data/index.ts';

@@ -134,6 +134,16 @@ describe('CSV', () => {
     expect(wrong).toEqual([]);
   });
 
+  test('an integer "-0" is 0, whether the column holds 32-bit or wider integers; a decimal "-0" is -0', async () => {
+    for (const engine of ['bytes', 'text'] as const) {
+      const t = await load('z.csv', 'a,b,c\n-0,1,-0.0\n5,9876543210,2.5\n-0,-0,-0\n', { engine });
+      expect(t.columns.map((c) => `${c.type}:${c.values.constructor.name}`), engine).toEqual(['int:Int32Array', 'int:Float64Array', 'float:Float64Array']);
+      expect(Object.is(col(t, 'a').values[0], 0), engine).toBe(true);
+      expect(Object.is(col(t, 'b').values[2], 0), engine).toBe(true);
+      expect(Object.is(col(t, 'c').values[2], -0), engine).toBe(true);
+    }
+  });
+
   test('a mixed-type column is loaded as text with a warning', async () => {
     const t = await load('m.csv', 'diag\n250.83\nV57\n401\n');
     expect(col(t, 'diag').type).toBe('string');

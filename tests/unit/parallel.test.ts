@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IngestError, ingest, ingestFile, localLanes, type IngestLanes, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
+import { IngestError, ingest, ingestFile, localLanes, workerIngestLanes, type IngestLanes, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 import { DIABETES_ZIP } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
 
@@ -202,5 +202,30 @@ describe('a file read in parts', () => {
     }
     // Receipts cite this fingerprint (as in ingest.test.ts): parts do not change it.
     expect(whole.fingerprint).toBe('8ed579b413c430a97973908a61356fa39060092f439934ec96d611564da249f9');
+  });
+
+  test('a lane worker that fails outside a request fails the load with a message, and the next load starts a fresh one', async () => {
+    // A worker whose script never runs: it answers any message with an error event.
+    const made: FakeWorker[] = [];
+    class FakeWorker extends EventTarget {
+      terminated = false;
+      postMessage(): void {
+        queueMicrotask(() => this.dispatchEvent(Object.assign(new Event('error', { cancelable: true }), { message: 'the script did not load' })));
+      }
+      terminate(): void {
+        this.terminated = true;
+      }
+    }
+    const lanes = workerIngestLanes(() => {
+      const w = new FakeWorker();
+      made.push(w);
+      return w as unknown as Worker;
+    }, 2);
+    const e = await lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {}).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(IngestError);
+    expect(e).toMatchObject({ code: 'crashed', message: 'the file could not be read: the worker reading it stopped (the script did not load); reload the page and try again' });
+    expect(made.map((w) => w.terminated)).toEqual([true]);
+    await expect(lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {})).rejects.toMatchObject({ code: 'crashed' });
+    expect(made).toHaveLength(2);
   });
 });
