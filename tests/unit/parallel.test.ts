@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob } from 'node:fs';
+import { closeSync, mkdtempSync, openAsBlob, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IngestError, ingest, ingestFile, localLanes, workerIngestLanes, type IngestLanes, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
@@ -186,6 +186,43 @@ describe('a file read in parts', () => {
     await expect(p).rejects.toMatchObject({ code: 'cancelled' });
     expect(seen).toBeGreaterThan(0);
   });
+
+  test('a 300 MB file read in parts holds its columns, never its text', async () => {
+    // As ingest.test.ts's 300 MB test, from a file on disk (parts need random access): ~5 bytes of
+    // columns a row, ~110 of text.
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-parts-big-'));
+    const path = join(dir, 'big.csv');
+    const label = 'patient record with a long free-text label that repeats on every line of the file'.padEnd(100, '.');
+    const fd = openSync(path, 'w');
+    writeSync(fd, 'id,label\n');
+    const rows = 2_750_000;
+    for (let i = 0; i < rows; i += 50_000) writeSync(fd, Array.from({ length: 50_000 }, (_, k) => `${i + k},${label}\n`).join(''));
+    closeSync(fd);
+    try {
+      const blob = await openAsBlob(path);
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      gc();
+      const base = process.memoryUsage();
+      let peak = 0;
+      const lanes = countingLanes(2);
+      const t = await ingestFile(blob, 'big.csv', {
+        fingerprint: false,
+        onProgress: () => {
+          const m = process.memoryUsage();
+          peak = Math.max(peak, m.heapUsed + m.arrayBuffers - base.heapUsed - base.arrayBuffers);
+        },
+      }, lanes);
+      expect([lanes.parts, lanes.wholes]).toEqual([2, 0]);
+      expect(t.rowCount).toBe(rows);
+      expect(t.report.bytes).toBeGreaterThan(290_000_000);
+      // The columns (~14 MB, and the first part's room for all rows), pieces and garbage not yet
+      // collected: far below the text itself (and measured: at least the columns).
+      expect(peak).toBeGreaterThan(10 * 1024 * 1024);
+      expect(peak).toBeLessThan(120 * 1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test('on the real diabetes data, in 2 and 4 parts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-parts-'));
