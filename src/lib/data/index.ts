@@ -2,7 +2,7 @@
 export { ingest, fingerprintColumns, type IngestOptions, type IngestReport, type IngestedTable, type Source, type Format } from './ingest.ts';
 export { DEFAULT_MISSING, inferType, parseDate, type BuiltColumn } from './columns.ts';
 export { CsvTokenizer, detectDelimiter } from './csv.ts';
-export { ingestFile, useIngestLanes, localLanes, MIN_PART, type IngestLanes } from './parallel.ts';
+export { ingestFile, useIngestLanes, localLanes, type IngestLanes } from './parallel.ts';
 export { workerIngestLanes } from './lanes.ts';
 export { IngestError, type IngestErrorCode } from './errors.ts';
 export { buildInvitation, parseInvitation, INVITATION_FORMAT, INVITATION_VERSION, DEFAULT_K, type Invitation, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';

@@ -64,7 +64,7 @@ export function useIngestLanes(lanes: IngestLanes | undefined): void {
 }
 
 /** The smallest part worth a lane of its own. */
-export const MIN_PART = 4 * 1024 * 1024;
+const MIN_PART = 4 * 1024 * 1024;
 
 /**
  * Loads a file the owner picked: on the installed lanes when there are any (a large UTF-8 CSV in
