@@ -86,6 +86,21 @@ describe('CSV', () => {
     expect(strings(await load('u.csv', 'city\nMünchen\n'), 'city')).toEqual(['München']);
   });
 
+  test('UTF-8 is UTF-8 however its first MiB ends: a character across the MiB, or across the first piece', async () => {
+    for (const at of [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, 65535]) {
+      // "é" (C3 A9) placed so that it starts at byte `at`, then more text.
+      const head = 'id,name\n';
+      const filler = (n: number) => Array.from({ length: Math.ceil(n / 20) }, (_, i) => `${i},${'x'.repeat(14)}\n`).join('').slice(0, n);
+      const prefix = head + filler(at - head.length - 4);
+      const text = prefix.slice(0, prefix.lastIndexOf('\n') + 1) + '9,' + 'y'.repeat(at - prefix.lastIndexOf('\n') - 3) + 'é\n' + '1,München\n'.repeat(200_000);
+      const bytes = new TextEncoder().encode(text);
+      expect(bytes[at], `at ${at}`).toBe(0xc3);
+      const t = await load('u.csv', bytes, {}, 1 << 16);
+      expect(t.report.encoding, `at ${at}`).toBe('utf-8');
+      expect(strings(t, 'name').at(-1)).toBe('München');
+    }
+  });
+
   test('the owner overrides a type and the missing markers', async () => {
     const t = await load('o.csv', 'zip,score\n01234,-\n99999,5\n', { columns: { zip: { type: 'string' }, score: { missing: ['-'] } } });
     expect(strings(t, 'zip')).toEqual(['01234', '99999']);

@@ -87,6 +87,20 @@ describe('a file read in parts', () => {
     }
   });
 
+  test('a missing marker stays missing after its column turns into text, even where an earlier value reads the same', async () => {
+    // -999.0 is a number (not the marker "-999"); turned into text it reads "-999", and a raw
+    // "-999" after that is still missing, in the whole file and in every part.
+    const rows = ['v', '-999.0', ...Array.from({ length: 19 }, () => '1.5'), ...Array.from({ length: 20 }, (_, i) => (i === 5 ? 'oops' : '2.5')), ...Array.from({ length: 20 }, () => '-999')];
+    for (const width of [1, 2, 3]) {
+      const { whole, parts } = await both(rows.join('\n') + '\n', { sampleRows: 5, missing: ['', '-999'] }, width);
+      expect(parts).toEqual(whole);
+      const v = (whole as ReturnType<typeof shape>).columns[0]!;
+      expect(v.type).toBe('string');
+      expect(v.dictionary![v.values[0]!]).toBe('-999');
+      expect(v.valid!.slice(-20)).toEqual(new Array(20).fill(0));
+    }
+  });
+
   test('a column turned into text in the first part, and numbers past 32 bits in a later one', async () => {
     const rows = ['a,b'];
     for (let i = 0; i < 30; i++) rows.push(`${i === 8 ? 'x' : i},${i}`);
@@ -264,5 +278,34 @@ describe('a file read in parts', () => {
     expect(made.map((w) => w.terminated)).toEqual([true]);
     await expect(lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {})).rejects.toMatchObject({ code: 'crashed' });
     expect(made).toHaveLength(2);
+    // Loading a file through such lanes reads it on this thread instead: the owner still gets the table.
+    const text = 'a,b\n' + Array.from({ length: 2000 }, (_, i) => `${i},w${i % 7}`).join('\n');
+    const viaPage = await ingestFile(blobOf(text), 'x.csv', { sampleRows: 10 }, lanes, 1);
+    expect(shape(viaPage)).toEqual(shape(await ingest({ name: 'x.csv', size: blobOf(text).size, stream: () => blobOf(text).stream() }, { sampleRows: 10 })));
+    expect(made.length).toBeGreaterThan(2);
+  });
+
+  test('a cancel before the parts start stops them before they read', async () => {
+    const text = 'a,b\n' + Array.from({ length: 200_000 }, (_, i) => `${i},w${i % 9}`).join('\n');
+    for (const when of ['before', 'at once'] as const) {
+      const stop = new AbortController();
+      if (when === 'before') stop.abort();
+      let seen = 0;
+      const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => (seen = n) }, localLanes(2), 1);
+      if (when === 'at once') queueMicrotask(() => stop.abort());
+      await expect(p, when).rejects.toMatchObject({ code: 'cancelled' });
+      expect(seen, when).toBeLessThan(blobOf(text).size / 2);
+    }
+  });
+
+  test('progress only goes forward, also when a part is read again', async () => {
+    // 9 MB in 4 parts of several pieces each: a part read again reports its pieces from its start.
+    const rows = ['n,w'];
+    for (let i = 0; i < 900_000; i++) rows.push(`${i === 200_000 ? 'x' : i},w${i % 5}`);
+    const progress: number[] = [];
+    const lanes = countingLanes(4);
+    await ingestFile(blobOf(rows.join('\n')), 'x.csv', { sampleRows: 10, onProgress: (n) => progress.push(n) }, lanes, 1);
+    expect(lanes.parts).toBeGreaterThan(4); // the parts after the one that turned "n" into text were read again
+    expect(progress.every((n, i) => i === 0 || n > progress[i - 1]!)).toBe(true);
   });
 });

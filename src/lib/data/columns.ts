@@ -634,8 +634,10 @@ export class ColumnBuilder {
     this.type = 'string';
     this.nums = codes;
     this.words = words;
+    // The earlier values keep their words; a missing marker stays missing even where an earlier
+    // value reads the same as text (-999.0 is "-999": that row keeps its word, a raw "-999" is missing).
     this.codes = this.missingCodes();
-    for (const [w, c] of dict) this.codes.set(w, c);
+    for (const [w, c] of dict) if (!this.codes.has(w)) this.codes.set(w, c);
     this.byteCodes = new ByteDictionary(this.codes);
     this.lastRaw = undefined;
     this.demoted = { line, value: value.slice(0, 40), from };

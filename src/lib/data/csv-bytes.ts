@@ -324,7 +324,10 @@ export class ByteCsvReader {
     });
     tok.push(this.decoder.decode(bytes));
     tok.finish();
-    if (tok.nextLine > this.line + 1) this.multiline++;
+    // A newline inside quotes (the bytes hold one before their last): a lone carriage return
+    // also spans lines, but the line ends it splits at are records' ends.
+    const inner = bytes.indexOf(LF);
+    if (inner >= 0 && inner < bytes.length - 1) this.multiline++;
     this.line = tok.nextLine;
   }
 }

@@ -97,11 +97,11 @@ function pickDecoder(first: Uint8Array, encoding: IngestOptions['encoding']): { 
   if (first[0] === 0xfe && first[1] === 0xff) return { decoder: new TextDecoder('utf-16be'), label: 'utf-16be' };
   if (encoding === 'latin1') return { decoder: new TextDecoder('windows-1252'), label: 'latin1' };
   if (encoding === 'utf-8') return { decoder: new TextDecoder('utf-8'), label: 'utf-8' };
-  // auto: a UTF-8 check of the first chunk (cut at a character boundary) decides.
-  let end = Math.min(first.length, 1 << 20);
-  while (end > 0 && end < first.length && (first[end]! & 0xc0) === 0x80) end--;
+  // auto: a UTF-8 check of the first MiB decides. A character cut by that MiB's end is not an
+  // error (`stream`: the decoder holds its first bytes back), except at the file's end.
+  const end = Math.min(first.length, 1 << 20);
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(first.subarray(0, end));
+    new TextDecoder('utf-8', { fatal: true }).decode(first.subarray(0, end), { stream: end === 1 << 20 });
     return { decoder: new TextDecoder('utf-8'), label: 'utf-8' };
   } catch {
     return { decoder: new TextDecoder('windows-1252'), label: 'latin1' };
@@ -434,6 +434,8 @@ export interface PartOutcome {
   padded?: number;
   /** The first part: what the header and the inference noted. */
   warnings: string[];
+  /** The first part: what it reported through `onTypes`, if it did. */
+  found?: Parameters<NonNullable<PartSpec['onTypes']>>[0];
 }
 
 /**
@@ -559,9 +561,10 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     };
     end = () => tok?.finish();
   }
+  let found: PartOutcome['found'];
   if (part?.onTypes) {
     const report = part.onTypes;
-    asm.onTypes = (names, types, complete) => report({ names, types, complete, multiline: (byteReader?.multiline ?? 0) > 0 });
+    asm.onTypes = (names, types, complete) => report((found = { names, types, complete, multiline: (byteReader?.multiline ?? 0) > 0 }));
   }
   let chunk: Uint8Array | undefined = first;
   while (chunk) {
@@ -584,6 +587,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
       columns: asm.hasHeader ? asm.finishColumns(part.room !== undefined) : [],
       ...(asm.padded !== undefined ? { padded: asm.padded } : {}),
       warnings,
+      ...(found ? { found } : {}),
     };
   }
   const columns = asm.finish();

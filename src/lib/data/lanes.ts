@@ -131,12 +131,15 @@ export function workerIngestLanes(make: () => Worker, width: number): IngestLane
     slot.failed.add(reject);
     const onAbort = () => void slot.api.cancel(job).catch(() => {});
     run.signal?.addEventListener('abort', onAbort);
+    let settled = false;
     try {
-      const hooks = proxy<LaneHooks>({ bytes: (n) => run.onBytes?.(n), types: (f) => onTypes?.(f) });
+      // (Hooks travel on a channel of their own: a late one, after the reply, is dropped.)
+      const hooks = proxy<LaneHooks>({ bytes: (n) => settled || run.onBytes?.(n), types: (f) => settled || onTypes?.(f) });
       const reply = await Promise.race([send(slot.api, job, hooks), failed]);
       if (reply.ok) return reply.value;
       throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
     } finally {
+      settled = true;
       slot.busy--;
       slot.failed.delete(reject);
       run.signal?.removeEventListener('abort', onAbort);

@@ -74,6 +74,27 @@ const MIN_PART = 4 * 1024 * 1024;
  */
 export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes = installed, minPart = MIN_PART): Promise<IngestedTable> {
   if (!lanes) return ingest(blobSource(file, name), opts);
+  if (opts.signal?.aborted) throw cancelled();
+  // Progress only goes forward: a part read again, or the whole file read after a cut inside
+  // quotes, shows as a pause, not as a step back.
+  let shown = 0;
+  const onProgress = (n: number, total: number | undefined) => {
+    if (n <= shown) return;
+    shown = n;
+    opts.onProgress?.(n, total);
+  };
+  try {
+    return await onLanes(file, name, { ...opts, onProgress }, lanes, minPart);
+  } catch (e) {
+    // Workers that cannot start (their script did not load) must not leave the owner unable to
+    // load a table: the page reads it itself. A worker that fails once reading has begun is an
+    // error (it may have run out of memory, which the page would too).
+    if (e instanceof IngestError && e.code === 'crashed' && shown === 0) return ingest(blobSource(file, name), opts);
+    throw e;
+  }
+}
+
+async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: IngestLanes, minPart: number): Promise<IngestedTable> {
   const { signal, onProgress, ...laneOpts } = opts;
   const whole = () => lanes.whole(file, name, laneOpts, { signal, onBytes: onProgress && ((n) => onProgress(n, file.size)) });
   const count = Math.min(lanes.width, Math.floor(file.size / minPart));
@@ -145,6 +166,7 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, opts: La
   const stopFrom = (k: number) => stops.slice(k).forEach((s) => s.abort());
   const onAbort = () => stopFrom(0);
   signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) onAbort(); // (aborted while the file's start was being read)
   const read = new Array<number>(n).fill(0);
   const run = (k: number): LaneRun => ({
     signal: stops[k]!.signal,
@@ -161,8 +183,9 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, opts: La
     let announce!: (found: Parameters<NonNullable<PartSpec['onTypes']>>[0] | undefined) => void;
     const announced = new Promise<Parameters<NonNullable<PartSpec['onTypes']>>[0] | undefined>((r) => (announce = r));
     const first = partOf(0, { delimiter, last: n === 1, onTypes: announce, room: file.size });
+    // (The part's own result has the types too, in case it ends before their message arrives.)
     first.then(
-      () => announce(undefined),
+      (o) => announce(o.found),
       () => announce(undefined),
     );
     // The later parts start once the first has the types. (Started at once, keeping their records
@@ -181,7 +204,13 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, opts: La
     }
     const columns = { names: found.names, types: found.types };
     const parts = [first, ...cuts.slice(1, -1).map((_, i) => partOf(i + 1, { delimiter, last: i + 2 === n, columns }))];
-    parts.forEach((p, k) => p.catch(() => stopFrom(k + 1)));
+    // A part that fails, or ends inside a record, makes the parts after it pointless.
+    parts.forEach((p, k) =>
+      p.then(
+        (o) => o.cut && stopFrom(k + 1),
+        () => stopFrom(k + 1),
+      ),
+    );
     const settled = await Promise.allSettled(parts);
     if (signal?.aborted) throw cancelled();
     const outcomes: PartOutcome[] = [];
@@ -234,6 +263,11 @@ function rebase(e: unknown, offset: number): unknown {
   return new IngestError(e.code, e.message.replace(`line ${e.line}`, `line ${line}`), line);
 }
 
+/** A view into a much larger buffer (the first part's room overshot), copied out; else itself. */
+function trimmed<T extends Int32Array | Float64Array | Uint8Array>(a: T): T {
+  return a.buffer.byteLength - a.byteLength > a.byteLength / 8 ? (a.slice() as T) : a;
+}
+
 /** The column's array for `total` values: the first part's own array when it has room (see PartSpec.room), else a new one. */
 function arrayFor<T extends Int32Array | Float64Array | Uint8Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, first: ArrayBufferView | undefined, total: number): { array: T; inPlace: boolean } {
   if (first && first.constructor === Ctor && first.byteOffset === 0 && first.buffer.byteLength >= total * Ctor.BYTES_PER_ELEMENT) return { array: new Ctor(first.buffer as ArrayBuffer, 0, total), inPlace: true };
@@ -268,7 +302,7 @@ export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number
       putValid(k, o);
       o += rows[k]!;
     });
-    return { name, type, values, ...(valid ? { valid } : {}) };
+    return { name, type, values: trimmed(values), ...(valid ? { valid: trimmed(valid) } : {}) };
   }
   const words: string[] = [];
   const index = new Map<string, number>();
@@ -322,7 +356,7 @@ export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number
     putValid(k, o);
     o += n;
   });
-  const col: BuiltColumn = { name, type: 'string', values, dictionary: words, ...(valid ? { valid } : {}) };
+  const col: BuiltColumn = { name, type: 'string', values: trimmed(values), dictionary: words, ...(valid ? { valid: trimmed(valid) } : {}) };
   if (demotedAt >= 0) {
     const d = parts[demotedAt]!.demoted!;
     col.demoted = { ...d, line: d.line + offsets[demotedAt]! };

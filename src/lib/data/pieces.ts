@@ -94,6 +94,7 @@ export function readPieces(stream: ReadableStream<Uint8Array>, size = PIECE): Pi
     },
     async cancel() {
       pending = undefined;
+      ended = true;
       await reader.cancel();
     },
   };

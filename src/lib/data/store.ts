@@ -123,6 +123,8 @@ export async function saveTable(t: SaveInput, options: SaveOptions = {}): Promis
 interface SaveOptions {
   replace?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Checked before the catalog flip: a cancel until then stores nothing. */
+  signal?: AbortSignal;
 }
 
 async function save(d: IDBPDatabase<DataDB>, t: SaveInput, options: SaveOptions): Promise<TableMeta> {
@@ -143,11 +145,11 @@ async function save(d: IDBPDatabase<DataDB>, t: SaveInput, options: SaveOptions)
     throw new IngestError('bad-options', `a table named "${t.name}" exists; choose another name or replace it`);
   }
   try {
-    // Column chunks, written whole (never row by row), in transactions of about 4 MB: fewer
-    // commits than one per column (a 50-column table paid 50), while the copies a transaction
-    // holds until it commits stay small (16 MB cost as much time and more memory). Relaxed
-    // durability: these rows are invisible until the catalog flip below, whose transaction keeps
-    // the default. The first one also marks the save as pending, so chunks never exist unmarked.
+    // Column chunks, written whole (never row by row), in transactions of up to 64 MB: one for most
+    // tables (each commit is a round trip to the browser; three of 4 MB cost the real data ~10 ms
+    // more than one). Relaxed durability: these rows are invisible until the catalog flip below,
+    // whose transaction keeps the default. The first one also marks the save as pending, so chunks
+    // never exist unmarked.
     const writing = () => d.transaction(['chunks', 'dicts', 'pending'], 'readwrite', { durability: 'relaxed' });
     let wtx = writing();
     // Each request's own promise is awaited with the transaction: a request that fails (quota,
@@ -176,7 +178,8 @@ async function save(d: IDBPDatabase<DataDB>, t: SaveInput, options: SaveOptions)
         held = 0;
       }
     }
-    meta.fingerprint = await fingerprint!;
+    meta.fingerprint = await (fingerprint ?? (t.fingerprint as () => Promise<string>)());
+    if (options.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
     // The flip: the new table appears and a replaced one disappears, its chunks with it, at
     // once or not at all.
     const tx = d.transaction(['tables', 'pending', 'chunks', 'dicts'], 'readwrite');
@@ -329,7 +332,18 @@ export async function loadFile(file: File, options: IngestOptions & { replace?: 
     // CSV is read in parts at once (parallel.ts).
     const t = await ingestFile(file, file.name, { ...rest, fingerprint: false });
     if (rest.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
-    const meta = await save(await opening, { ...t, fingerprint: () => fingerprintColumns(t.rowCount, t.columns), warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } }, { replace });
+    const input: SaveInput = { ...t, fingerprint: () => fingerprintColumns(t.rowCount, t.columns), warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } };
+    const saveOptions = { replace, signal: rest.signal };
+    let meta: TableMeta;
+    try {
+      meta = await save(await opening, input, saveOptions);
+    } catch (e) {
+      // A newer version of the app, opened in another tab while the file was read, closed the
+      // connection (see db's `blocking`): save again on a fresh one. (What the first try wrote,
+      // if anything, is an unfinished save that collectGarbage removes.)
+      if ((e as DOMException)?.name !== 'InvalidStateError') throw e;
+      meta = await withDb((d) => save(d, input, saveOptions));
+    }
     return { meta, report: t.report };
   } finally {
     void opening.then((d) => d.close(), () => {});
