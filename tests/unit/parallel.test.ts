@@ -14,14 +14,21 @@ import { DIABETES_ZIP } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
 
 /** Local lanes that count what they were asked: a test of parts must not pass by reading whole. */
-function countingLanes(width: number): IngestLanes & { parts: number; wholes: number } {
+function countingLanes(width: number): IngestLanes & { parts: number; wholes: number; most: number } {
   const inner = localLanes(width);
+  let running = 0;
   const lanes = {
     width,
     parts: 0,
     wholes: 0,
+    /** The most parts read at once. */
+    most: 0,
     whole: (...a: Parameters<IngestLanes['whole']>) => (lanes.wholes++, inner.whole(...a)),
-    part: (...a: Parameters<IngestLanes['part']>) => (lanes.parts++, inner.part(...a)),
+    part: (...a: Parameters<IngestLanes['part']>) => {
+      lanes.parts++;
+      lanes.most = Math.max(lanes.most, ++running);
+      return inner.part(...a).finally(() => running--);
+    },
   };
   return lanes;
 }
@@ -41,27 +48,37 @@ async function outcome(run: () => Promise<IngestedTable>) {
 }
 
 /** Whole on this thread, and in parts: both outcomes, and the lanes (to see that it was split). */
-async function both(text: string | Uint8Array, opts: IngestOptions, width: number, minPart = 1) {
+/** Whole on this thread, and in `parts` parts (default: one per lane) on `width` lanes. */
+async function both(text: string | Uint8Array, opts: IngestOptions, width: number, minPart = 1, parts = width) {
   const blob = blobOf(text);
   const lanes = countingLanes(width);
   const whole = await outcome(() => ingest({ name: 'x.csv', size: blob.size, stream: () => blob.stream() }, opts));
-  const parts = await outcome(() => ingestFile(blob, 'x.csv', opts, lanes, minPart));
-  return { whole, parts, lanes };
+  const split = await outcome(() => ingestFile(blob, 'x.csv', opts, lanes, { minPart, parts }));
+  return { whole, parts: split, lanes };
 }
 
 describe('a file read in parts', () => {
-  test('on 300 random files, in 2 to 4 parts, is the table ingest reads whole (and most were split)', async () => {
+  test('on 300 random files, in 2 to 12 parts on 2 to 4 lanes, is the table ingest reads whole (and most were split)', async () => {
     let split = 0;
     const seeds = Number(process.env.AIRLOCK_AGREE ?? 300);
     for (let seed = 1; seed <= seeds; seed++) {
       const { text, opts } = randomCsv(seed);
-      const { whole, parts, lanes } = await both(text, opts, 2 + (seed % 3));
+      // One part a lane mostly; every fifth file in three a lane, which lanes take in turn.
+      const width = 2 + (seed % 3);
+      const { whole, parts, lanes } = await both(text, opts, width, 1, seed % 5 === 0 ? width * 3 : width);
       expect(parts, `seed ${seed}: ${JSON.stringify(text.slice(0, 300))}`).toEqual(whole);
       if (lanes.wholes === 0) split++;
     }
     // Files too short for their sample, cut inside quotes, or refused in their first rows are read
     // whole: about half of these small files; the rest must really have been read in parts.
     expect(split).toBeGreaterThan(seeds / 3);
+  });
+
+  test('more parts than lanes: each lane takes the next part when it is free, never more at once than lanes', async () => {
+    const text = 'id,w,x\n' + Array.from({ length: 60_000 }, (_, i) => `${i},w${i % 13},${(i % 97) / 4}`).join('\n') + '\n';
+    const { whole, parts, lanes } = await both(text, { sampleRows: 50 }, 3, 1, 12);
+    expect(parts).toEqual(whole);
+    expect([lanes.parts, lanes.wholes, lanes.most]).toEqual([12, 0, 3]);
   });
 
   test('a column that a later part turns into text keeps every raw value, as read whole', async () => {
@@ -196,7 +213,7 @@ describe('a file read in parts', () => {
     const text = 'a,b\n' + Array.from({ length: 20000 }, (_, i) => `${i},w${i % 9}`).join('\n');
     const stop = new AbortController();
     let seen = 0;
-    const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => ((seen = n), stop.abort()) }, localLanes(2), 1);
+    const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => ((seen = n), stop.abort()) }, localLanes(2), { minPart: 1 });
     await expect(p).rejects.toMatchObject({ code: 'cancelled' });
     expect(seen).toBeGreaterThan(0);
   });
@@ -246,7 +263,7 @@ describe('a file read in parts', () => {
     for (const width of [2, 4]) {
       const lanes = countingLanes(width);
       const parts = await ingestFile(blob, 'diabetic_data.csv', {}, lanes);
-      expect([lanes.parts, lanes.wholes]).toEqual([width, 0]);
+      expect([lanes.parts, lanes.wholes]).toEqual([width, 0]); // one a lane (each at least 4 MiB)
       expect(parts.fingerprint).toBe(whole.fingerprint);
       expect(parts.report).toEqual(whole.report);
       expect(parts.columns.map((c) => c.values.constructor.name)).toEqual(whole.columns.map((c) => c.values.constructor.name));
@@ -280,7 +297,7 @@ describe('a file read in parts', () => {
     expect(made).toHaveLength(2);
     // Loading a file through such lanes reads it on this thread instead: the owner still gets the table.
     const text = 'a,b\n' + Array.from({ length: 2000 }, (_, i) => `${i},w${i % 7}`).join('\n');
-    const viaPage = await ingestFile(blobOf(text), 'x.csv', { sampleRows: 10 }, lanes, 1);
+    const viaPage = await ingestFile(blobOf(text), 'x.csv', { sampleRows: 10 }, lanes, { minPart: 1 });
     expect(shape(viaPage)).toEqual(shape(await ingest({ name: 'x.csv', size: blobOf(text).size, stream: () => blobOf(text).stream() }, { sampleRows: 10 })));
     expect(made.length).toBeGreaterThan(2);
   });
@@ -291,7 +308,7 @@ describe('a file read in parts', () => {
       const stop = new AbortController();
       if (when === 'before') stop.abort();
       let seen = 0;
-      const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => (seen = n) }, localLanes(2), 1);
+      const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => (seen = n) }, localLanes(2), { minPart: 1 });
       if (when === 'at once') queueMicrotask(() => stop.abort());
       await expect(p, when).rejects.toMatchObject({ code: 'cancelled' });
       expect(seen, when).toBeLessThan(blobOf(text).size / 2);
@@ -304,7 +321,7 @@ describe('a file read in parts', () => {
     for (let i = 0; i < 900_000; i++) rows.push(`${i === 200_000 ? 'x' : i},w${i % 5}`);
     const progress: number[] = [];
     const lanes = countingLanes(4);
-    await ingestFile(blobOf(rows.join('\n')), 'x.csv', { sampleRows: 10, onProgress: (n) => progress.push(n) }, lanes, 1);
+    await ingestFile(blobOf(rows.join('\n')), 'x.csv', { sampleRows: 10, onProgress: (n) => progress.push(n) }, lanes, { minPart: 1 });
     expect(lanes.parts).toBeGreaterThan(4); // the parts after the one that turned "n" into text were read again
     expect(progress.every((n, i) => i === 0 || n > progress[i - 1]!)).toBe(true);
   });

@@ -63,8 +63,22 @@ export function useIngestLanes(lanes: IngestLanes | undefined): void {
   installed = lanes;
 }
 
-/** The smallest part worth a lane of its own. */
+/** The smallest part worth reading on its own. */
 const MIN_PART = 4 * 1024 * 1024;
+/**
+ * Parts per lane. More parts than lanes balance the lanes (a lane that is done takes the next
+ * part), but each part starts its dictionaries empty and sizes its columns anew: measured on the
+ * real data, two a lane loaded at 0.91× the split baseline, one a lane at 1.08×.
+ */
+const PARTS_PER_LANE = 1;
+
+/** How a file is cut (the defaults suit any file; tests cut small files into many parts). */
+export interface SplitOptions {
+  /** The smallest part (default 4 MiB). */
+  minPart?: number;
+  /** How many parts at most (default one per lane). */
+  parts?: number;
+}
 
 /**
  * Loads a file the owner picked: on the installed lanes when there are any (a large UTF-8 CSV in
@@ -72,7 +86,7 @@ const MIN_PART = 4 * 1024 * 1024;
  * table `ingest` gives for the same file and options, byte for byte.
  * @throws {IngestError} as `ingest` does, with the file's own line numbers.
  */
-export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes = installed, minPart = MIN_PART): Promise<IngestedTable> {
+export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes = installed, split: SplitOptions = {}): Promise<IngestedTable> {
   if (!lanes) return ingest(blobSource(file, name), opts);
   if (opts.signal?.aborted) throw cancelled();
   // Progress only goes forward: a part read again, or the whole file read after a cut inside
@@ -84,7 +98,7 @@ export async function ingestFile(file: Blob, name: string, opts: IngestOptions =
     opts.onProgress?.(n, total);
   };
   try {
-    return await onLanes(file, name, { ...opts, onProgress }, lanes, minPart);
+    return await onLanes(file, name, { ...opts, onProgress }, lanes, split);
   } catch (e) {
     // Workers that cannot start (their script did not load) must not leave the owner unable to
     // load a table: the page reads it itself. A worker that fails once reading has begun is an
@@ -94,19 +108,19 @@ export async function ingestFile(file: Blob, name: string, opts: IngestOptions =
   }
 }
 
-async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: IngestLanes, minPart: number): Promise<IngestedTable> {
+async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: IngestLanes, split: SplitOptions): Promise<IngestedTable> {
   const { signal, onProgress, ...laneOpts } = opts;
   const whole = () => lanes.whole(file, name, laneOpts, { signal, onBytes: onProgress && ((n) => onProgress(n, file.size)) });
-  const count = Math.min(lanes.width, Math.floor(file.size / minPart));
-  if (count < 2) return whole();
+  const count = Math.min(split.parts ?? lanes.width * PARTS_PER_LANE, Math.floor(file.size / (split.minPart ?? MIN_PART)));
+  if (count < 2 || lanes.width < 2) return whole();
   const first = new Uint8Array(await file.slice(0, PIECE).arrayBuffer());
   const sniffed = sniffFile(name, first, opts);
   if (sniffed.delimiter === undefined) return whole();
   const cuts = await lineStarts(file, count);
   if (!cuts) return whole();
-  const split = await readParts(file, cuts, sniffed.delimiter, laneOpts, lanes, signal, onProgress);
-  if (!split) return whole();
-  const { outcomes, offsets, names } = split;
+  const read = await readParts(file, cuts, sniffed.delimiter, laneOpts, lanes, signal, onProgress);
+  if (!read) return whole();
+  const { outcomes, offsets, names } = read;
   const rows = outcomes.reduce((n, o) => n + o.rows, 0);
   if (rows === 0) throw new IngestError('header-only', 'the file has a header but no rows');
   const columns = names.map((_, c) =>
@@ -203,7 +217,26 @@ async function readParts(file: Blob, cuts: number[], delimiter: string, opts: La
       return null;
     }
     const columns = { names: found.names, types: found.types };
-    const parts = [first, ...cuts.slice(1, -1).map((_, i) => partOf(i + 1, { delimiter, last: i + 2 === n, columns }))];
+    // The later parts go to whichever lane is free: `width - 1` take one now, the first part's
+    // lane joins when that part ends, and each lane takes the next part left when it is done.
+    const later = cuts.slice(1, -1).map(() => {
+      let resolve!: (o: PartOutcome) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<PartOutcome>((res, rej) => ((resolve = res), (reject = rej)));
+      return { promise, resolve, reject };
+    });
+    const parts = [first, ...later.map((d) => d.promise)];
+    let next = 1;
+    const lane = async () => {
+      while (next < n) {
+        const k = next++;
+        const d = later[k - 1]!;
+        if (stops[k]!.signal.aborted) d.reject(cancelled());
+        else await partOf(k, { delimiter, last: k === n - 1, columns }).then(d.resolve, d.reject);
+      }
+    };
+    void first.then(lane, lane);
+    for (let i = 1; i < lanes.width; i++) void lane();
     // A part that fails, or ends inside a record, makes the parts after it pointless.
     parts.forEach((p, k) =>
       p.then(
