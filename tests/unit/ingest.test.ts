@@ -5,7 +5,7 @@ import { mkdtempSync, openAsBlob, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { IngestError, ingest, toSandboxTable, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
+import { IngestError, inferColumns, ingest, toSandboxTable, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
 
 import { DIABETES_ZIP } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
@@ -98,6 +98,40 @@ describe('CSV', () => {
       const t = await load('u.csv', bytes, {}, 1 << 16);
       expect(t.report.encoding, `at ${at}`).toBe('utf-8');
       expect(strings(t, 'name').at(-1)).toBe('München');
+    }
+  });
+
+  test('the types shown before loading are the ones the load infers, read from no more than the rows it infers them from', async () => {
+    // The load infers from the first 5000 rows: a column whose text starts at row 6000 is inferred
+    // int (and turned into text by the load, with a warning); one with text at row 3000 is text.
+    const rows = ['a,b,c'];
+    for (let i = 1; i <= 600_000; i++) rows.push(`${i === 6000 ? 'late' : i},${i === 3000 ? 'early' : i % 7},${i % 3 ? 'x' : 'y'}`);
+    const bytes = new TextEncoder().encode(rows.join('\n') + '\n');
+    let streamed = 0;
+    const counted = {
+      ...src('t.csv', bytes),
+      stream: () => src('t.csv', bytes).stream().pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (c, out) => ((streamed += c.length), out.enqueue(c)) })),
+    };
+    const shown = await inferColumns(counted);
+    expect(shown.columns).toEqual([
+      { name: 'a', type: 'int' },
+      { name: 'b', type: 'string' },
+      { name: 'c', type: 'string' },
+    ]);
+    expect(shown.warnings).toEqual(['column "b" mixes numbers and text; loaded as text']);
+    // The first piece (1 MiB, which holds the 5000 rows) and the one read ahead, of 7 MB.
+    expect(streamed).toBeLessThanOrEqual(2 * 1024 * 1024 + 65536);
+    const loaded = await load('t.csv', bytes);
+    expect(loaded.columns.map((c) => c.name)).toEqual(['a', 'b', 'c']);
+    expect(loaded.columns[0]!.demoted).toMatchObject({ from: 'int', line: 6001 });
+    expect(bytes.length).toBeGreaterThan(6_000_000);
+    // A short file, JSON lines and Parquet: the types a whole read gives.
+    for (const [name, data] of [
+      ['s.csv', 'x,y\n1,2.5\n3,NA\n'],
+      ['j.jsonl', '{"x": 1, "y": "a"}\n{"x": 2, "y": "b"}\n'],
+    ] as const) {
+      const t = await load(name, data);
+      expect((await inferColumns(src(name, data))).columns, name).toEqual(t.columns.map((c) => ({ name: c.name, type: c.type })));
     }
   });
 

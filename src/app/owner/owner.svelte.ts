@@ -12,7 +12,7 @@ import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError,
 import {
   buildInvitation,
   deleteTable,
-  ingest,
+  inferColumns,
   loadFile,
   listTables,
   loadTable,
@@ -138,15 +138,14 @@ export class Owner {
     })();
   }
 
-  /** Reads the start of a file to show the inferred column types before loading it whole. */
+  /**
+   * Reads the start of a file to show the column types before loading it whole: the types the
+   * load itself will infer (the same rows, the same code), read no further than those rows.
+   */
   async sniff(file: File): Promise<void> {
     try {
-      const head = file.slice(0, 256 * 1024);
-      const text = await head.text();
-      const cut = file.size > 256 * 1024 ? text.slice(0, text.lastIndexOf('\n') + 1) : text;
-      const isParquet = file.name.toLowerCase().endsWith('.parquet');
-      const sample = isParquet ? await ingest({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) }) : await ingest({ name: file.name, size: cut.length, stream: () => new Blob([cut]).stream() });
-      this.sniffed = { file, name: sample.name, columns: sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type })), warnings: sample.report.warnings };
+      const sample = await inferColumns({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) });
+      this.sniffed = { file, name: sample.name, columns: sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type })), warnings: sample.warnings };
     } catch (e) {
       this.sniffed = null;
       this.fail(e instanceof IngestError ? `${file.name}: ${e.message}` : e);

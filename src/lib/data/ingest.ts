@@ -458,7 +458,42 @@ export async function ingestPart(source: Source, opts: IngestOptions, part: Part
   return r;
 }
 
-async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): Promise<IngestedTable | PartOutcome> {
+/** The column names and types a load of a file infers, and what it noted by then. */
+export interface InferredColumns {
+  name: string;
+  columns: Array<{ name: string; type: ColumnType }>;
+  warnings: string[];
+}
+
+/**
+ * The columns a load of this file would have and the types it would infer, read from the file's
+ * start: only as far as the rows the types are inferred from (all of a shorter file). The Tables
+ * tab shows them before loading, so that what it shows is what the load will do.
+ * @throws {IngestError} as ingest does for what it reads.
+ */
+export async function inferColumns(source: Source, opts: IngestOptions = {}): Promise<InferredColumns> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort);
+  let found: InferredColumns | undefined;
+  const name = opts.name ?? tableName(source.name);
+  try {
+    const t = (await readTable(source, { ...opts, fingerprint: false, signal: stop.signal }, undefined, (names, types, warnings) => {
+      found = { name, columns: names.map((n, i) => ({ name: n, type: types[i]! })), warnings: [...warnings] };
+      stop.abort(); // the rest of the file is not needed
+    })) as IngestedTable;
+    return { name, columns: t.columns.map((c) => ({ name: c.name, type: c.type })), warnings: t.report.warnings };
+  } catch (e) {
+    if (found && !opts.signal?.aborted && e instanceof IngestError && e.code === 'cancelled') return found;
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+type TypesHook = (names: string[], types: ColumnType[], warnings: string[]) => void;
+
+async function readTable(source: Source, opts: IngestOptions, part?: PartSpec, typesHook?: TypesHook): Promise<IngestedTable | PartOutcome> {
   const warnings: string[] = [];
   const reader = readPieces(source.stream());
   const cancel = () => {
@@ -474,7 +509,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
   if (format === 'parquet') {
     void reader.cancel().catch(() => {});
     const { ingestParquet } = await import('./parquet.ts');
-    return ingestParquet(source, name, opts, warnings);
+    return ingestParquet(source, name, opts, warnings, typesHook);
   }
   const decoder = sniffed.decoder!;
   const asm = new TableAssembler(part?.columns ? { ...opts, sampleRows: 64 } : opts, warnings);
@@ -562,6 +597,7 @@ async function readTable(source: Source, opts: IngestOptions, part?: PartSpec): 
     end = () => tok?.finish();
   }
   let found: PartOutcome['found'];
+  if (typesHook) asm.onTypes = (names, types) => typesHook(names, types, warnings);
   if (part?.onTypes) {
     const report = part.onTypes;
     asm.onTypes = (names, types, complete) => report((found = { names, types, complete, multiline: (byteReader?.multiline ?? 0) > 0 }));

@@ -3,10 +3,11 @@
  * hold and go through the same inference, so every format yields the same column types.
  */
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import type { ColumnType } from '../sandbox/index.ts';
 import { IngestError } from './errors.ts';
 import { TableAssembler, fingerprintColumns, jsonValue, type IngestOptions, type IngestedTable, type Source } from './ingest.ts';
 
-export async function ingestParquet(source: Source, name: string, opts: IngestOptions, warnings: string[]): Promise<IngestedTable> {
+export async function ingestParquet(source: Source, name: string, opts: IngestOptions, warnings: string[], onTypes?: (names: string[], types: ColumnType[], warnings: string[]) => void): Promise<IngestedTable> {
   if (!source.slice || source.size === undefined) throw new IngestError('unsupported', 'Parquet needs random access to the file; open it as a file, not a stream');
   const size = source.size;
   const file = { byteLength: size, slice: (start: number, end?: number) => source.slice!(start, end).arrayBuffer() };
@@ -18,6 +19,7 @@ export async function ingestParquet(source: Source, name: string, opts: IngestOp
   }
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
   const asm = new TableAssembler(opts, warnings);
+  if (onTypes) asm.onTypes = (n, types) => onTypes(n, types, warnings);
   asm.setHeader(names);
   let rowStart = 0;
   let done = 0;
@@ -34,7 +36,10 @@ export async function ingestParquet(source: Source, name: string, opts: IngestOp
       }
       throw new IngestError('bad-parquet', `the Parquet file is damaged or truncated (${m.slice(0, 80)}); export it again`);
     }
-    for (let i = 0; i < data.length; i++) asm.add(data[i]!.map(jsonValue), rowStart + i + 1);
+    for (let i = 0; i < data.length; i++) {
+      asm.add(data[i]!.map(jsonValue), rowStart + i + 1);
+      if (opts.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
+    }
     rowStart += rows;
     done += group.total_byte_size ? Number(group.total_byte_size) : 0;
     opts.onProgress?.(Math.min(size, done), size);
