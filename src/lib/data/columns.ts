@@ -438,6 +438,15 @@ export function widenCodes(c: { values: Int32Array | Float64Array | Uint8Array; 
   return wide;
 }
 
+/**
+ * The first `n` values of `a`: a view when `a`'s buffer has little room beyond them (no second copy
+ * of a column sized from a good estimate), a copy when it has much (over an eighth).
+ */
+export function fitted<T extends Int32Array | Float64Array | Uint8Array>(a: T, n: number): T {
+  const room = a.buffer.byteLength / a.BYTES_PER_ELEMENT - a.byteOffset / a.BYTES_PER_ELEMENT - n;
+  return room <= (n + room) / 8 ? (a.subarray(0, n) as T) : (a.slice(0, n) as T);
+}
+
 /** A stored value as the text a column turned into text holds for it. */
 export function valueText(type: ColumnType, x: number): string {
   return type === 'bool' ? (x ? 'true' : 'false') : type === 'datetime' ? new Date(x).toISOString() : String(x);
@@ -650,7 +659,7 @@ export class ColumnBuilder {
    * Consumers honour byteOffset/Length.
    */
   build(keepRoom = false): BuiltColumn {
-    const trim = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => (keepRoom || a.length - this.n <= a.length / 8 ? (a.subarray(0, this.n) as T) : (a.slice(0, this.n) as T));
+    const trim = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => (keepRoom ? (a.subarray(0, this.n) as T) : fitted(a, this.n));
     const values = trim(this.nums);
     const col: BuiltColumn = { name: this.name, type: this.type, values };
     if (this.type === 'string') col.dictionary = this.words!;

@@ -16,7 +16,7 @@
  * as text, so that they keep the raw values ingest would.
  */
 import type { ColumnType } from '../sandbox/index.ts';
-import { valueText, type BuiltColumn } from './columns.ts';
+import { fitted, valueText, type BuiltColumn } from './columns.ts';
 import { IngestError } from './errors.ts';
 import { endWarnings, fingerprintColumns, ingest, ingestPart, sniffFile, tableName, type IngestedTable, type IngestOptions, type PartOutcome, type PartSpec, type Source } from './ingest.ts';
 import { PIECE } from './pieces.ts';
@@ -296,11 +296,6 @@ function rebase(e: unknown, offset: number): unknown {
   return new IngestError(e.code, e.message.replace(`line ${e.line}`, `line ${line}`), line);
 }
 
-/** A view into a much larger buffer (the first part's room overshot), copied out; else itself. */
-function trimmed<T extends Int32Array | Float64Array | Uint8Array>(a: T): T {
-  return a.buffer.byteLength - a.byteLength > a.byteLength / 8 ? (a.slice() as T) : a;
-}
-
 /** The column's array for `total` values: the first part's own array when it has room (see PartSpec.room), else a new one. */
 function arrayFor<T extends Int32Array | Float64Array | Uint8Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, first: ArrayBufferView | undefined, total: number): { array: T; inPlace: boolean } {
   if (first && first.constructor === Ctor && first.byteOffset === 0 && first.buffer.byteLength >= total * Ctor.BYTES_PER_ELEMENT) return { array: new Ctor(first.buffer as ArrayBuffer, 0, total), inPlace: true };
@@ -335,7 +330,7 @@ export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number
       putValid(k, o);
       o += rows[k]!;
     });
-    return { name, type, values: trimmed(values), ...(valid ? { valid: trimmed(valid) } : {}) };
+    return { name, type, values: fitted(values, total), ...(valid ? { valid: fitted(valid, total) } : {}) };
   }
   const words: string[] = [];
   const index = new Map<string, number>();
@@ -389,7 +384,7 @@ export function joinColumn(parts: BuiltColumn[], rows: number[], offsets: number
     putValid(k, o);
     o += n;
   });
-  const col: BuiltColumn = { name, type: 'string', values: trimmed(values), dictionary: words, ...(valid ? { valid: trimmed(valid) } : {}) };
+  const col: BuiltColumn = { name, type: 'string', values: fitted(values, total), dictionary: words, ...(valid ? { valid: fitted(valid, total) } : {}) };
   if (demotedAt >= 0) {
     const d = parts[demotedAt]!.demoted!;
     col.demoted = { ...d, line: d.line + offsets[demotedAt]! };
