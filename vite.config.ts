@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 const root = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const pyodideDir = join(root, 'node_modules', 'pyodide');
-const pyodideVersion = (JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')) as { version: string }).version;
+const pyodideVersion = (JSON.parse(readFileSync(join(pyodideDir, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /** The Pyodide files the sandbox needs; the host fetches them same-origin and transfers the bytes in. */
 export const PYODIDE_FILES = [
@@ -33,14 +34,24 @@ function pyodideAssets(): Plugin {
         const url = req.url?.split('?')[0] ?? '';
         const name = url.startsWith(prefix) ? url.slice(prefix.length) : '';
         if (!(PYODIDE_FILES as readonly string[]).includes(name)) return next();
-        const type = name.endsWith('.wasm') ? 'application/wasm' : name.endsWith('.mjs') ? 'text/javascript' : name.endsWith('.json') ? 'application/json' : 'application/zip';
+        const type = name.endsWith('.wasm')
+          ? 'application/wasm'
+          : name.endsWith('.mjs')
+            ? 'text/javascript'
+            : name.endsWith('.json')
+              ? 'application/json'
+              : 'application/zip';
         res.setHeader('content-type', type);
         createReadStream(join(pyodideDir, name)).pipe(res);
       });
     },
     generateBundle() {
       for (const name of PYODIDE_FILES) {
-        this.emitFile({ type: 'asset', fileName: `pyodide/${pyodideVersion}/${name}`, source: readFileSync(join(pyodideDir, name)) });
+        this.emitFile({
+          type: 'asset',
+          fileName: `pyodide/${pyodideVersion}/${name}`,
+          source: readFileSync(join(pyodideDir, name)),
+        });
       }
     },
   };
@@ -61,7 +72,10 @@ async function bundleIife(entry: string): Promise<{ code: string; files: string[
   const bundle = await rolldown({ input: entry, platform: 'browser', logLevel: 'silent', plugins: [raw] });
   try {
     const { output } = await bundle.generate({ format: 'iife', minify: false });
-    const files = output.flatMap((c) => (c.type === 'chunk' ? c.moduleIds : [])).map((m) => m.replace(/\?raw$/, '')).filter((m) => existsSync(m));
+    const files = output
+      .flatMap((c) => (c.type === 'chunk' ? c.moduleIds : []))
+      .map((m) => m.replace(/\?raw$/, ''))
+      .filter((m) => existsSync(m));
     return { code: output[0].code, files };
   } finally {
     await bundle.close();

@@ -2,12 +2,35 @@
  * `window.airlock`: the automation surface of the built app. The headless runner (`airlock run`)
  * and the browser tests drive the real app through it — the same code path as the UI, no other.
  */
-import { Sandbox, DEFAULT_LIMITS, loadPyodideAssets, runNotebook, storedSnapshot, ensureSnapshot, clearSnapshot, type SandboxOptions, type RunReport, type SandboxTable, type WheelFile, type SandboxEvent, type RunLimits } from '../lib/sandbox/index.ts';
+import {
+  Sandbox,
+  DEFAULT_LIMITS,
+  loadPyodideAssets,
+  runNotebook,
+  storedSnapshot,
+  ensureSnapshot,
+  clearSnapshot,
+  type SandboxOptions,
+  type RunReport,
+  type SandboxTable,
+  type WheelFile,
+  type SandboxEvent,
+  type RunLimits,
+} from '../lib/sandbox/index.ts';
 import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
 import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
-import { loadFile, listTables, loadTable, previewTable, renameTable, deleteTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
+import {
+  loadFile,
+  listTables,
+  loadTable,
+  previewTable,
+  renameTable,
+  deleteTable,
+  type IngestOptions,
+  type TableMeta,
+} from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
   /** The notebook and wheels, or promises of them (Python starts while a bundle is still opening). */
@@ -48,7 +71,10 @@ export interface AirlockAutomation {
   };
   /** The owner's stored tables. */
   data: {
-    load(file: { name: string; bytes: Uint8Array }, options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean }): Promise<TableMeta>;
+    load(
+      file: { name: string; bytes: Uint8Array },
+      options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean },
+    ): Promise<TableMeta>;
     /** A picked file (or any Blob with a name), loaded as the Tables tab does (with its progress and cancel). */
     loadFile(file: File, options?: IngestOptions & { replace?: boolean }): Promise<TableMeta>;
     list(): Promise<TableMeta[]>;
@@ -59,7 +85,16 @@ export interface AirlockAutomation {
   /** Opens and checks a bundle with the room key; returns what it is, never its code. */
   inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
   /** The expert's side: seal files into a bundle (the same code as the Expert tab and the CLI). */
-  sealBundle(input: { recipient: string; signingKey: string; name: string; version: string; notebook: NamedBytes; wheels: NamedBytes[]; outputs?: string[]; tables?: string[] }): Promise<Uint8Array>;
+  sealBundle(input: {
+    recipient: string;
+    signingKey: string;
+    name: string;
+    version: string;
+    notebook: NamedBytes;
+    wheels: NamedBytes[];
+    outputs?: string[];
+    tables?: string[];
+  }): Promise<Uint8Array>;
   /**
    * The owner's whole run on a sealed bundle, as the headless runner drives it: open and check the
    * bundle (pinning `expert` if given), mount the mapped stored tables, run, and review the outputs
@@ -73,7 +108,9 @@ export interface AirlockAutomation {
     onEvent?: (e: SandboxEvent) => void;
   }): Promise<RunSealedResult>;
   /** Opens a bundle with the room key and starts a sandbox with its wheels installed (for measurements). */
-  openAndPrepare(bytes: Uint8Array): Promise<{ openMs: number; checkedMs: number; bootedMs: number; readyMs: number; wheels: number }>;
+  openAndPrepare(
+    bytes: Uint8Array,
+  ): Promise<{ openMs: number; checkedMs: number; bootedMs: number; readyMs: number; wheels: number }>;
   version: string;
   pyodideVersion: string;
   run(req: AutomationRunRequest): Promise<RunReport>;
@@ -99,7 +136,9 @@ export function installAutomation(): void {
     version: __AIRLOCK_VERSION__,
     pyodideVersion: __PYODIDE_VERSION__,
     async run(req) {
-      const stored = await Promise.all((req.storedTables ?? []).map((t) => (typeof t === 'string' ? loadTable(t) : loadTable(t.name, t.as))));
+      const stored = await Promise.all(
+        (req.storedTables ?? []).map((t) => (typeof t === 'string' ? loadTable(t) : loadTable(t.name, t.as))),
+      );
       return runNotebook({ wheels: [], ...req, tables: [...(req.tables ?? []), ...stored], assets: runtimeAssets() });
     },
     data: {
@@ -160,7 +199,10 @@ export function installAutomation(): void {
         for (const as of wanted) {
           const name = req.mapping[as] ?? as;
           const meta = metas.find((m) => m.name === name);
-          if (!meta) throw new Refusal(`the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>`);
+          if (!meta)
+            throw new Refusal(
+              `the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>`,
+            );
           tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
         }
         const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
@@ -189,13 +231,30 @@ export function installAutomation(): void {
       }
       const { b, tables, forGate } = planned;
       const report = await running;
-      const gate = report.status === 'ok' ? reviewOutputs(report.outputs, forGate, { maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires) : null;
+      const gate =
+        report.status === 'ok'
+          ? reviewOutputs(
+              report.outputs,
+              forGate,
+              {
+                maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
+                declared: b.manifest.outputs,
+              },
+              report.tripwires,
+            )
+          : null;
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
       return {
         report,
         gate,
         tables,
-        bundle: { name: b.manifest.name, version: b.manifest.version, signer: b.signer, manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''), outputs: b.manifest.outputs },
+        bundle: {
+          name: b.manifest.name,
+          version: b.manifest.version,
+          signer: b.signer,
+          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
+          outputs: b.manifest.outputs,
+        },
       };
     },
     async openAndPrepare(bytes) {

@@ -11,7 +11,25 @@ import { useIngestLanes, workerIngestLanes } from '../lib/data/index.ts';
 export function installLanes(): void {
   if (typeof Worker === 'undefined') return;
   const count = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
-  useLanes(workerLanes(() => new Worker(new URL('../lib/crypto/lane-worker.ts', import.meta.url), { type: 'module', name: 'airlock-decrypt' }), count));
+  useLanes(
+    workerLanes(
+      () =>
+        new Worker(new URL('../lib/crypto/lane-worker.ts', import.meta.url), {
+          type: 'module',
+          name: 'airlock-decrypt',
+        }),
+      count,
+    ),
+  );
   // Tables are read off the page's thread, a large CSV in parts on every core (lib/data/parallel.ts).
-  useIngestLanes(workerIngestLanes(() => new Worker(new URL('../lib/data/ingest-worker.ts', import.meta.url), { type: 'module', name: 'airlock-ingest' }), count));
+  useIngestLanes(
+    workerIngestLanes(
+      () =>
+        new Worker(new URL('../lib/data/ingest-worker.ts', import.meta.url), {
+          type: 'module',
+          name: 'airlock-ingest',
+        }),
+      count,
+    ),
+  );
 }

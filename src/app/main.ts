@@ -14,5 +14,7 @@ mount(App, { target: document.getElementById('app')! });
 // Python in about a second. Tests and benchmarks opt out with ?noprewarm to control timing.
 if (!new URLSearchParams(location.search).has('noprewarm')) {
   const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 2000));
-  idle(() => void (window as unknown as { airlock: { prewarm(): Promise<boolean> } }).airlock.prewarm(), { timeout: 10_000 });
+  idle(() => void (window as unknown as { airlock: { prewarm(): Promise<boolean> } }).airlock.prewarm(), {
+    timeout: 10_000,
+  });
 }

@@ -26,7 +26,13 @@ const FLAGS = [
 ];
 
 export function findChromium(): string | undefined {
-  for (const p of [process.env.AIRLOCK_CHROMIUM, process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+  for (const p of [
+    process.env.AIRLOCK_CHROMIUM,
+    process.env.CHROME_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ]) {
     if (p && existsSync(p)) return p;
   }
   return undefined;
@@ -66,7 +72,8 @@ export interface StaticServer {
 
 /** Serves dist/ under `/some/sub/path/` with no special headers, as the plainest static host would. */
 export async function startStaticServer(prefix = '/some/sub/path/'): Promise<StaticServer> {
-  if (!existsSync(join(DIST, 'index.html'))) throw new Error('dist/ is missing: run `npx vite build` (npm test does it first)');
+  if (!existsSync(join(DIST, 'index.html')))
+    throw new Error('dist/ is missing: run `npx vite build` (npm test does it first)');
   const requests: ServedRequest[] = [];
   const routes = new Map<string, { type: string; body: string | Buffer }>();
   const server = createServer((req, res) => {
@@ -82,13 +89,12 @@ export async function startStaticServer(prefix = '/some/sub/path/'): Promise<Sta
       res.writeHead(404).end();
       return;
     }
-    let rel = decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html';
+    const rel = decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html';
     const file = normalize(join(DIST, rel));
     if (!file.startsWith(DIST) || !existsSync(file) || statSync(file).isDirectory()) {
       res.writeHead(404).end();
       return;
     }
-    rel = file;
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
@@ -102,4 +108,3 @@ export function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((r) => server.close(() => r()));
 }
-

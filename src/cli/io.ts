@@ -27,9 +27,19 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string, positionals = false) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  usage: string,
+  positionals = false,
+) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: positionals,
+      strict: true,
+    });
   } catch (e) {
     throw new CliError(`${(e as Error).message.split('\n')[0]}\n\n${usage}`, EXIT.usage);
   }
@@ -50,7 +60,7 @@ export async function writeStreamToFile(stream: ReadableStream<Uint8Array>, path
   try {
     // One write in flight while the next chunk is produced: the write runs on libuv's thread pool.
     const writeAll = async (chunk: Uint8Array) => {
-      for (let o = 0; o < chunk.length; ) o += (await fh.write(chunk, o)).bytesWritten;
+      for (let o = 0; o < chunk.length;) o += (await fh.write(chunk, o)).bytesWritten;
     };
     let pending: Promise<void> = Promise.resolve();
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {

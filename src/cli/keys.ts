@@ -34,13 +34,15 @@ export function readSigningKey(path: string) {
 /** `--to`: an `age1…` recipient, or a room invitation file that names one. */
 export function readRecipient(to: string): string {
   if (isRecipient(to)) return to;
-  if (!existsSync(to)) throw new CliError(`--to ${to.slice(0, 40)} is neither an age1… recipient nor an invitation file`);
+  if (!existsSync(to))
+    throw new CliError(`--to ${to.slice(0, 40)} is neither an age1… recipient nor an invitation file`);
   let inv: { recipient?: unknown };
   try {
     inv = JSON.parse(readFileSync(to, 'utf8'));
   } catch {
     throw new CliError(`${to} is not a room invitation (not JSON)`);
   }
-  if (typeof inv.recipient !== 'string' || !isRecipient(inv.recipient)) throw new CliError(`${to} has no "recipient": "age1…" field`);
+  if (typeof inv.recipient !== 'string' || !isRecipient(inv.recipient))
+    throw new CliError(`${to} has no "recipient": "age1…" field`);
   return inv.recipient;
 }

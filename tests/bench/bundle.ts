@@ -41,7 +41,12 @@ async function classicScript(entry: string): Promise<string> {
  * 100 MB wheel installed, cold (no start-up snapshot) and warm (snapshot stored, as after the
  * app's first visit).
  */
-export async function benchBundleChromium(log: (s: string) => void, identity: string, signingKey: string, repeats: number): Promise<BenchRow[]> {
+export async function benchBundleChromium(
+  log: (s: string) => void,
+  identity: string,
+  signingKey: string,
+  repeats: number,
+): Promise<BenchRow[]> {
   const browser = await launchBrowser();
   const server = await startStaticServer();
   try {
@@ -50,27 +55,63 @@ export async function benchBundleChromium(log: (s: string) => void, identity: st
     await blank.goto(`${server.origin}/bench/blank.html`);
     await blank.addScriptTag({ content: await classicScript('tests/bench/page-bundle.ts') });
     const laneCode = await classicScript('src/lib/crypto/lane-worker.ts');
-    const r = (await blank.evaluate(`benchBundlePage(${JSON.stringify(signingKey)}, ${repeats}, ${JSON.stringify(laneCode)})`)) as { size: number; raw: number; seal: number; open: number; sealLanes: number; openLanes: number; lanes: number };
+    const r = (await blank.evaluate(
+      `benchBundlePage(${JSON.stringify(signingKey)}, ${repeats}, ${JSON.stringify(laneCode)})`,
+    )) as {
+      size: number;
+      raw: number;
+      seal: number;
+      open: number;
+      sealLanes: number;
+      openLanes: number;
+      lanes: number;
+    };
     const rate = (ms: number) => r.size / MB / (ms / 1000);
-    const pageRaw = { baseline: rate(r.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page, one thread' };
-    log(`  chromium raw ${rate(r.raw).toFixed(0)} MB/s; one thread: seal ${rate(r.seal).toFixed(0)}, open ${rate(r.open).toFixed(0)} MB/s; ${r.lanes} lanes: seal ${rate(r.sealLanes).toFixed(0)}, open ${rate(r.openLanes).toFixed(0)} MB/s`);
+    const pageRaw = {
+      baseline: rate(r.raw),
+      baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks, same page, one thread',
+    };
+    log(
+      `  chromium raw ${rate(r.raw).toFixed(0)} MB/s; one thread: seal ${rate(r.seal).toFixed(0)}, open ${rate(r.open).toFixed(0)} MB/s; ${r.lanes} lanes: seal ${rate(r.sealLanes).toFixed(0)}, open ${rate(r.openLanes).toFixed(0)} MB/s`,
+    );
 
     const { page } = await openApp(browser, server);
     // The room key is the Node run's key, restored into the browser (as an owner would from a backup).
-    const recipient = (await page.evaluate((b) => (window as any).airlock.room.restore(b), `${identity}\n`)).recipient as string;
+    const recipient = (await page.evaluate((b) => (window as any).airlock.room.restore(b), `${identity}\n`))
+      .recipient as string;
     // A real 100 MB wheel (a package with a 100 MB data file), stored uncompressed.
-    const wheel = buildWheel({ name: 'bigmodel', version: '1.0', files: { 'bigmodel/__init__.py': 'X = 1\n', 'bigmodel/weights.bin': randomBytes(100 * MB) } }, { level: 0 });
+    const wheel = buildWheel(
+      {
+        name: 'bigmodel',
+        version: '1.0',
+        files: { 'bigmodel/__init__.py': 'X = 1\n', 'bigmodel/weights.bin': randomBytes(100 * MB) },
+      },
+      { level: 0 },
+    );
     server.routes.set('/bench/wheel.whl', { type: 'application/octet-stream', body: Buffer.from(wheel.bytes) });
     const sealed = await page.evaluate(
       async ({ recipient, signingKey, filename }) => {
         const bytes = new Uint8Array(await (await fetch('/bench/wheel.whl')).arrayBuffer());
-        const s = await (window as any).airlock.sealBundle({ recipient, signingKey, name: 'bigmodel', version: '1', notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') }, wheels: [{ filename, bytes }] });
+        const s = await (window as any).airlock.sealBundle({
+          recipient,
+          signingKey,
+          name: 'bigmodel',
+          version: '1',
+          notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') },
+          wheels: [{ filename, bytes }],
+        });
         (window as any).__sealed = s;
         return s.length;
       },
       { recipient, signingKey, filename: wheel.filename },
     );
-    const ready = async () => (await page.evaluate(() => (window as any).airlock.openAndPrepare((window as any).__sealed))) as { openMs: number; checkedMs: number; bootedMs: number; readyMs: number };
+    const ready = async () =>
+      (await page.evaluate(() => (window as any).airlock.openAndPrepare((window as any).__sealed))) as {
+        openMs: number;
+        checkedMs: number;
+        bootedMs: number;
+        readyMs: number;
+      };
     await page.evaluate(() => (window as any).airlock.clearSnapshot());
     const cold = await ready();
     await page.evaluate(() => (window as any).airlock.prewarm());
@@ -79,14 +120,57 @@ export async function benchBundleChromium(log: (s: string) => void, identity: st
     for (let i = 0; i < repeats; i++) warm.push(await ready());
     log(`  warm: ${JSON.stringify(warm)}`);
     const warmMs = median(warm.map((w) => w.readyMs));
-    log(`  chromium open → ready, ${(sealed / MB).toFixed(0)} MB bundle: cold ${cold.readyMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms (open alone ${median(warm.map((w) => w.openMs)).toFixed(0)} ms)`);
+    log(
+      `  chromium open → ready, ${(sealed / MB).toFixed(0)} MB bundle: cold ${cold.readyMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms (open alone ${median(warm.map((w) => w.openMs)).toFixed(0)} ms)`,
+    );
     return [
-      { section: 'bundle (Chromium)', name: `seal 100 MB bundle in the page, as the app does (${r.lanes} cipher workers; median of ${repeats})`, value: rate(r.sealLanes), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.sealLanes, goal: '≥ 0.90×' },
-      { section: 'bundle (Chromium)', name: `open 100 MB bundle in the page, as the app does (${r.lanes} cipher workers)`, value: rate(r.openLanes), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.openLanes, goal: '≥ 0.90×' },
-      { section: 'bundle (Chromium)', name: 'seal 100 MB bundle in the page, on one thread', value: rate(r.seal), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.seal },
-      { section: 'bundle (Chromium)', name: 'open 100 MB bundle in the page, on one thread', value: rate(r.open), unit: 'MB/s', ...pageRaw, ratio: r.raw / r.open },
-      { section: 'bundle (Chromium)', name: 'open → sandbox ready, 100 MB bundle, warm start (snapshot stored)', value: warmMs, unit: 'ms', goal: '< 2000 ms' },
-      { section: 'bundle (Chromium)', name: 'open → sandbox ready, 100 MB bundle, cold start (first visit)', value: cold.readyMs, unit: 'ms' },
+      {
+        section: 'bundle (Chromium)',
+        name: `seal 100 MB bundle in the page, as the app does (${r.lanes} cipher workers; median of ${repeats})`,
+        value: rate(r.sealLanes),
+        unit: 'MB/s',
+        ...pageRaw,
+        ratio: r.raw / r.sealLanes,
+        goal: '≥ 0.90×',
+      },
+      {
+        section: 'bundle (Chromium)',
+        name: `open 100 MB bundle in the page, as the app does (${r.lanes} cipher workers)`,
+        value: rate(r.openLanes),
+        unit: 'MB/s',
+        ...pageRaw,
+        ratio: r.raw / r.openLanes,
+        goal: '≥ 0.90×',
+      },
+      {
+        section: 'bundle (Chromium)',
+        name: 'seal 100 MB bundle in the page, on one thread',
+        value: rate(r.seal),
+        unit: 'MB/s',
+        ...pageRaw,
+        ratio: r.raw / r.seal,
+      },
+      {
+        section: 'bundle (Chromium)',
+        name: 'open 100 MB bundle in the page, on one thread',
+        value: rate(r.open),
+        unit: 'MB/s',
+        ...pageRaw,
+        ratio: r.raw / r.open,
+      },
+      {
+        section: 'bundle (Chromium)',
+        name: 'open → sandbox ready, 100 MB bundle, warm start (snapshot stored)',
+        value: warmMs,
+        unit: 'ms',
+        goal: '< 2000 ms',
+      },
+      {
+        section: 'bundle (Chromium)',
+        name: 'open → sandbox ready, 100 MB bundle, cold start (first visit)',
+        value: cold.readyMs,
+        unit: 'ms',
+      },
     ];
   } finally {
     await browser.close();
@@ -117,8 +201,29 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
     writeFileSync(join(dir, 'plain.bin'), data);
     const notebook = new TextEncoder().encode('{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[]}');
     const path = join(dir, 'b.airlock');
-    const seal = () => sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'b', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }] });
-    const t: Record<'raw' | 'seal' | 'sealFile' | 'open' | 'openFile' | 'sealThreads' | 'openThreads' | 'ageEnc' | 'ageDec', number[]> = { raw: [], seal: [], sealFile: [], open: [], openFile: [], sealThreads: [], openThreads: [], ageEnc: [], ageDec: [] };
+    const seal = () =>
+      sealBundle({
+        recipient: owner.recipient,
+        signer: expert.key,
+        name: 'b',
+        version: '1',
+        notebook: { filename: 'n.ipynb', bytes: notebook },
+        wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
+      });
+    const t: Record<
+      'raw' | 'seal' | 'sealFile' | 'open' | 'openFile' | 'sealThreads' | 'openThreads' | 'ageEnc' | 'ageDec',
+      number[]
+    > = {
+      raw: [],
+      seal: [],
+      sealFile: [],
+      open: [],
+      openFile: [],
+      sealThreads: [],
+      openThreads: [],
+      ageEnc: [],
+      ageDec: [],
+    };
     // Alternating, so that the machine's drift touches every measurement alike; medians reported.
     for (let i = 0; i < repeats; i++) {
       const key = crypto.getRandomValues(new Uint8Array(32));
@@ -129,7 +234,9 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
         }),
       );
       let sealed = new Uint8Array(0);
-      t.seal.push(await time(async () => (sealed = new Uint8Array(await new Response((await seal()).stream).arrayBuffer()))));
+      t.seal.push(
+        await time(async () => (sealed = new Uint8Array(await new Response((await seal()).stream).arrayBuffer()))),
+      );
       t.sealFile.push(await time(async () => writeStreamToFile((await seal()).stream, path)));
       t.open.push(
         await time(async () => {
@@ -139,16 +246,33 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
       sealed = new Uint8Array(0);
       t.openFile.push(
         await time(async () => {
-          if ((await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, owner.identity)).wheels[0]!.bytes.length !== size) throw new Error('bad open');
+          if (
+            (await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, owner.identity)).wheels[0]!
+              .bytes.length !== size
+          )
+            throw new Error('bad open');
         }),
       );
       // As the CLI does for a bundle over 64 MB: cipher threads, started (and warmed) before the
       // clock — the CLI starts them while it reads and hashes its inputs.
       const endLanes = installNodeLanes(size);
-      await new Response((await sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'w', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'w-1.0-py3-none-any.whl', bytes: data.subarray(0, 8 * MB) }] })).stream).arrayBuffer();
+      await new Response(
+        (
+          await sealBundle({
+            recipient: owner.recipient,
+            signer: expert.key,
+            name: 'w',
+            version: '1',
+            notebook: { filename: 'n.ipynb', bytes: notebook },
+            wheels: [{ filename: 'w-1.0-py3-none-any.whl', bytes: data.subarray(0, 8 * MB) }],
+          })
+        ).stream,
+      ).arrayBuffer();
       try {
         let s2 = new Uint8Array(0);
-        t.sealThreads.push(await time(async () => (s2 = new Uint8Array(await new Response((await seal()).stream).arrayBuffer()))));
+        t.sealThreads.push(
+          await time(async () => (s2 = new Uint8Array(await new Response((await seal()).stream).arrayBuffer()))),
+        );
         t.openThreads.push(
           await time(async () => {
             if ((await openBundle(s2, owner.identity)).wheels[0]!.bytes.length !== size) throw new Error('bad open');
@@ -157,20 +281,81 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
       } finally {
         await endLanes();
       }
-      t.ageEnc.push(await time(() => execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'native.age'), join(dir, 'plain.bin')])));
-      t.ageDec.push(await time(() => execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'native.out'), join(dir, 'native.age')])));
+      t.ageEnc.push(
+        await time(() =>
+          execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'native.age'), join(dir, 'plain.bin')]),
+        ),
+      );
+      t.ageDec.push(
+        await time(() =>
+          execFileSync('age', [
+            '-d',
+            '-i',
+            join(dir, 'owner.key'),
+            '-o',
+            join(dir, 'native.out'),
+            join(dir, 'native.age'),
+          ]),
+        ),
+      );
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
     const rate = (s: number) => size / MB / s;
-    log(`  node raw ${rate(m.raw).toFixed(0)} MB/s; seal ${rate(m.seal).toFixed(0)} (to a file ${rate(m.sealFile).toFixed(0)}, threads ${rate(m.sealThreads).toFixed(0)}); open ${rate(m.open).toFixed(0)} (from a file ${rate(m.openFile).toFixed(0)}, threads ${rate(m.openThreads).toFixed(0)}); age ${rate(m.ageEnc).toFixed(0)}/${rate(m.ageDec).toFixed(0)}`);
+    log(
+      `  node raw ${rate(m.raw).toFixed(0)} MB/s; seal ${rate(m.seal).toFixed(0)} (to a file ${rate(m.sealFile).toFixed(0)}, threads ${rate(m.sealThreads).toFixed(0)}); open ${rate(m.open).toFixed(0)} (from a file ${rate(m.openFile).toFixed(0)}, threads ${rate(m.openThreads).toFixed(0)}); age ${rate(m.ageEnc).toFixed(0)}/${rate(m.ageDec).toFixed(0)}`,
+    );
     const vsRaw = { baseline: rate(m.raw), baselineName: 'raw ChaCha20-Poly1305, 64 KiB chunks', goal: '≥ 0.90×' };
     return [
-      { section: 'bundle (Node)', name: `seal 100 MB bundle, in memory (median of ${repeats})`, value: rate(m.seal), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.seal },
-      { section: 'bundle (Node)', name: 'open 100 MB bundle, in memory (decrypt, unzip, verify, hash)', value: rate(m.open), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.open },
-      { section: 'bundle (Node)', name: `seal 100 MB bundle, in memory, on the CLI's ${Math.min(4, availableParallelism())} cipher threads (started before the clock)`, value: rate(m.sealThreads), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.sealThreads },
-      { section: 'bundle (Node)', name: `open 100 MB bundle, in memory, on the CLI's cipher threads`, value: rate(m.openThreads), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.openThreads },
-      { section: 'bundle (Node)', name: 'seal 100 MB bundle to a file', value: rate(m.sealFile), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.sealFile, goal: '' },
-      { section: 'bundle (Node)', name: 'open 100 MB bundle from a file', value: rate(m.openFile), unit: 'MB/s', ...vsRaw, ratio: m.raw / m.openFile, goal: '' },
+      {
+        section: 'bundle (Node)',
+        name: `seal 100 MB bundle, in memory (median of ${repeats})`,
+        value: rate(m.seal),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.seal,
+      },
+      {
+        section: 'bundle (Node)',
+        name: 'open 100 MB bundle, in memory (decrypt, unzip, verify, hash)',
+        value: rate(m.open),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.open,
+      },
+      {
+        section: 'bundle (Node)',
+        name: `seal 100 MB bundle, in memory, on the CLI's ${Math.min(4, availableParallelism())} cipher threads (started before the clock)`,
+        value: rate(m.sealThreads),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.sealThreads,
+      },
+      {
+        section: 'bundle (Node)',
+        name: `open 100 MB bundle, in memory, on the CLI's cipher threads`,
+        value: rate(m.openThreads),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.openThreads,
+      },
+      {
+        section: 'bundle (Node)',
+        name: 'seal 100 MB bundle to a file',
+        value: rate(m.sealFile),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.sealFile,
+        goal: '',
+      },
+      {
+        section: 'bundle (Node)',
+        name: 'open 100 MB bundle from a file',
+        value: rate(m.openFile),
+        unit: 'MB/s',
+        ...vsRaw,
+        ratio: m.raw / m.openFile,
+        goal: '',
+      },
       { section: 'bundle (Node)', name: 'native age encrypt, same file', value: rate(m.ageEnc), unit: 'MB/s' },
       { section: 'bundle (Node)', name: 'native age decrypt, same file', value: rate(m.ageDec), unit: 'MB/s' },
       ...(await benchBundleChromium(log, owner.identity, expert.privateKey, repeats)),

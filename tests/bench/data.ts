@@ -6,13 +6,22 @@
  *    time to hand the stored 1M-row table to Python in the sandbox.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  openAsBlob,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingest } from '../../src/lib/data/index.ts';
 import type { Page } from 'playwright-core';
 import { ROOT, launchBrowser, openApp, startStaticServer } from '../browser/harness.ts';
-import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+import { diabetesCsvPath } from '../unit/fixtures/data.ts';
 import type { BenchRow } from './report.ts';
 
 const MB = 1024 * 1024;
@@ -24,7 +33,7 @@ const MB = 1024 * 1024;
  */
 function generated(rows: number): string {
   let seed = 7;
-  const r = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const r = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const wards = ['cardiology', 'general', 'neurology', 'oncology', 'surgery'];
   const payers = ['MC', 'MD', 'HM', 'SP', 'BC', 'UN', 'CP', 'CM'];
   const codes = ['250.83', '428', '414', '786', 'V57', '427', '276.01', '599', 'V45', '491'];
@@ -108,9 +117,8 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-data-'));
   const rows: BenchRow[] = [];
   try {
-    execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
     const files = [
-      { label: 'diabetes (19 MB, 101,766 rows)', path: join(dir, 'dataset_diabetes/diabetic_data.csv') },
+      { label: 'diabetes (19 MB, 101,766 rows)', path: diabetesCsvPath() },
       { label: 'generated (1M rows)', path: join(dir, 'generated.csv') },
     ];
     writeFileSync(files[1]!.path, generated(1_000_000));
@@ -130,8 +138,20 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
         splitBaseline(new TextDecoder().decode(readFileSync(f.path)));
         base = Math.min(base, performance.now() - t);
       }
-      log(`  node ${f.label}: ${((size / MB) / (best / 1000)).toFixed(1)} MB/s vs split ${((size / MB) / (base / 1000)).toFixed(1)} MB/s`);
-      rows.push({ section: 'data (Node)', name: `parse + type + columns, ${f.label}`, value: size / MB / (best / 1000), unit: 'MB/s', baseline: size / MB / (base / 1000), baselineName: 'split-based parse only', ratio: base / best, goal: '≥ 1.0×', note: `${(rowCount / (best / 1000) / 1e6).toFixed(2)} M rows/s` });
+      log(
+        `  node ${f.label}: ${(size / MB / (best / 1000)).toFixed(1)} MB/s vs split ${(size / MB / (base / 1000)).toFixed(1)} MB/s`,
+      );
+      rows.push({
+        section: 'data (Node)',
+        name: `parse + type + columns, ${f.label}`,
+        value: size / MB / (best / 1000),
+        unit: 'MB/s',
+        baseline: size / MB / (base / 1000),
+        baselineName: 'split-based parse only',
+        ratio: base / best,
+        goal: '≥ 1.0×',
+        note: `${(rowCount / (best / 1000) / 1e6).toFixed(2)} M rows/s`,
+      });
     }
 
     // Chromium: the whole path through the app, beside the split baseline and DuckDB-wasm in the
@@ -145,10 +165,15 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
     const browser = await launchBrowser();
     const server = await startStaticServer();
     try {
-      for (const f of files) server.routes.set(`/bench/${f.path.split('/').pop()}`, { type: 'text/csv', body: readFileSync(f.path) });
+      for (const f of files)
+        server.routes.set(`/bench/${f.path.split('/').pop()}`, { type: 'text/csv', body: readFileSync(f.path) });
       let duckPage: Page | undefined;
       if (duck) {
-        for (const file of ['duckdb-browser-eh.worker.js', 'duckdb-eh.wasm']) server.routes.set(`/duck/${file}`, { type: file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', body: readFileSync(join(DUCK_DIST, file)) });
+        for (const file of ['duckdb-browser-eh.worker.js', 'duckdb-eh.wasm'])
+          server.routes.set(`/duck/${file}`, {
+            type: file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
+            body: readFileSync(join(DUCK_DIST, file)),
+          });
         server.routes.set('/duck/blank.html', { type: 'text/html', body: '<!doctype html><title>duckdb</title>' });
         duckPage = await (await browser.newContext()).newPage();
         await duckPage.goto(`${server.origin}/duck/blank.html`);
@@ -185,7 +210,9 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
           if (measured) t.split.push(split);
           // Ours: the app's whole path from a file the owner picked (a Blob: read, decode, parse,
           // type, fingerprint, IndexedDB column chunks), while the renderers' memory is sampled.
-          await page.evaluate(`(async () => { window.__file = new File([await (await fetch('/bench/${name}')).blob()], '${name}'); })()`);
+          await page.evaluate(
+            `(async () => { window.__file = new File([await (await fetch('/bench/${name}')).blob()], '${name}'); })()`,
+          );
           // What this load holds beyond what the page held: the baseline's garbage is collected first.
           await cdp.send('HeapProfiler.collectGarbage');
           const rss0 = rendererRss(others);
@@ -199,31 +226,85 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
           if (measured) t.ours.push(r.ms);
           rowCount = r.rows;
           if (duckPage) {
-            const d = (await duckPage.evaluate(`(async () => duckLoad('${name}', new Uint8Array(await (await fetch('/bench/${name}')).arrayBuffer())))()`)) as { ms: number; rows: number };
+            const d = (await duckPage.evaluate(
+              `(async () => duckLoad('${name}', new Uint8Array(await (await fetch('/bench/${name}')).arrayBuffer())))()`,
+            )) as { ms: number; rows: number };
             if (d.rows !== rowCount) log(`  note: DuckDB read ${d.rows} rows, Airlock ${rowCount}`);
             if (measured) t.duck.push(d.ms);
           }
         }
         const m = { split: median(t.split), ours: median(t.ours), duck: t.duck.length ? median(t.duck) : NaN };
         const rate = (ms: number) => size / MB / (ms / 1000);
-        log(`  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB; a fresh tab's first load ${first.toFixed(0)} ms (runs after ${warmup} unmeasured, ms: ours ${t.ours.map((x) => x.toFixed(0)).join(' ')}; split ${t.split.map((x) => x.toFixed(0)).join(' ')}; DuckDB ${t.duck.map((x) => x.toFixed(0)).join(' ')})`);
+        log(
+          `  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB; a fresh tab's first load ${first.toFixed(0)} ms (runs after ${warmup} unmeasured, ms: ours ${t.ours.map((x) => x.toFixed(0)).join(' ')}; split ${t.split.map((x) => x.toFixed(0)).join(' ')}; DuckDB ${t.duck.map((x) => x.toFixed(0)).join(' ')})`,
+        );
         const note = `${(rowCount / (m.ours / 1000) / 1e6).toFixed(2)} M rows/s, median of ${repeats} after ${warmup} unmeasured`;
-        rows.push({ section: 'data (Chromium)', name: `read + parse + type + store in IndexedDB, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.split), baselineName: 'split-based parse only', ratio: m.split / m.ours, goal: '≥ 1.0×', note });
-        rows.push({ section: 'data (Chromium)', name: `the same, a fresh tab's first load (nothing compiled yet), ${f.label}`, value: rate(first), unit: 'MB/s', baseline: rate(m.split), baselineName: 'split-based parse only', ratio: m.split / first });
-        if (duck) rows.push({ section: 'data (Chromium)', name: `the same, against DuckDB-wasm's CSV reader into a table, ${f.label}`, value: rate(m.ours), unit: 'MB/s', baseline: rate(m.duck), baselineName: 'DuckDB-wasm read_csv_auto(sample_size = -1) → table', ratio: m.duck / m.ours, goal: '≥ 1.5×' });
-        rows.push({ section: 'data (Chromium)', name: `peak renderer memory while loading, ${f.label}`, value: peak / MB, unit: 'MB', note: `${(peak / size).toFixed(1)}× the file`, goal: '< 3× the file' });
+        rows.push({
+          section: 'data (Chromium)',
+          name: `read + parse + type + store in IndexedDB, ${f.label}`,
+          value: rate(m.ours),
+          unit: 'MB/s',
+          baseline: rate(m.split),
+          baselineName: 'split-based parse only',
+          ratio: m.split / m.ours,
+          goal: '≥ 1.0×',
+          note,
+        });
+        rows.push({
+          section: 'data (Chromium)',
+          name: `the same, a fresh tab's first load (nothing compiled yet), ${f.label}`,
+          value: rate(first),
+          unit: 'MB/s',
+          baseline: rate(m.split),
+          baselineName: 'split-based parse only',
+          ratio: m.split / first,
+        });
+        if (duck)
+          rows.push({
+            section: 'data (Chromium)',
+            name: `the same, against DuckDB-wasm's CSV reader into a table, ${f.label}`,
+            value: rate(m.ours),
+            unit: 'MB/s',
+            baseline: rate(m.duck),
+            baselineName: 'DuckDB-wasm read_csv_auto(sample_size = -1) → table',
+            ratio: m.duck / m.ours,
+            goal: '≥ 1.5×',
+          });
+        rows.push({
+          section: 'data (Chromium)',
+          name: `peak renderer memory while loading, ${f.label}`,
+          value: peak / MB,
+          unit: 'MB',
+          note: `${(peak / size).toFixed(1)}× the file`,
+          goal: '< 3× the file',
+        });
       }
       const py = await page.evaluate(async () => {
         const t0 = performance.now();
         const r = await (window as any).airlock.run({
-          notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'import airlock, time\nt0 = time.perf_counter()\nt = airlock.table("generated")\ncols = [t.column(c) for c in t.columns]\nprint(len(t), round((time.perf_counter() - t0) * 1000))' }] }),
+          notebook: JSON.stringify({
+            nbformat: 4,
+            cells: [
+              {
+                cell_type: 'code',
+                source:
+                  'import airlock, time\nt0 = time.perf_counter()\nt = airlock.table("generated")\ncols = [t.column(c) for c in t.columns]\nprint(len(t), round((time.perf_counter() - t0) * 1000))',
+              },
+            ],
+          }),
           storedTables: ['generated'],
         });
         return { total: performance.now() - t0, text: r.logs[0]?.text ?? r.message, boot: r.bootMs, run: r.totalMs };
       });
       const pythonMs = Number(String(py.text).split(' ')[1]);
       log(`  1M rows into Python: ${pythonMs} ms inside Python (${py.text})`);
-      rows.push({ section: 'data (Chromium)', name: '1M-row table (12 columns) as Python arrays/lists, inside Python', value: pythonMs, unit: 'ms', goal: '< 1000 ms' });
+      rows.push({
+        section: 'data (Chromium)',
+        name: '1M-row table (12 columns) as Python arrays/lists, inside Python',
+        value: pythonMs,
+        unit: 'ms',
+        goal: '< 1000 ms',
+      });
     } finally {
       await browser.close();
       await server.close();

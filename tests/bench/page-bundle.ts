@@ -23,7 +23,10 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
   for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
   const owner = await generateOwnerKey();
   const signer = parsePrivateKey(signingKey);
-  const notebook = { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[]}') };
+  const notebook = {
+    filename: 'n.ipynb',
+    bytes: new TextEncoder().encode('{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[]}'),
+  };
   const raw: number[] = [];
   const seal: number[] = [];
   const open: number[] = [];
@@ -31,7 +34,14 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
   const openLanes: number[] = [];
   const once = async (sealT: number[], openT: number[]) => {
     let t = performance.now();
-    const { stream } = await sealBundle({ recipient: owner.recipient, signer, name: 'big', version: '1', notebook, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }] });
+    const { stream } = await sealBundle({
+      recipient: owner.recipient,
+      signer,
+      name: 'big',
+      version: '1',
+      notebook,
+      wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
+    });
     // As the app keeps it for download: a Blob of the sealed pieces.
     const sealed = await streamToBlob(stream);
     sealT.push(performance.now() - t);
@@ -55,8 +65,15 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
       useLanes(undefined);
     }
   }
-  return { size, raw: median(raw), seal: median(seal), open: median(open), sealLanes: median(sealLanes), openLanes: median(openLanes), lanes: lanes.width };
+  return {
+    size,
+    raw: median(raw),
+    seal: median(seal),
+    open: median(open),
+    sealLanes: median(sealLanes),
+    openLanes: median(openLanes),
+    lanes: lanes.width,
+  };
 }
 
 (globalThis as unknown as { benchBundlePage: typeof benchBundlePage }).benchBundlePage = benchBundlePage;
-

@@ -19,7 +19,9 @@ export function toMarkdown(rows: BenchRow[]): string {
   for (const r of rows) {
     const base = r.baseline !== undefined ? `${fmt(r.baseline)} ${r.unit} (${r.baselineName ?? 'baseline'})` : '';
     const ratio = r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '';
-    lines.push(`| ${r.section} | ${r.name}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.value)} ${r.unit} | ${base} | ${ratio} | ${r.goal ?? ''} |`);
+    lines.push(
+      `| ${r.section} | ${r.name}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.value)} ${r.unit} | ${base} | ${ratio} | ${r.goal ?? ''} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -54,7 +54,11 @@ async function plainReady(browser: Browser, server: StaticServer, warm: boolean)
 }
 
 /** Time to hand a table of `mb` MB (one float64 column) to Python and have it as an array there. */
-async function tableIntoPython(browser: Browser, server: StaticServer, mb: number): Promise<{ transferMs: number; pythonMs: number }> {
+async function tableIntoPython(
+  browser: Browser,
+  server: StaticServer,
+  mb: number,
+): Promise<{ transferMs: number; pythonMs: number }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${server.appUrl}?noprewarm`);
@@ -67,7 +71,11 @@ async function tableIntoPython(browser: Browser, server: StaticServer, mb: numbe
     const t0 = performance.now();
     await sandbox.mountTables([{ name: 'big', rowCount: n, columns: [{ name: 'x', type: 'float', values }] }]);
     const t1 = performance.now();
-    const cell = await sandbox.runCell(0, 'import airlock\nx = airlock.table("big").column("x")\nassert len(x) == ' + n, 60_000);
+    const cell = await sandbox.runCell(
+      0,
+      'import airlock\nx = airlock.table("big").column("x")\nassert len(x) == ' + n,
+      60_000,
+    );
     const t2 = performance.now();
     sandbox.dispose();
     if (!cell.ok) throw new Error(cell.error);
@@ -107,12 +115,32 @@ export async function benchSandbox(log: (s: string) => void): Promise<BenchRow[]
       }
       const s = median(sb);
       const p = median(plain);
-      rows.push({ section: 'sandbox', name: `page load → Python ready, ${label} (median of ${REPEATS})`, value: s, unit: 'ms', baseline: p, baselineName: 'plain Pyodide worker', ratio: s / p, goal: warm ? '≤ 1.0× and < 1500 ms' : '≤ 1.0×' });
+      rows.push({
+        section: 'sandbox',
+        name: `page load → Python ready, ${label} (median of ${REPEATS})`,
+        value: s,
+        unit: 'ms',
+        baseline: p,
+        baselineName: 'plain Pyodide worker',
+        ratio: s / p,
+        goal: warm ? '≤ 1.0× and < 1500 ms' : '≤ 1.0×',
+      });
     }
     const t: Array<{ transferMs: number; pythonMs: number }> = [];
     for (let i = 0; i < 3; i++) t.push(await tableIntoPython(browser, server, 100));
-    rows.push({ section: 'sandbox', name: '100 MB table into the sandbox (transfer)', value: median(t.map((x) => x.transferMs)), unit: 'ms' });
-    rows.push({ section: 'sandbox', name: '100 MB table into Python (transfer + column as array)', value: median(t.map((x) => x.pythonMs)), unit: 'ms', goal: '< 500 ms' });
+    rows.push({
+      section: 'sandbox',
+      name: '100 MB table into the sandbox (transfer)',
+      value: median(t.map((x) => x.transferMs)),
+      unit: 'ms',
+    });
+    rows.push({
+      section: 'sandbox',
+      name: '100 MB table into Python (transfer + column as array)',
+      value: median(t.map((x) => x.pythonMs)),
+      unit: 'ms',
+      goal: '< 500 ms',
+    });
     return rows;
   } finally {
     await browser.close();

@@ -23,7 +23,9 @@ test('the built-in demo trains a model in the sandbox and offers only model.json
   await page.getByRole('button', { name: 'Run the demo' }).click();
   const status = page.getByTestId('run-status');
   await status.waitFor({ timeout: 120_000 });
-  expect(await status.textContent(), lines.join('\n')).toContain('The notebook ran to the end and wrote 1 output file.');
+  expect(await status.textContent(), lines.join('\n')).toContain(
+    'The notebook ran to the end and wrote 1 output file.',
+  );
   const logs = await page.getByTestId('run-logs').textContent();
   expect(logs).toMatch(/5,?000 encounters/);
   const auc = Number(/held-out AUC: ([\d.]+)/.exec(logs ?? '')?.[1]);
@@ -35,5 +37,7 @@ test('the built-in demo trains a model in the sandbox and offers only model.json
   expect(file.suggestedFilename()).toBe('model.json');
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'demo.png'), fullPage: true });
-  expect(requests.every((u) => u.startsWith(server.origin) || u.startsWith('blob:') || u.startsWith('data:'))).toBe(true);
+  expect(requests.every((u) => u.startsWith(server.origin) || u.startsWith('blob:') || u.startsWith('data:'))).toBe(
+    true,
+  );
 });

@@ -31,27 +31,52 @@ test('room key: made once, kept non-extractable across reloads, opens bundles, r
 
   await page.reload();
   await page.waitForFunction(() => 'airlock' in window);
-  expect(await page.evaluate(() => (window as any).airlock.room.get())).toEqual({ recipient: made.recipient, extractable: false });
+  expect(await page.evaluate(() => (window as any).airlock.room.get())).toEqual({
+    recipient: made.recipient,
+    extractable: false,
+  });
 
   const expert = generateSshKey('expert');
-  const notebook = new TextEncoder().encode(JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }));
+  const notebook = new TextEncoder().encode(
+    JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }),
+  );
   const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': '' } });
   const seal = async (recipient: string) => {
-    const { stream } = await sealBundle({ recipient, signer: expert.key, name: 'm', version: '1.0', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }] });
+    const { stream } = await sealBundle({
+      recipient,
+      signer: expert.key,
+      name: 'm',
+      version: '1.0',
+      notebook: { filename: 'n.ipynb', bytes: notebook },
+      wheels: [{ filename: wheel.filename, bytes: wheel.bytes }],
+    });
     return [...new Uint8Array(await new Response(stream).arrayBuffer())];
   };
-  const summary = await page.evaluate(async ({ bytes, expert }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { expert }), { bytes: await seal(made.recipient), expert: expert.publicKey });
+  const summary = await page.evaluate(
+    async ({ bytes, expert }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { expert }),
+    { bytes: await seal(made.recipient), expert: expert.publicKey },
+  );
   expect(summary.manifest).toMatchObject({ name: 'm', version: '1.0' });
   expect(summary.signer).toMatch(/^SHA256:/);
 
   const { generateOwnerKey } = await import('../../src/lib/crypto/index.ts');
   const stranger = await generateOwnerKey();
-  await expect(page.evaluate(async (bytes) => (window as any).airlock.inspectBundle(new Uint8Array(bytes)), await seal(stranger.recipient))).rejects.toThrow('sealed for another room');
+  await expect(
+    page.evaluate(
+      async (bytes) => (window as any).airlock.inspectBundle(new Uint8Array(bytes)),
+      await seal(stranger.recipient),
+    ),
+  ).rejects.toThrow('sealed for another room');
 
   // The backup restores the same key in a fresh browser profile.
   const { page: fresh } = await openApp(browser, server);
-  expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({ recipient: made.recipient });
-  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({ recipient: made.recipient, extractable: false });
+  expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({
+    recipient: made.recipient,
+  });
+  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({
+    recipient: made.recipient,
+    extractable: false,
+  });
 });
 
 test('large bundles are sealed and opened on the app cipher workers; the result is a standard bundle, and a changed chunk is refused', async () => {
@@ -65,7 +90,14 @@ test('large bundles are sealed and opened on the app cipher workers; the result 
       const weights = new Uint8Array(size);
       for (let o = 0; o < size; o += 65536) crypto.getRandomValues(weights.subarray(o, o + 65536));
       // Random bytes under a wheel's name: sealing checks names and sizes, not what a wheel holds.
-      const sealed: Uint8Array = await a.sealBundle({ recipient, signingKey, name: 'big', version: '1.0', notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: weights }] });
+      const sealed: Uint8Array = await a.sealBundle({
+        recipient,
+        signingKey,
+        name: 'big',
+        version: '1.0',
+        notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') },
+        wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: weights }],
+      });
       const opened = await a.inspectBundle(sealed);
       const changed = sealed.slice();
       changed[Math.floor(changed.length / 2)]! ^= 1;

@@ -3,13 +3,9 @@
  * preview, rename, replace, delete, two tabs, a full disk — and into Python in the sandbox.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
-import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+import { diabetesCsv } from '../unit/fixtures/data.ts';
 import { ingest } from '../../src/lib/data/index.ts';
 
 let browser: Browser;
@@ -28,9 +24,7 @@ const load = (p: Page, url: string, name: string, options: Record<string, unknow
   );
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-data-'));
-  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
-  csv = readFileSync(join(dir, 'dataset_diabetes/diabetic_data.csv'));
+  csv = Buffer.from(diabetesCsv());
   browser = await launchBrowser();
   server = await startStaticServer();
   server.routes.set('/data/diabetic_data.csv', { type: 'text/csv', body: csv });
@@ -48,7 +42,11 @@ test('the real data loads as column chunks, survives a reload, previews, and rea
   expect(meta).toMatchObject({ name: 'encounters', rowCount: 101_766, chunks: 1 });
   expect(meta.columns).toHaveLength(50);
   // Computed while the chunks were written, it is the fingerprint ingest gives the same file.
-  const inNode = await ingest({ name: 'diabetic_data.csv', size: csv.length, stream: () => new Blob([new Uint8Array(csv)]).stream() });
+  const inNode = await ingest({
+    name: 'diabetic_data.csv',
+    size: csv.length,
+    stream: () => new Blob([new Uint8Array(csv)]).stream(),
+  });
   expect(meta.fingerprint).toBe(inNode.fingerprint);
   // Few words: one-byte codes in storage; diag_1 has 717 words, so it was widened on the 257th.
   const kind = (n: string) => meta.columns.find((c: { name: string }) => c.name === n).kind;
@@ -62,19 +60,34 @@ test('the real data loads as column chunks, survives a reload, previews, and rea
   expect(preview.rows[0].slice(0, 5)).toEqual(firstLine.slice(0, 5));
   expect(preview.rows[0][5]).toBe(''); // weight "?" is missing
   const r = await page.evaluate(async () => {
-    const nb = JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'import airlock, collections\nt = airlock.table("ehr")\nprint(len(t), collections.Counter(t.column("readmitted")).most_common())\nfor c in ("race", "diag_1"): print(c, t.column(c).count(None), collections.Counter(t.column(c)).most_common(2))' }] });
+    const nb = JSON.stringify({
+      nbformat: 4,
+      cells: [
+        {
+          cell_type: 'code',
+          source:
+            'import airlock, collections\nt = airlock.table("ehr")\nprint(len(t), collections.Counter(t.column("readmitted")).most_common())\nfor c in ("race", "diag_1"): print(c, t.column(c).count(None), collections.Counter(t.column(c)).most_common(2))',
+        },
+      ],
+    });
     return (window as any).airlock.run({ notebook: nb, storedTables: [{ name: 'encounters', as: 'ehr' }] });
   });
   expect(r.status, r.message).toBe('ok');
   expect(r.logs[0].text).toBe("101766 [('NO', 54864), ('>30', 35545), ('<30', 11357)]");
   // Missing text ("?") comes back as None from one-byte and from widened codes alike.
-  expect(r.logs.slice(1).map((l: { text: string }) => l.text)).toEqual(["race 2273 [('Caucasian', 76099), ('AfricanAmerican', 19210)]", "diag_1 21 [('428', 6862), ('414', 6581)]"]);
+  expect(r.logs.slice(1).map((l: { text: string }) => l.text)).toEqual([
+    "race 2273 [('Caucasian', 76099), ('AfricanAmerican', 19210)]",
+    "diag_1 21 [('428', 6862), ('414', 6581)]",
+  ]);
 });
 
 test('a large file is read in parts on the ingest workers, shows progress, and can be cancelled', async () => {
   // 24 MB: parts on every core (up to four) of the app's own ingest workers, not the page's thread.
   const rows = ['id,ward,score,when,note'];
-  for (let i = 0; i < 500_000; i++) rows.push(`${i},${['cardio', 'neuro', 'onco'][i % 3]},${(i % 997) / 10},2024-0${1 + (i % 9)}-1${i % 9},${i % 50 === 0 ? '"a, b"' : 'plain'}`);
+  for (let i = 0; i < 500_000; i++)
+    rows.push(
+      `${i},${['cardio', 'neuro', 'onco'][i % 3]},${(i % 997) / 10},2024-0${1 + (i % 9)}-1${i % 9},${i % 50 === 0 ? '"a, b"' : 'plain'}`,
+    );
   const big = Buffer.from(rows.join('\n') + '\n');
   server.routes.set('/data/big.csv', { type: 'text/csv', body: big });
   // A fresh tab, so that its ingest workers are counted from the start.
@@ -93,7 +106,12 @@ test('a large file is read in parts on the ingest workers, shows progress, and c
         () => null,
         (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
       );
-    return { error, seen, size: file.size, tables: ((await (window as any).airlock.data.list()) as Array<{ name: string }>).map((t) => t.name) };
+    return {
+      error,
+      seen,
+      size: file.size,
+      tables: ((await (window as any).airlock.data.list()) as Array<{ name: string }>).map((t) => t.name),
+    };
   });
   expect(cancelled.error).toEqual({ code: 'cancelled', message: 'loading was cancelled; nothing was stored' });
   expect(cancelled.seen).toBeGreaterThan(0);
@@ -102,10 +120,17 @@ test('a large file is read in parts on the ingest workers, shows progress, and c
   const loaded = await tab.evaluate(async () => {
     const file = new File([await (await fetch('/data/big.csv')).blob()], 'big.csv');
     const progress: number[] = [];
-    const meta = await (window as any).airlock.data.loadFile(file, { name: 'big', onProgress: (n: number) => progress.push(n) });
+    const meta = await (window as any).airlock.data.loadFile(file, {
+      name: 'big',
+      onProgress: (n: number) => progress.push(n),
+    });
     return { meta, progress, cores: navigator.hardwareConcurrency };
   });
-  const inNode = await ingest({ name: 'big.csv', size: big.length, stream: () => new Blob([new Uint8Array(big)]).stream() });
+  const inNode = await ingest({
+    name: 'big.csv',
+    size: big.length,
+    stream: () => new Blob([new Uint8Array(big)]).stream(),
+  });
   expect(loaded.meta.fingerprint).toBe(inNode.fingerprint);
   expect(loaded.meta.rowCount).toBe(500_000);
   expect(loaded.progress.at(-1)).toBe(big.length);
@@ -119,10 +144,20 @@ test('a large file is read in parts on the ingest workers, shows progress, and c
 test('rename, refuse a taken name, replace atomically, delete', async () => {
   await page.evaluate(() => (window as any).airlock.data.rename('encounters', 'ehr'));
   await load(page, '/data/small.csv', 'small.csv', { name: 'tiny' });
-  await expect(load(page, '/data/small.csv', 'small.csv', { name: 'tiny' })).rejects.toThrow('a table named "tiny" exists');
-  await expect(page.evaluate(() => (window as any).airlock.data.rename('tiny', 'ehr'))).rejects.toThrow('a table named "ehr" exists');
-  const before = (await page.evaluate(() => (window as any).airlock.data.list())).find((t: { name: string }) => t.name === 'tiny');
-  const after = await load(page, '/data/small.csv', 'small.csv', { name: 'tiny', replace: true, columns: { a: { type: 'string' } } });
+  await expect(load(page, '/data/small.csv', 'small.csv', { name: 'tiny' })).rejects.toThrow(
+    'a table named "tiny" exists',
+  );
+  await expect(page.evaluate(() => (window as any).airlock.data.rename('tiny', 'ehr'))).rejects.toThrow(
+    'a table named "ehr" exists',
+  );
+  const before = (await page.evaluate(() => (window as any).airlock.data.list())).find(
+    (t: { name: string }) => t.name === 'tiny',
+  );
+  const after = await load(page, '/data/small.csv', 'small.csv', {
+    name: 'tiny',
+    replace: true,
+    columns: { a: { type: 'string' } },
+  });
   expect(after.id).not.toBe(before.id);
   expect(after.columns[0].type).toBe('string');
   // The replaced table's chunks went with it, in the same transaction that made the new one visible.
@@ -133,7 +168,10 @@ test('rename, refuse a taken name, replace atomically, delete', async () => {
           const open = indexedDB.open('airlock-data');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
-            const req = open.result.transaction('chunks').objectStore('chunks').count(IDBKeyRange.bound([id, 0, 0], [id, Infinity, Infinity]));
+            const req = open.result
+              .transaction('chunks')
+              .objectStore('chunks')
+              .count(IDBKeyRange.bound([id, 0, 0], [id, Infinity, Infinity]));
             req.onsuccess = () => (open.result.close(), resolve(req.result));
           };
         }),
@@ -144,15 +182,23 @@ test('rename, refuse a taken name, replace atomically, delete', async () => {
   const names = (await page.evaluate(() => (window as any).airlock.data.list())).map((t: { name: string }) => t.name);
   expect(names).toEqual(['ehr', 'tiny']);
   await page.evaluate(() => (window as any).airlock.data.remove('tiny'));
-  await expect(page.evaluate(() => (window as any).airlock.data.preview('tiny'))).rejects.toThrow('there is no table named "tiny"');
+  await expect(page.evaluate(() => (window as any).airlock.data.preview('tiny'))).rejects.toThrow(
+    'there is no table named "tiny"',
+  );
 });
 
 test('two tabs saving at once leave a consistent catalog', async () => {
   const other = await context.newPage();
   await other.goto(`${server.appUrl}?noprewarm`);
   await other.waitForFunction(() => 'airlock' in window);
-  await Promise.all([load(page, '/data/small.csv', 's.csv', { name: 'from_tab_1' }), load(other, '/data/small.csv', 's.csv', { name: 'from_tab_2' })]);
-  const results = await Promise.allSettled([load(page, '/data/small.csv', 's.csv', { name: 'same' }), load(other, '/data/small.csv', 's.csv', { name: 'same' })]);
+  await Promise.all([
+    load(page, '/data/small.csv', 's.csv', { name: 'from_tab_1' }),
+    load(other, '/data/small.csv', 's.csv', { name: 'from_tab_2' }),
+  ]);
+  const results = await Promise.allSettled([
+    load(page, '/data/small.csv', 's.csv', { name: 'same' }),
+    load(other, '/data/small.csv', 's.csv', { name: 'same' }),
+  ]);
   expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   const names = (await other.evaluate(() => (window as any).airlock.data.list())).map((t: { name: string }) => t.name);
   expect(names).toEqual(['ehr', 'from_tab_1', 'from_tab_2', 'same']);
@@ -164,7 +210,14 @@ test('closing the tab in the middle of a run loses nothing stored', async () => 
   await tab.goto(`${server.appUrl}?noprewarm`);
   await tab.waitForFunction(() => 'airlock' in window);
   const before = await tab.evaluate(() => (window as any).airlock.data.list());
-  void tab.evaluate(() => (window as any).airlock.run({ notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'while True: pass' }] }), storedTables: ['ehr'] })).catch(() => {});
+  void tab
+    .evaluate(() =>
+      (window as any).airlock.run({
+        notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'while True: pass' }] }),
+        storedTables: ['ehr'],
+      }),
+    )
+    .catch(() => {});
   await tab.waitForTimeout(2000);
   await tab.close();
   const after = await page.evaluate(() => (window as any).airlock.data.list());
@@ -180,7 +233,8 @@ test('a full disk gives a clear message and leaves what was stored intact', asyn
     const put = IDBObjectStore.prototype.put;
     let writes = 0;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
-      if (this.name === 'chunks' && ++writes > 3) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      if (this.name === 'chunks' && ++writes > 3)
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return put.apply(this, args);
     };
     (window as any).__restorePut = () => (IDBObjectStore.prototype.put = put);
@@ -191,7 +245,7 @@ test('a full disk gives a clear message and leaves what was stored intact', asyn
     (e: Error) => e.message,
   );
   await page.evaluate(() => (window as any).__restorePut());
-  expect(err).toContain("the browser's storage is full: \"too_big\" could not be saved");
+  expect(err).toContain('the browser\'s storage is full: "too_big" could not be saved');
   expect(err).toContain('nothing stored before was changed');
   expect(await page.evaluate(() => (window as any).airlock.data.list())).toEqual(before);
   expect((await page.evaluate(() => (window as any).airlock.data.preview('ehr', 1))).rows).toHaveLength(1);
@@ -206,7 +260,10 @@ test('a full disk gives a clear message and leaves what was stored intact', asyn
         };
       }),
   );
-  const expected = before.reduce((n: number, t: { columns: unknown[]; chunks: number }) => n + t.columns.length * t.chunks, 0);
+  const expected = before.reduce(
+    (n: number, t: { columns: unknown[]; chunks: number }) => n + t.columns.length * t.chunks,
+    0,
+  );
   expect(chunks).toBe(expected);
 });
 
@@ -223,7 +280,10 @@ test('chunks of a save that a closed tab never finished are removed when the app
             const db = open.result;
             const tx = db.transaction(['chunks', 'dicts', 'pending'], op === 'plant' ? 'readwrite' : 'readonly');
             const out: Record<string, number> = {};
-            for (const [id, age] of [['stale-save', 2 * 3600_000], ['fresh-save', 60_000]] as const) {
+            for (const [id, age] of [
+              ['stale-save', 2 * 3600_000],
+              ['fresh-save', 60_000],
+            ] as const) {
               if (op === 'plant') {
                 tx.objectStore('pending').put({ id, startedAt: Date.now() - age });
                 for (let c = 0; c < 3; c++) tx.objectStore('chunks').put({ values: new ArrayBuffer(8) }, [id, c, 0]);
@@ -242,8 +302,15 @@ test('chunks of a save that a closed tab never finished are removed when the app
       op,
     );
   await raw('plant');
-  expect(await raw('count')).toEqual({ 'stale-save': 3, 'stale-save pending': 1, 'fresh-save': 3, 'fresh-save pending': 1 });
+  expect(await raw('count')).toEqual({
+    'stale-save': 3,
+    'stale-save pending': 1,
+    'fresh-save': 3,
+    'fresh-save pending': 1,
+  });
   await page.reload();
   await page.waitForFunction(() => 'airlock' in window);
-  await expect.poll(() => raw('count'), { timeout: 10_000 }).toEqual({ 'stale-save': 0, 'stale-save pending': 0, 'fresh-save': 3, 'fresh-save pending': 1 });
+  await expect
+    .poll(() => raw('count'), { timeout: 10_000 })
+    .toEqual({ 'stale-save': 0, 'stale-save pending': 0, 'fresh-save': 3, 'fresh-save pending': 1 });
 });

@@ -19,12 +19,19 @@ function recordHash(b: Uint8Array): string {
  * A pure-Python wheel (PEP 427) holding `files` (path → text), with WHEEL, METADATA and RECORD.
  * `tamper` changes a file after RECORD was written, as an attacker in transit would.
  */
-export function makeWheel(name: string, version: string, files: Record<string, string>, opts: { tamper?: string; extra?: Record<string, string> } = {}): { filename: string; bytes: Uint8Array } {
+export function makeWheel(
+  name: string,
+  version: string,
+  files: Record<string, string>,
+  opts: { tamper?: string; extra?: Record<string, string> } = {},
+): { filename: string; bytes: Uint8Array } {
   const dist = `${name}-${version}.dist-info`;
   const entries: Record<string, Uint8Array> = {};
   for (const [p, t] of Object.entries(files)) entries[p] = strToU8(t);
   entries[`${dist}/METADATA`] = strToU8(`Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
-  entries[`${dist}/WHEEL`] = strToU8('Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n');
+  entries[`${dist}/WHEEL`] = strToU8(
+    'Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+  );
   const record = Object.entries(entries).map(([p, b]) => `${p},${recordHash(b)},${b.length}`);
   record.push(`${dist}/RECORD,,`);
   entries[`${dist}/RECORD`] = strToU8(record.join('\n') + '\n');

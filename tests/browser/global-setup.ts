@@ -7,5 +7,9 @@ export default function setup(): void {
   const dist = join(resolve(import.meta.dirname, '../..'), 'dist', 'index.html');
   if (!existsSync(dist)) throw new Error('dist/ is missing: run `npm test` (it builds first) or `npx vite build`.');
   const chromium = findChromium();
-  console.log(chromium ? `browser tests: ${chromium}` : 'browser tests: no system Chromium found; using Playwright\'s own (npx playwright install chromium)');
+  console.log(
+    chromium
+      ? `browser tests: ${chromium}`
+      : "browser tests: no system Chromium found; using Playwright's own (npx playwright install chromium)",
+  );
 }

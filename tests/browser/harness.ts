@@ -10,7 +10,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { closeServer, type StaticServer } from '../../src/cli/browser.ts';
 
-export { ROOT, DIST, findChromium, launchBrowser, startStaticServer, type StaticServer, type ServedRequest } from '../../src/cli/browser.ts';
+export {
+  ROOT,
+  DIST,
+  findChromium,
+  launchBrowser,
+  startStaticServer,
+  type StaticServer,
+  type ServedRequest,
+} from '../../src/cli/browser.ts';
 
 export interface SinkHit {
   kind: 'tcp' | 'http' | 'udp';
@@ -36,12 +44,19 @@ export async function startSink(): Promise<Sink> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      hits.push({ kind: 'http', data: `${req.method} ${req.url} ${Buffer.concat(chunks).toString('utf8').slice(0, 2000)}` });
+      hits.push({
+        kind: 'http',
+        data: `${req.method} ${req.url} ${Buffer.concat(chunks).toString('utf8').slice(0, 2000)}`,
+      });
       res.writeHead(200, {
         'access-control-allow-origin': '*',
         'content-type': req.url?.includes('stream') ? 'text/event-stream' : 'text/plain',
       });
-      res.end(req.url?.includes('.js') ? `fetch(${JSON.stringify(`http://127.0.0.1:${(server.address() as AddressInfo).port}/from-worker-script`)})` : 'ok');
+      res.end(
+        req.url?.includes('.js')
+          ? `fetch(${JSON.stringify(`http://127.0.0.1:${(server.address() as AddressInfo).port}/from-worker-script`)})`
+          : 'ok',
+      );
     });
   });
   server.on('connection', (s: Socket) => {
@@ -75,7 +90,10 @@ export async function startSink(): Promise<Sink> {
 }
 
 /** A fresh context and page on the app, with every request of the page, its frames and workers logged. */
-export async function openApp(browser: Browser, server: StaticServer): Promise<{ context: BrowserContext; page: Page; requests: string[]; console: string[] }> {
+export async function openApp(
+  browser: Browser,
+  server: StaticServer,
+): Promise<{ context: BrowserContext; page: Page; requests: string[]; console: string[] }> {
   const context = await browser.newContext();
   const requests: string[] = [];
   const consoleLines: string[] = [];

@@ -3,17 +3,15 @@
  * invitation, a bundle from an expert (trusted on first sight), a run, and the refusals.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { sealBundle } from '../../src/lib/bundle/index.ts';
 import { generateSshKey } from '../../src/lib/crypto/index.ts';
 import { buildWheel } from '../../src/lib/wheel/index.ts';
 import { ROOT, launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
-import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+import { diabetesCsv } from '../unit/fixtures/data.ts';
 import { notebookJson } from './fixtures.ts';
 
 let browser: Browser;
@@ -21,9 +19,7 @@ let server: StaticServer;
 let csv: Buffer;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-ui-'));
-  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
-  csv = readFileSync(join(dir, 'dataset_diabetes/diabetic_data.csv'));
+  csv = Buffer.from(diabetesCsv());
   browser = await launchBrowser();
   server = await startStaticServer();
 });
@@ -33,8 +29,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-const HONEST = 'import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))';
-const LEAKY = 'import airlock, json\nt = airlock.table("encounters")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"weights": list(t.column("patient_nbr"))[:50]}))';
+const HONEST =
+  'import airlock, readmit_stats, json\nt = airlock.table("encounters")\nr = readmit_stats.rate(t.column("readmitted"))\nprint(f"{len(t)} rows, readmission rate {r:.3f}")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"rate": round(r, 3)}))';
+const LEAKY =
+  'import airlock, json\nt = airlock.table("encounters")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"weights": list(t.column("patient_nbr"))[:50]}))';
 
 let expertAge: { identity: string; recipient: string };
 
@@ -48,7 +46,18 @@ async function seal(recipient: string, signer = expert, version = '1.0.0', cell 
     },
   });
   const nb = notebookJson([cell]);
-  const { stream } = await sealBundle({ recipient, signer: signer.key, name: 'readmission', version, notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) }, wheels: [{ filename: wheel.filename, bytes: wheel.bytes }], outputs: ['model.json'], tables: ['encounters'], inference: { module: 'readmit_stats', function: 'predict' }, replyTo: expertAge.recipient });
+  const { stream } = await sealBundle({
+    recipient,
+    signer: signer.key,
+    name: 'readmission',
+    version,
+    notebook: { filename: 'train.ipynb', bytes: new TextEncoder().encode(nb) },
+    wheels: [{ filename: wheel.filename, bytes: wheel.bytes }],
+    outputs: ['model.json'],
+    tables: ['encounters'],
+    inference: { module: 'readmit_stats', function: 'predict' },
+    replyTo: expertAge.recipient,
+  });
   return Buffer.from(await new Response(stream).arrayBuffer());
 }
 const expert = generateSshKey('expert');
@@ -69,7 +78,9 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByTestId('table-file').setInputFiles({ name: 'diabetic_data.csv', mimeType: 'text/csv', buffer: csv });
   await page.getByTestId('table-name').fill('hospital_ehr');
   await page.getByRole('button', { name: 'Load table' }).click();
-  await expect.poll(() => page.getByTestId('message').textContent(), { timeout: 60_000 }).toContain('Loaded hospital_ehr: 101,766 rows, 50 columns');
+  await expect
+    .poll(() => page.getByTestId('message').textContent(), { timeout: 60_000 })
+    .toContain('Loaded hospital_ehr: 101,766 rows, 50 columns');
   await page.getByRole('button', { name: 'Preview' }).click();
   await expect.poll(() => page.getByText('first rows; only you see this').count()).toBe(1);
 
@@ -78,16 +89,26 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByRole('button', { name: 'Download invitation' }).click();
   const invPath = await (await inv).path();
   const invitation = JSON.parse(readFileSync(invPath!, 'utf8'));
-  expect(invitation).toMatchObject({ format: 'airlock-invitation', recipient, tables: [{ name: 'hospital_ehr', rows: 101_766 }] });
+  expect(invitation).toMatchObject({
+    format: 'airlock-invitation',
+    recipient,
+    tables: [{ name: 'hospital_ehr', rows: 101_766 }],
+  });
 
   await nav('Bundles');
-  await page.getByTestId('bundle-file').setInputFiles({ name: 'readmission.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
+  await page.getByTestId('bundle-file').setInputFiles({
+    name: 'readmission.airlock',
+    mimeType: 'application/octet-stream',
+    buffer: await seal(recipient),
+  });
   await expect.poll(() => page.getByRole('alertdialog').textContent()).toContain('SHA256:');
   await page.getByRole('button', { name: 'Trust this expert and import' }).click();
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.0.0');
   await page.locator('label.map select').selectOption('hospital_ehr');
   await page.getByRole('button', { name: 'Run in the sandbox' }).click();
-  await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 }).toContain('wrote 1 output file');
+  await expect
+    .poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 })
+    .toContain('wrote 1 output file');
   expect(await page.getByTestId('run-logs').textContent()).toContain('101766 rows, readmission rate 0.461');
   expect(await page.getByTestId('gate').textContent()).toContain('The output gate passed');
   // Export: the outputs and a receipt signed by the owner's (non-extractable) key, which the expert
@@ -96,12 +117,20 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   page.on('download', (d) => downloads.push(d));
   await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
   await expect.poll(() => downloads.length).toBe(3);
-  const byName = Object.fromEntries(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+  const byName = Object.fromEntries(
+    await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)),
+  );
   page.removeAllListeners('download');
   expect(Object.keys(byName).sort()).toEqual(['model.json', 'receipt.json', 'receipt.json.sig']);
   const { verifyReceipt } = await import('../../src/lib/receipt/index.ts');
-  const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), { owner: invitation.owner });
-  expect(receipt).toMatchObject({ bundle: { name: 'readmission', version: '1.0.0' }, tables: [{ name: 'hospital_ehr', as: 'encounters', rows: 101_766 }], gate: { pass: true, overridden: false } });
+  const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), {
+    owner: invitation.owner,
+  });
+  expect(receipt).toMatchObject({
+    bundle: { name: 'readmission', version: '1.0.0' },
+    tables: [{ name: 'hospital_ehr', as: 'encounters', rows: 101_766 }],
+    gate: { pass: true, overridden: false },
+  });
   expect(receipt.outputs[0]!.sha256).toBe(createHash('sha256').update(byName['model.json']!).digest('hex'));
 
   // Export again, encrypted to the expert's age recipient named in the bundle: only they can open it.
@@ -123,23 +152,37 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   // The approved model scores a local table through the bundle's inference entry point.
   await page.getByTestId('score-table').selectOption('hospital_ehr');
   await page.getByRole('button', { name: 'Score', exact: true }).click();
-  await expect.poll(() => page.getByTestId('run-logs').last().textContent(), { timeout: 120_000 }).toContain('scored 101766 rows');
+  await expect
+    .poll(() => page.getByTestId('run-logs').last().textContent(), { timeout: 120_000 })
+    .toContain('scored 101766 rows');
   expect(await page.getByTestId('run-status').last().textContent()).toContain('wrote 1 output file');
 
   // The same version again, and a bundle from another key: refused, nothing changed.
-  await page.getByTestId('bundle-file').setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
+  await page
+    .getByTestId('bundle-file')
+    .setInputFiles({ name: 'again.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient) });
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('the version you already have');
-  await page.getByTestId('bundle-file').setInputFiles({ name: 'other.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient, generateSshKey('mallory'), '2.0.0') });
+  await page.getByTestId('bundle-file').setInputFiles({
+    name: 'other.airlock',
+    mimeType: 'application/octet-stream',
+    buffer: await seal(recipient, generateSshKey('mallory'), '2.0.0'),
+  });
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('not by the expert you trust');
   expect(await page.getByTestId('bundles').locator('tbody tr').count()).toBe(1);
 
   // A newer version that smuggles patient numbers into its "model": the gate blocks the download
   // until the owner explicitly overrides it.
-  await page.getByTestId('bundle-file').setInputFiles({ name: 'v2.airlock', mimeType: 'application/octet-stream', buffer: await seal(recipient, expert, '1.1.0', LEAKY) });
+  await page.getByTestId('bundle-file').setInputFiles({
+    name: 'v2.airlock',
+    mimeType: 'application/octet-stream',
+    buffer: await seal(recipient, expert, '1.1.0', LEAKY),
+  });
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.1.0');
   await page.locator('label.map select').selectOption('hospital_ehr');
   await page.getByRole('button', { name: 'Run in the sandbox' }).click();
-  await expect.poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 }).toContain('The output gate blocked the export');
+  await expect
+    .poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 })
+    .toContain('The output gate blocked the export');
   expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
   await page.getByLabel('I have reviewed these problems and export anyway').check();
@@ -149,7 +192,16 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
   await expect.poll(() => page.getByTestId('audit-check').textContent()).toContain('intact');
   const actions = await page.getByTestId('audit').locator('tbody tr td:nth-child(3)').allTextContents();
-  for (const a of ['room.created', 'table.loaded', 'invitation.exported', 'bundle.imported', 'run.started', 'run.ended', 'output.exported']) expect(actions).toContain(a);
+  for (const a of [
+    'room.created',
+    'table.loaded',
+    'invitation.exported',
+    'bundle.imported',
+    'run.started',
+    'run.ended',
+    'output.exported',
+  ])
+    expect(actions).toContain(a);
   await page.evaluate(
     () =>
       new Promise<void>((resolve) => {
@@ -187,27 +239,52 @@ test('the expert seals a bundle in the app from an invitation, and gets mock dat
   const invitation = buildInvitation({
     room: 'ward 7',
     recipient: owner.recipient,
-    tables: [{ name: 'encounters', rowCount: 3, columns: [{ name: 'age', type: 'int', values: new Int32Array([40, 50, 60]) }] }],
+    tables: [
+      {
+        name: 'encounters',
+        rowCount: 3,
+        columns: [{ name: 'age', type: 'int', values: new Int32Array([40, 50, 60]) }],
+      },
+    ],
   });
   const signer = generateSshKey('expert@lab');
   const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': 'X = 1\n' } });
   const { page } = await openApp(browser, server);
   await page.getByRole('navigation').getByRole('button', { name: 'Expert' }).click();
-  await page.getByTestId('invitation-file').setInputFiles({ name: 'invitation.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(invitation)) });
+  await page.getByTestId('invitation-file').setInputFiles({
+    name: 'invitation.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(invitation)),
+  });
   await expect.poll(() => page.getByTestId('expert-message').textContent()).toContain('Invitation for "ward 7"');
   const mock = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download mock data' }).click();
   const files = unzipSync(readFileSync((await (await mock).path())!));
   expect(Object.keys(files).sort()).toEqual(['encounters.csv', 'schema.json']);
   expect(JSON.parse(strFromU8(files['schema.json']!))).toEqual({ encounters: { age: 'int' } });
-  await page.getByTestId('key-file').setInputFiles({ name: 'id_ed25519', mimeType: 'text/plain', buffer: Buffer.from(signer.privateKey) });
-  await page.getByTestId('notebook-file').setInputFiles({ name: 'train.ipynb', mimeType: 'application/json', buffer: Buffer.from(notebookJson(['print(1)'])) });
-  await page.getByTestId('wheel-files').setInputFiles({ name: wheel.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(wheel.bytes) });
+  await page
+    .getByTestId('key-file')
+    .setInputFiles({ name: 'id_ed25519', mimeType: 'text/plain', buffer: Buffer.from(signer.privateKey) });
+  await page.getByTestId('notebook-file').setInputFiles({
+    name: 'train.ipynb',
+    mimeType: 'application/json',
+    buffer: Buffer.from(notebookJson(['print(1)'])),
+  });
+  await page
+    .getByTestId('wheel-files')
+    .setInputFiles({ name: wheel.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(wheel.bytes) });
   const sealed = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Seal and download' }).click();
   const d = await sealed;
   expect(d.suggestedFilename()).toBe('model-0.1.0.airlock');
-  const b = await openBundle(new Uint8Array(readFileSync((await d.path())!)), owner.identity, { expert: signer.publicKey });
-  expect(b.manifest).toMatchObject({ name: 'model', version: '0.1.0', outputs: ['model.json'], tables: ['encounters'] });
+  const b = await openBundle(new Uint8Array(readFileSync((await d.path())!)), owner.identity, {
+    expert: signer.publicKey,
+  });
+  expect(b.manifest).toMatchObject({
+    name: 'model',
+    version: '0.1.0',
+    outputs: ['model.json'],
+    tables: ['encounters'],
+  });
   expect(b.wheels[0]!.bytes).toEqual(wheel.bytes);
 });

@@ -3,14 +3,14 @@
  * data, with its exit codes for every outcome.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sealBundle } from '../../src/lib/bundle/index.ts';
 import { formatIdentityFile, generateOwnerKey, generateSshKey, type OwnerKey } from '../../src/lib/crypto/index.ts';
 import { verifyReceipt } from '../../src/lib/receipt/index.ts';
-import { DIABETES_ZIP } from '../unit/fixtures/data.ts';
+import { diabetesCsvPath } from '../unit/fixtures/data.ts';
 import { notebookJson } from './fixtures.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
@@ -31,7 +31,11 @@ function airlock(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-async function bundle(file: string, cells: string[], opts: { recipient?: string; signer?: typeof expert; tables?: string[]; outputs?: string[] } = {}) {
+async function bundle(
+  file: string,
+  cells: string[],
+  opts: { recipient?: string; signer?: typeof expert; tables?: string[]; outputs?: string[] } = {},
+) {
   const { stream } = await sealBundle({
     recipient: opts.recipient ?? owner.recipient,
     signer: (opts.signer ?? expert).key,
@@ -46,13 +50,27 @@ async function bundle(file: string, cells: string[], opts: { recipient?: string;
   return file;
 }
 
-const run = (b: string, out: string, extra: string[] = []) => airlock(['run', '-i', 'owner.key', '--bundle', b, '--table', `ehr=${csv}`, '-o', out, '--expert', 'expert.pub', ...extra]);
-const MODEL = 'import airlock, json\nt = airlock.table("ehr")\nprint(len(t), "rows")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"n": len(t)}))';
+const run = (b: string, out: string, extra: string[] = []) =>
+  airlock([
+    'run',
+    '-i',
+    'owner.key',
+    '--bundle',
+    b,
+    '--table',
+    `ehr=${csv}`,
+    '-o',
+    out,
+    '--expert',
+    'expert.pub',
+    ...extra,
+  ]);
+const MODEL =
+  'import airlock, json\nt = airlock.table("ehr")\nprint(len(t), "rows")\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps({"n": len(t)}))';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airlock-run-'));
-  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
-  csv = join(dir, 'dataset_diabetes/diabetic_data.csv');
+  csv = diabetesCsvPath();
   owner = await generateOwnerKey();
   writeFileSync(join(dir, 'owner.key'), formatIdentityFile(owner));
   writeFileSync(join(dir, 'expert.pub'), expert.publicKey);
@@ -68,7 +86,11 @@ describe('airlock run', () => {
     expect(r.stdout).toContain('gate: passed');
     expect(readdirSync(join(dir, 'out-ok')).sort()).toEqual(['model.json', 'receipt.json', 'receipt.json.sig']);
     const { readFileSync } = await import('node:fs');
-    const receipt = verifyReceipt(readFileSync(join(dir, 'out-ok/receipt.json')), readFileSync(join(dir, 'out-ok/receipt.json.sig'), 'utf8'), { owner: ownerSign.publicKey });
+    const receipt = verifyReceipt(
+      readFileSync(join(dir, 'out-ok/receipt.json')),
+      readFileSync(join(dir, 'out-ok/receipt.json.sig'), 'utf8'),
+      { owner: ownerSign.publicKey },
+    );
     expect(receipt.tables[0]).toMatchObject({ as: 'ehr', rows: 101_766 });
     expect(receipt.outputs.map((o) => o.path)).toEqual(['model.json']);
   });
@@ -88,9 +110,29 @@ describe('airlock run', () => {
 
   test.each([
     ['a notebook that raises', ['raise ValueError("no convergence")'], [], 4, 'ValueError: no convergence'],
-    ['a notebook that never ends', ['while True:\n    pass'], ['--timeout', '8'], 6, 'did not finish within the time limit'],
-    ['an output that carries patient numbers', ['import airlock, json\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps(list(airlock.table("ehr").column("patient_nbr"))[:20]))'], ['--approve', '--sign', 'owner_sign'], 5, 'identifying columns (ehr.patient_nbr)'],
-    ['an output over the cap', ['import airlock\nopen(airlock.OUTPUT_DIR + "/model.json", "wb").write(b"0" * 2_000_000)'], ['--max-output', '1MB'], 4, 'larger than the cap'],
+    [
+      'a notebook that never ends',
+      ['while True:\n    pass'],
+      ['--timeout', '8'],
+      6,
+      'did not finish within the time limit',
+    ],
+    [
+      'an output that carries patient numbers',
+      [
+        'import airlock, json\nopen(airlock.OUTPUT_DIR + "/model.json", "w").write(json.dumps(list(airlock.table("ehr").column("patient_nbr"))[:20]))',
+      ],
+      ['--approve', '--sign', 'owner_sign'],
+      5,
+      'identifying columns (ehr.patient_nbr)',
+    ],
+    [
+      'an output over the cap',
+      ['import airlock\nopen(airlock.OUTPUT_DIR + "/model.json", "wb").write(b"0" * 2_000_000)'],
+      ['--max-output', '1MB'],
+      4,
+      'larger than the cap',
+    ],
   ])('%s', async (_label, cells, extra, code, message) => {
     const b = await bundle(`b${code}.airlock`, cells);
     const r = await run(b, `out-${code}`, extra);

@@ -34,41 +34,80 @@ interface RunArgs {
 
 /** Runs a notebook through `window.airlock.run` and returns the report with outputs as text. */
 async function run(args: RunArgs): Promise<Report> {
-  return page.evaluate(async ({ nb, wheels, limits, tables, workerSource }) => {
-    const tableList = tables
-      ? [
-          {
-            name: 'patients',
-            rowCount: 4,
-            columns: [
-              { name: 'id', type: 'int', values: new Int32Array([101, 102, 103, 104]) },
-              { name: 'age', type: 'int', values: new Int32Array([50, 0, 70, 30]), valid: new Uint8Array([1, 0, 1, 1]) },
-              { name: 'weight', type: 'float', values: new Float64Array([70.5, 80, 0, 60]), valid: new Uint8Array([1, 1, 0, 1]) },
-              { name: 'readmitted', type: 'bool', values: new Uint8Array([1, 0, 0, 1]) },
-              { name: 'ward', type: 'string', values: new Int32Array([0, 1, 0, -1]), dictionary: ['cardio', 'neuro'] },
-              { name: 'admitted', type: 'datetime', values: new Float64Array([0, 86_400_000, 2 * 86_400_000, 3 * 86_400_000]) },
-            ],
-          },
-        ]
-      : [];
-    const events: unknown[] = [];
-    const r = await (window as any).airlock.run({
-      onEvent: (e: { type: string }) => e.type !== 'log' && events.push(e),
-      notebook: nb,
-      wheels: (wheels ?? []).map((w: { filename: string; bytes: number[] }) => ({ filename: w.filename, bytes: new Uint8Array(w.bytes).buffer })),
-      tables: tableList,
-      limits,
-      workerSource,
-    });
-    return {
-      ...r,
-      events,
-      outputs: r.outputs.map((o: { path: string; bytes: Uint8Array }) => ({ path: o.path, size: o.bytes.byteLength, text: new TextDecoder().decode(o.bytes.slice(0, 4096)) })),
-    };
-  }, { nb: notebookJson(args.cells), wheels: args.wheels, limits: args.limits, tables: args.tables ?? false, workerSource: args.workerSource });
+  return page.evaluate(
+    async ({ nb, wheels, limits, tables, workerSource }) => {
+      const tableList = tables
+        ? [
+            {
+              name: 'patients',
+              rowCount: 4,
+              columns: [
+                { name: 'id', type: 'int', values: new Int32Array([101, 102, 103, 104]) },
+                {
+                  name: 'age',
+                  type: 'int',
+                  values: new Int32Array([50, 0, 70, 30]),
+                  valid: new Uint8Array([1, 0, 1, 1]),
+                },
+                {
+                  name: 'weight',
+                  type: 'float',
+                  values: new Float64Array([70.5, 80, 0, 60]),
+                  valid: new Uint8Array([1, 1, 0, 1]),
+                },
+                { name: 'readmitted', type: 'bool', values: new Uint8Array([1, 0, 0, 1]) },
+                {
+                  name: 'ward',
+                  type: 'string',
+                  values: new Int32Array([0, 1, 0, -1]),
+                  dictionary: ['cardio', 'neuro'],
+                },
+                {
+                  name: 'admitted',
+                  type: 'datetime',
+                  values: new Float64Array([0, 86_400_000, 2 * 86_400_000, 3 * 86_400_000]),
+                },
+              ],
+            },
+          ]
+        : [];
+      const events: unknown[] = [];
+      const r = await (window as any).airlock.run({
+        onEvent: (e: { type: string }) => e.type !== 'log' && events.push(e),
+        notebook: nb,
+        wheels: (wheels ?? []).map((w: { filename: string; bytes: number[] }) => ({
+          filename: w.filename,
+          bytes: new Uint8Array(w.bytes).buffer,
+        })),
+        tables: tableList,
+        limits,
+        workerSource,
+      });
+      return {
+        ...r,
+        events,
+        outputs: r.outputs.map((o: { path: string; bytes: Uint8Array }) => ({
+          path: o.path,
+          size: o.bytes.byteLength,
+          text: new TextDecoder().decode(o.bytes.slice(0, 4096)),
+        })),
+      };
+    },
+    {
+      nb: notebookJson(args.cells),
+      wheels: args.wheels,
+      limits: args.limits,
+      tables: args.tables ?? false,
+      workerSource: args.workerSource,
+    },
+  );
 }
 
-const out = (r: Report, cell?: number) => r.logs.filter((l) => l.stream === 'stdout' && (cell === undefined || l.cell === cell)).map((l) => l.text).join('\n');
+const out = (r: Report, cell?: number) =>
+  r.logs
+    .filter((l) => l.stream === 'stdout' && (cell === undefined || l.cell === cell))
+    .map((l) => l.text)
+    .join('\n');
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -83,7 +122,9 @@ afterAll(async () => {
 
 describe('notebook runs', () => {
   test('cells run in order with shared state; stdout and stderr are captured per cell; the last expression is shown', async () => {
-    const r = await run({ cells: ['x = 20\nprint("one")', 'import sys\nprint("two", x + 1)\nprint("warn", file=sys.stderr)', 'x * 2'] });
+    const r = await run({
+      cells: ['x = 20\nprint("one")', 'import sys\nprint("two", x + 1)\nprint("warn", file=sys.stderr)', 'x * 2'],
+    });
     expect(r.status).toBe('ok');
     expect(r.cells.map((c) => c.ok)).toEqual([true, true, true]);
     expect(out(r, 0)).toBe('one');
@@ -141,7 +182,12 @@ describe('notebook runs', () => {
     expect(lines[8]).toBe("['id', 'age', 'weight', 'readmitted', 'ward', 'admitted']");
     expect(out(r, 1)).toContain("no table named 'nope'");
     expect(r.events).toContainEqual({ type: 'progress', fraction: 0.5, message: 'halfway' });
-    expect(r.events.filter((e) => e.type === 'stage').map((e) => e.stage)).toEqual(['load runtime', 'lock down', 'mount tables', 'collect outputs']);
+    expect(r.events.filter((e) => e.type === 'stage').map((e) => e.stage)).toEqual([
+      'load runtime',
+      'lock down',
+      'mount tables',
+      'collect outputs',
+    ]);
   });
 
   test('only files under the output folder come back; files elsewhere are discarded', async () => {
@@ -164,7 +210,10 @@ describe('notebook runs', () => {
   });
 
   test('outputs over the size cap end the run with a clear message', async () => {
-    const r = await run({ cells: ['import airlock\nopen(airlock.OUTPUT_DIR + "/big.bin", "wb").write(b"x" * 2_000_000)'], limits: { maxOutputBytes: 1_000_000 } });
+    const r = await run({
+      cells: ['import airlock\nopen(airlock.OUTPUT_DIR + "/big.bin", "wb").write(b"x" * 2_000_000)'],
+      limits: { maxOutputBytes: 1_000_000 },
+    });
     expect(r.status).toBe('crashed');
     expect(r.message).toContain('larger than the cap of 1000000 bytes');
   });
@@ -172,7 +221,10 @@ describe('notebook runs', () => {
 
 describe('concurrency', () => {
   test('two runs at once each get their own sandbox and both finish', async () => {
-    const [a, b] = await Promise.all([run({ cells: ['import time\ntime.sleep(0.5)\nx = "first"\nprint(x)'] }), run({ cells: ['x = "second"\nprint(x)'] })]);
+    const [a, b] = await Promise.all([
+      run({ cells: ['import time\ntime.sleep(0.5)\nx = "first"\nprint(x)'] }),
+      run({ cells: ['x = "second"\nprint(x)'] }),
+    ]);
     expect([a.status, b.status]).toEqual(['ok', 'ok']);
     expect([out(a), out(b)]).toEqual(['first', 'second']);
   });
@@ -182,7 +234,14 @@ describe('warm start', () => {
   test('a run booted from the start-up snapshot behaves like a cold one', async () => {
     expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);
     const wheel = makeWheel('warmpkg', '0.1', { 'warmpkg/__init__.py': 'X = 7\n' });
-    const r = await run({ tables: true, wheels: [{ filename: wheel.filename, bytes: [...wheel.bytes] }], cells: ['import airlock, warmpkg, sys\nprint(len(airlock.table("patients")), warmpkg.X)', 'print("err", file=sys.stderr)\nimport js\nprint(js.fetch)'] });
+    const r = await run({
+      tables: true,
+      wheels: [{ filename: wheel.filename, bytes: [...wheel.bytes] }],
+      cells: [
+        'import airlock, warmpkg, sys\nprint(len(airlock.table("patients")), warmpkg.X)',
+        'print("err", file=sys.stderr)\nimport js\nprint(js.fetch)',
+      ],
+    });
     expect(r.status, r.message).toBe('ok');
     expect(out(r, 0)).toBe('4 7');
     expect(out(r, 1)).toBe('None');
@@ -198,10 +257,24 @@ describe('a run whose bundle is still opening', () => {
     const r = await page.evaluate(
       async ({ nb, wheel }) => {
         const a = (window as any).airlock;
-        const later = <T,>(v: T) => new Promise<T>((resolve) => setTimeout(() => resolve(v), 300));
-        const ok = await a.run({ notebook: later(nb), wheels: later([{ filename: wheel.filename, bytes: new Uint8Array(wheel.bytes).buffer }]), tables: [] });
-        const failed = await a.run({ notebook: new Promise((_, reject) => setTimeout(() => reject(new Error('the bundle is damaged')), 300)), wheels: [] });
-        return { ok: { status: ok.status, out: ok.logs.map((l: { text: string }) => l.text).join(''), wheels: ok.wheels.length }, failed: { status: failed.status, message: failed.message } };
+        const later = <T>(v: T) => new Promise<T>((resolve) => setTimeout(() => resolve(v), 300));
+        const ok = await a.run({
+          notebook: later(nb),
+          wheels: later([{ filename: wheel.filename, bytes: new Uint8Array(wheel.bytes).buffer }]),
+          tables: [],
+        });
+        const failed = await a.run({
+          notebook: new Promise((_, reject) => setTimeout(() => reject(new Error('the bundle is damaged')), 300)),
+          wheels: [],
+        });
+        return {
+          ok: {
+            status: ok.status,
+            out: ok.logs.map((l: { text: string }) => l.text).join(''),
+            wheels: ok.wheels.length,
+          },
+          failed: { status: failed.status, message: failed.message },
+        };
       },
       { nb: notebookJson(['import late\nprint(late.X)']), wheel: { filename: good.filename, bytes: [...good.bytes] } },
     );
@@ -212,17 +285,27 @@ describe('a run whose bundle is still opening', () => {
 });
 
 describe('wheels', () => {
-  const good = makeWheel('riskmodel', '1.2.0', { 'riskmodel/__init__.py': 'def score(x):\n    return 2 * x\n__version__ = "1.2.0"\n' });
+  const good = makeWheel('riskmodel', '1.2.0', {
+    'riskmodel/__init__.py': 'def score(x):\n    return 2 * x\n__version__ = "1.2.0"\n',
+  });
 
   test('a pure-Python wheel is installed by unpacking it and can be imported', async () => {
-    const r = await run({ wheels: [{ filename: good.filename, bytes: [...good.bytes] }], cells: ['import riskmodel\nprint(riskmodel.score(21), riskmodel.__version__)'] });
+    const r = await run({
+      wheels: [{ filename: good.filename, bytes: [...good.bytes] }],
+      cells: ['import riskmodel\nprint(riskmodel.score(21), riskmodel.__version__)'],
+    });
     expect(r.status, r.message).toBe('ok');
     expect(r.wheels).toEqual([{ filename: good.filename, name: 'riskmodel', version: '1.2.0', files: 4 }]);
     expect(out(r)).toBe('42 1.2.0');
   });
 
   test('a wheel whose file does not match its RECORD hash is refused before anything runs', async () => {
-    const bad = makeWheel('riskmodel', '1.2.0', { 'riskmodel/__init__.py': 'x = 1\n' }, { tamper: 'riskmodel/__init__.py' });
+    const bad = makeWheel(
+      'riskmodel',
+      '1.2.0',
+      { 'riskmodel/__init__.py': 'x = 1\n' },
+      { tamper: 'riskmodel/__init__.py' },
+    );
     const r = await run({ wheels: [{ filename: bad.filename, bytes: [...bad.bytes] }], cells: ['print("ran")'] });
     expect(r.status).toBe('invalid');
     expect(r.message).toContain('riskmodel/__init__.py does not match its RECORD');
@@ -242,7 +325,9 @@ describe('wheels', () => {
     expect(r3.message).toContain('not a zip file');
     // A compiled extension, and a wheel that says it is not pure Python.
     const so = makeWheel('m', '1.0', { 'm/__init__.py': '', 'm/_fast.cpython-312-wasm32-emscripten.so': 'ELF' });
-    expect((await run({ wheels: [{ filename: so.filename, bytes: [...so.bytes] }], cells: ['1'] })).message).toContain('contains compiled code');
+    expect((await run({ wheels: [{ filename: so.filename, bytes: [...so.bytes] }], cells: ['1'] })).message).toContain(
+      'contains compiled code',
+    );
   });
 });
 
@@ -262,7 +347,12 @@ describe('limits', () => {
   test('a notebook that writes 10 GB ends with a clear error, and the app stays usable', async () => {
     // The in-memory file system grows by copying, so the write slows down long before memory runs
     // out: the time limit or a MemoryError ends it, whichever comes first. Nothing leaves either way.
-    const r = await run({ cells: ['import airlock\nchunk = b"0" * (64 << 20)\nwith open(airlock.OUTPUT_DIR + "/huge.bin", "wb") as f:\n    for i in range(160):\n        f.write(chunk)'], limits: { timeLimitMs: 20_000 } });
+    const r = await run({
+      cells: [
+        'import airlock\nchunk = b"0" * (64 << 20)\nwith open(airlock.OUTPUT_DIR + "/huge.bin", "wb") as f:\n    for i in range(160):\n        f.write(chunk)',
+      ],
+      limits: { timeLimitMs: 20_000 },
+    });
     expect(['failed', 'crashed', 'timeout']).toContain(r.status);
     expect(r.message).toMatch(/MemoryError|OSError|No space|out of memory|time limit/i);
     expect(r.outputs).toEqual([]);
@@ -270,7 +360,10 @@ describe('limits', () => {
   });
 
   test('a memory bomb ends the run with a clear error', async () => {
-    const r = await run({ cells: ['chunks = []\nwhile True:\n    chunks.append(bytearray(256 * 1024 * 1024))'], limits: { timeLimitMs: 90_000 } });
+    const r = await run({
+      cells: ['chunks = []\nwhile True:\n    chunks.append(bytearray(256 * 1024 * 1024))'],
+      limits: { timeLimitMs: 90_000 },
+    });
     expect(['failed']).toContain(r.status);
     expect(r.message).toMatch(/MemoryError/);
     const again = await run({ cells: ['print("recovered")'] });
@@ -297,7 +390,12 @@ describe('the host trusts nothing the sandbox sends', () => {
     };`;
 
   test('malformed events are recorded as protocol tripwires, oversized text is cut, HTML stays text', async () => {
-    const r = await run({ cells: ['1'], workerSource: hostile(`path[0] === 'runCell' ? { ok: true, ms: 1 } : path[0] === 'collectOutputs' ? [] : undefined`) });
+    const r = await run({
+      cells: ['1'],
+      workerSource: hostile(
+        `path[0] === 'runCell' ? { ok: true, ms: 1 } : path[0] === 'collectOutputs' ? [] : undefined`,
+      ),
+    });
     expect(r.status).toBe('ok');
     const names = r.tripwires.map((t) => `${t.name}: ${t.detail}`);
     expect(names).toContain('protocol: unknown event type');
@@ -317,14 +415,23 @@ describe('the host trusts nothing the sandbox sends', () => {
 
   test('forged output paths that escape the folder are refused', async () => {
     for (const path of ['../escape.txt', '/etc/passwd', 'a/../../b', 'ok\\\\..\\\\x']) {
-      const r = await run({ cells: ['1'], workerSource: hostile(`path[0] === 'runCell' ? { ok: true, ms: 1 } : [{ path: ${JSON.stringify(path)}, bytes: new Uint8Array(3) }]`) });
+      const r = await run({
+        cells: ['1'],
+        workerSource: hostile(
+          `path[0] === 'runCell' ? { ok: true, ms: 1 } : [{ path: ${JSON.stringify(path)}, bytes: new Uint8Array(3) }]`,
+        ),
+      });
       expect(r.status, path).toBe('crashed');
       expect(r.message).toContain('output path is not a plain relative path');
     }
   });
 
   test('a reply that claims more output than the cap is refused', async () => {
-    const r = await run({ cells: ['1'], limits: { maxOutputBytes: 10 }, workerSource: hostile(`path[0] === 'runCell' ? { ok: true, ms: 1 } : [{ path: 'a', bytes: new Uint8Array(11) }]`) });
+    const r = await run({
+      cells: ['1'],
+      limits: { maxOutputBytes: 10 },
+      workerSource: hostile(`path[0] === 'runCell' ? { ok: true, ms: 1 } : [{ path: 'a', bytes: new Uint8Array(11) }]`),
+    });
     expect(r.status).toBe('crashed');
     expect(r.message).toContain('outputs exceed the cap of 10 bytes');
   });
@@ -339,7 +446,12 @@ describe('the host trusts nothing the sandbox sends', () => {
 describe('the frame and its policy', () => {
   test('the sandbox frame has an opaque origin, scripts only, and the pinned CSP', async () => {
     const info = await page.evaluate(async () => {
-      const p = (window as any).airlock.run({ notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'import time\nt = time.time()\nwhile time.time() - t < 3: pass' }] }) });
+      const p = (window as any).airlock.run({
+        notebook: JSON.stringify({
+          nbformat: 4,
+          cells: [{ cell_type: 'code', source: 'import time\nt = time.time()\nwhile time.time() - t < 3: pass' }],
+        }),
+      });
       let frame: HTMLIFrameElement | null = null;
       for (let i = 0; i < 100 && !frame; i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -374,7 +486,16 @@ describe('the frame and its policy', () => {
     const r = await page.evaluate(async () => {
       const rep = await (window as any).airlock.run({
         tripwires: false,
-        notebook: JSON.stringify({ nbformat: 4, cells: [{ cell_type: 'code', source: 'import js\ntry:\n    await js.fetch("http://127.0.0.1:9/inherit")\nexcept Exception as e:\n    print(type(e).__name__)\nimport asyncio\nawait asyncio.sleep(0.2)' }] }),
+        notebook: JSON.stringify({
+          nbformat: 4,
+          cells: [
+            {
+              cell_type: 'code',
+              source:
+                'import js\ntry:\n    await js.fetch("http://127.0.0.1:9/inherit")\nexcept Exception as e:\n    print(type(e).__name__)\nimport asyncio\nawait asyncio.sleep(0.2)',
+            },
+          ],
+        }),
       });
       return rep;
     });
@@ -386,7 +507,13 @@ describe('network', () => {
   test('a whole session of runs made no request to any host but the app’s own', () => {
     // Runs every test above in this page first (vitest runs this file's tests in order).
     expect(requests.length).toBeGreaterThan(5);
-    const foreign = requests.filter((u) => !u.startsWith(server.origin + '/') && !u.startsWith('blob:') && !u.startsWith('data:') && !u.startsWith('about:'));
+    const foreign = requests.filter(
+      (u) =>
+        !u.startsWith(server.origin + '/') &&
+        !u.startsWith('blob:') &&
+        !u.startsWith('data:') &&
+        !u.startsWith('about:'),
+    );
     expect(foreign).toEqual([]);
     const pyodide = requests.filter((u) => u.includes('/pyodide/'));
     expect(pyodide.length).toBeGreaterThanOrEqual(5);

@@ -9,7 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ageHeader, decryptAge, encryptPayload, formatIdentityFile, generateOwnerKey, openChunks, sealChunks, useLanes, type ChunkLanes, type OwnerKey } from '../../src/lib/crypto/index.ts';
+import {
+  ageHeader,
+  decryptAge,
+  encryptPayload,
+  formatIdentityFile,
+  generateOwnerKey,
+  openChunks,
+  sealChunks,
+  useLanes,
+  type ChunkLanes,
+  type OwnerKey,
+} from '../../src/lib/crypto/index.ts';
 
 const K = 64 * 1024;
 const SIZES = [0, 1, 100, K - 1, K, K + 1, 2 * K, 2 * K + 17, 16 * K, 16 * K + 1, 17 * K - 3, 40 * K + 5];
@@ -32,7 +43,9 @@ function random(n: number): Uint8Array {
 
 /** Byte equality without vitest's element-by-element diff (slow on megabytes). */
 function same(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+  return (
+    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+  );
 }
 
 /** Splits `data` into the given piece lengths, cycling. */
@@ -84,9 +97,20 @@ describe('age payload STREAM', () => {
       const data = random(n);
       writeFileSync(join(dir, 'p'), data);
       writeFileSync(join(dir, 'ours.age'), await encrypt(data));
-      expect(same(new Uint8Array(execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'ours.age')], { maxBuffer: 1 << 30 })), data), `age -d of ours, size ${n}`).toBe(true);
+      expect(
+        same(
+          new Uint8Array(
+            execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'ours.age')], { maxBuffer: 1 << 30 }),
+          ),
+          data,
+        ),
+        `age -d of ours, size ${n}`,
+      ).toBe(true);
       execFileSync('age', ['-r', owner.recipient, '-o', join(dir, 'theirs.age'), join(dir, 'p')]);
-      expect(same(await decrypt(new Uint8Array(readFileSync(join(dir, 'theirs.age')))), data), `ours of age -r, size ${n}`).toBe(true);
+      expect(
+        same(await decrypt(new Uint8Array(readFileSync(join(dir, 'theirs.age')))), data),
+        `ours of age -r, size ${n}`,
+      ).toBe(true);
     }
   });
 
@@ -110,7 +134,8 @@ describe('age payload STREAM', () => {
     expect(await fail(file)).toBe('opened');
     // Truncated at the end of the header, mid-payload, one chunk short, one byte short.
     expect(await fail(file.subarray(0, headerEnd))).toMatch(/too small|EOF/);
-    for (const cut of [headerEnd + 20, file.length - K, file.length - 1]) expect(await fail(file.subarray(0, cut))).toMatch(/tag|EOF|invalid|too small/);
+    for (const cut of [headerEnd + 20, file.length - K, file.length - 1])
+      expect(await fail(file.subarray(0, cut))).toMatch(/tag|EOF|invalid|too small/);
     // The stream says fewer bytes than the size promised; or more.
     expect(await fail(file.subarray(0, file.length - 10), file.length)).toMatch(/EOF/);
     const longer = new Uint8Array(file.length + 3);
@@ -127,7 +152,15 @@ describe('age payload STREAM', () => {
     }
     // Another room's key.
     const other = await generateOwnerKey();
-    await expect(decryptAge((async function* () { yield file; })(), file.length, other.identity)).rejects.toThrow(/no identity matched/);
+    await expect(
+      decryptAge(
+        (async function* () {
+          yield file;
+        })(),
+        file.length,
+        other.identity,
+      ),
+    ).rejects.toThrow(/no identity matched/);
   });
 });
 
@@ -168,7 +201,7 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
 
   test('sealing through the lanes gives a file age and the one-thread path both open', async () => {
     useLanes(scrambledLanes(2));
-    let files: { data: Uint8Array; file: Uint8Array }[] = [];
+    const files: { data: Uint8Array; file: Uint8Array }[] = [];
     try {
       for (const n of [0, 1, K, 32 * K - 1, 32 * K, 32 * K + 1, 64 * K, 100 * K + 7]) {
         const data = random(n);
@@ -180,9 +213,16 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
     for (const { data, file } of files) {
       expect(same(await decrypt(file), data), `size ${data.length}`).toBe(true);
       writeFileSync(join(dir, 'lanes.age'), file);
-      expect(same(new Uint8Array(execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'lanes.age')], { maxBuffer: 1 << 30 })), data), `age -d, size ${data.length}`).toBe(true);
+      expect(
+        same(
+          new Uint8Array(
+            execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'lanes.age')], { maxBuffer: 1 << 30 }),
+          ),
+          data,
+        ),
+        `age -d, size ${data.length}`,
+      ).toBe(true);
     }
-    files = [];
   });
 
   test('large payloads open through the lanes with the same bytes; changes and cuts are still caught', async () => {
@@ -202,7 +242,15 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
       await expect(decrypt(file.subarray(0, file.length - 1), undefined)).rejects.toThrow();
       const longer = new Uint8Array(file.length + 5);
       longer.set(file);
-      await expect(decryptAge((async function* () { yield longer; })(), file.length, owner.identity)).rejects.toThrow(/trailing/);
+      await expect(
+        decryptAge(
+          (async function* () {
+            yield longer;
+          })(),
+          file.length,
+          owner.identity,
+        ),
+      ).rejects.toThrow(/trailing/);
       // Two sealed chunks swapped: each is authentic, but not in that place.
       const at = file.length - 10 * (K + 16) - 16;
       const swapped = file.slice();

@@ -8,15 +8,35 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { BundleError, decideImport, compareVersions, openBundle, sealBundle, type SealInput } from '../../src/lib/bundle/index.ts';
-import { generateOwnerKey, generateSshKey, parsePrivateKey, formatIdentityFile, type OwnerKey } from '../../src/lib/crypto/index.ts';
+import {
+  BundleError,
+  decideImport,
+  compareVersions,
+  openBundle,
+  sealBundle,
+  type SealInput,
+} from '../../src/lib/bundle/index.ts';
+import {
+  generateOwnerKey,
+  generateSshKey,
+  parsePrivateKey,
+  formatIdentityFile,
+  type OwnerKey,
+} from '../../src/lib/crypto/index.ts';
 import { buildWheel } from '../../src/lib/wheel/index.ts';
 
 const MAKE_ZIP = resolve(import.meta.dirname, 'fixtures/make_zip.py');
 let dir: string;
 let owner: OwnerKey;
 const expert = generateSshKey('expert@test');
-const notebook = new TextEncoder().encode(JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 'print(1)', metadata: {}, outputs: [] }] }));
+const notebook = new TextEncoder().encode(
+  JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: [{ cell_type: 'code', source: 'print(1)', metadata: {}, outputs: [] }],
+  }),
+);
 const wheel = buildWheel({ name: 'riskmodel', version: '1.0', files: { 'riskmodel/__init__.py': 'X = 1\n' } });
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -50,18 +70,31 @@ async function refused(bytes: Uint8Array, code: string, options = {}, identity?:
   throw new Error(`expected the bundle to be refused with ${code}`);
 }
 
-const sh = (cmd: string, args: string[], input?: Uint8Array | string) => execFileSync(cmd, args, { cwd: dir, input, stdio: ['pipe', 'pipe', 'pipe'] });
+const sh = (cmd: string, args: string[], input?: Uint8Array | string) =>
+  execFileSync(cmd, args, { cwd: dir, input, stdio: ['pipe', 'pipe', 'pipe'] });
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A bundle built by hand, as an expert without Airlock would: zip, ssh-keygen -Y sign, age -r. */
-function handMade(opts: { manifest?: (m: Record<string, unknown>) => void; entries?: Array<{ name: string; data: Uint8Array; deflate?: boolean }>; sign?: boolean; lieSize?: string } = {}): Uint8Array {
+function handMade(
+  opts: {
+    manifest?: (m: Record<string, unknown>) => void;
+    entries?: Array<{ name: string; data: Uint8Array; deflate?: boolean }>;
+    sign?: boolean;
+    lieSize?: string;
+  } = {},
+): Uint8Array {
   const m: Record<string, unknown> = {
     format: 'airlock-bundle',
     formatVersion: 1,
     name: 'handmade',
     version: '2.0',
     created: '2026-11-24T10:00:00Z',
-    author: { fingerprint: execFileSync('ssh-keygen', ['-lf', join(dir, 'hand.pub')]).toString().split(' ')[1], publicKey: readFileSync(join(dir, 'hand.pub'), 'utf8').trim() },
+    author: {
+      fingerprint: execFileSync('ssh-keygen', ['-lf', join(dir, 'hand.pub')])
+        .toString()
+        .split(' ')[1],
+      publicKey: readFileSync(join(dir, 'hand.pub'), 'utf8').trim(),
+    },
     notebook: { path: 'notebook/train.ipynb', sha256: sha(notebook), size: notebook.length },
     wheels: [{ path: `wheels/${wheel.filename}`, sha256: sha(wheel.bytes), size: wheel.bytes.length }],
     outputs: ['model.json'],
@@ -71,14 +104,20 @@ function handMade(opts: { manifest?: (m: Record<string, unknown>) => void; entri
   const manifestBytes = new TextEncoder().encode(JSON.stringify(m, null, 2));
   writeFileSync(join(dir, 'manifest.json'), manifestBytes);
   rmSync(join(dir, 'manifest.json.sig'), { force: true });
-  if (opts.sign !== false) sh('ssh-keygen', ['-Y', 'sign', '-n', 'airlock', '-f', join(dir, 'hand'), join(dir, 'manifest.json')]);
+  if (opts.sign !== false)
+    sh('ssh-keygen', ['-Y', 'sign', '-n', 'airlock', '-f', join(dir, 'hand'), join(dir, 'manifest.json')]);
   const entries = opts.entries ?? [
     { name: 'manifest.json', data: manifestBytes, deflate: true },
-    ...(opts.sign !== false ? [{ name: 'manifest.json.sig', data: readFileSync(join(dir, 'manifest.json.sig')), deflate: true }] : []),
+    ...(opts.sign !== false
+      ? [{ name: 'manifest.json.sig', data: readFileSync(join(dir, 'manifest.json.sig')), deflate: true }]
+      : []),
     { name: 'notebook/train.ipynb', data: notebook, deflate: true },
     { name: `wheels/${wheel.filename}`, data: wheel.bytes },
   ];
-  const spec = { entries: entries.map((e) => ({ name: e.name, b64: Buffer.from(e.data).toString('base64'), deflate: !!e.deflate })), lie_size: opts.lieSize ?? null };
+  const spec = {
+    entries: entries.map((e) => ({ name: e.name, b64: Buffer.from(e.data).toString('base64'), deflate: !!e.deflate })),
+    lie_size: opts.lieSize ?? null,
+  };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   sh('python3', [MAKE_ZIP, join(dir, 'spec.json'), join(dir, 'b.zip')]);
   return new Uint8Array(sh('age', ['-r', owner.recipient, join(dir, 'b.zip')]));
@@ -96,7 +135,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('round trip', () => {
   test('a sealed bundle opens, with its manifest, signer and files intact', async () => {
     const b = await openBundle(await seal(), owner.identity, { expert: expert.publicKey });
-    expect(b.manifest).toMatchObject({ format: 'airlock-bundle', formatVersion: 1, name: 'readmission', version: '1.2.0', outputs: ['model.json'], tables: ['encounters'] });
+    expect(b.manifest).toMatchObject({
+      format: 'airlock-bundle',
+      formatVersion: 1,
+      name: 'readmission',
+      version: '1.2.0',
+      outputs: ['model.json'],
+      tables: ['encounters'],
+    });
     expect(b.signer).toBe(b.manifest.author.fingerprint);
     expect(b.notebook).toEqual(notebook);
     expect(b.wheels).toEqual([{ filename: wheel.filename, bytes: wheel.bytes }]);
@@ -119,11 +165,19 @@ describe('round trip', () => {
     const throwsAtOnce = (): Promise<string> => {
       throw new Error('not a wheel');
     };
-    for (const prepare of [async () => 'laid out', async () => Promise.reject(new Error('not a wheel')), throwsAtOnce]) {
-      expect(await refused(bad, 'hash-mismatch', { prepareWheels: prepare })).toContain(`wheels/${wheel.filename} does not match`);
+    for (const prepare of [
+      async () => 'laid out',
+      async () => Promise.reject(new Error('not a wheel')),
+      throwsAtOnce,
+    ]) {
+      expect(await refused(bad, 'hash-mismatch', { prepareWheels: prepare })).toContain(
+        `wheels/${wheel.filename} does not match`,
+      );
     }
     // And a preparation that fails on a bundle that checks out reports its own error.
-    await expect(openBundle(await seal(), owner.identity, { prepareWheels: async () => Promise.reject(new Error('not a wheel')) })).rejects.toThrow('not a wheel');
+    await expect(
+      openBundle(await seal(), owner.identity, { prepareWheels: async () => Promise.reject(new Error('not a wheel')) }),
+    ).rejects.toThrow('not a wheel');
   });
 
   test('opening from a stream with its size gives the same result', async () => {
@@ -139,10 +193,26 @@ describe('interop with age, ssh-keygen and zip', () => {
     const zip = sh('age', ['-d', '-i', join(dir, 'owner.key'), join(dir, 'ours.airlock')]);
     writeFileSync(join(dir, 'ours.zip'), zip);
     const listing = sh('python3', ['-m', 'zipfile', '-l', join(dir, 'ours.zip')]).toString();
-    for (const f of ['manifest.json', 'manifest.json.sig', 'notebook/train.ipynb', `wheels/${wheel.filename}`]) expect(listing).toContain(f);
+    for (const f of ['manifest.json', 'manifest.json.sig', 'notebook/train.ipynb', `wheels/${wheel.filename}`])
+      expect(listing).toContain(f);
     sh('python3', ['-m', 'zipfile', '-e', join(dir, 'ours.zip'), join(dir, 'ours')]);
     writeFileSync(join(dir, 'allowed'), `expert ${expert.publicKey}`);
-    const v = sh('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed'), '-I', 'expert', '-n', 'airlock', '-s', join(dir, 'ours/manifest.json.sig')], readFileSync(join(dir, 'ours/manifest.json'))).toString();
+    const v = sh(
+      'ssh-keygen',
+      [
+        '-Y',
+        'verify',
+        '-f',
+        join(dir, 'allowed'),
+        '-I',
+        'expert',
+        '-n',
+        'airlock',
+        '-s',
+        join(dir, 'ours/manifest.json.sig'),
+      ],
+      readFileSync(join(dir, 'ours/manifest.json')),
+    ).toString();
     expect(v).toContain('Good "airlock" signature');
   });
 
@@ -169,16 +239,33 @@ describe('interop with age, ssh-keygen and zip', () => {
 
   test('a key file from age-keygen opens our bundles', async () => {
     sh('age-keygen', ['-o', join(dir, 'agekeygen.key')]);
-    const id = readFileSync(join(dir, 'agekeygen.key'), 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
-    const recipient = sh('age-keygen', ['-y', join(dir, 'agekeygen.key')]).toString().trim();
-    const { stream } = await sealBundle({ recipient, signer: expert.key, name: 'x', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [] });
+    const id = readFileSync(join(dir, 'agekeygen.key'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    const recipient = sh('age-keygen', ['-y', join(dir, 'agekeygen.key')])
+      .toString()
+      .trim();
+    const { stream } = await sealBundle({
+      recipient,
+      signer: expert.key,
+      name: 'x',
+      version: '1',
+      notebook: { filename: 'n.ipynb', bytes: notebook },
+      wheels: [],
+    });
     expect((await openBundle(await collect(stream), id)).manifest.name).toBe('x');
   });
 
   test('an expert key made by ssh-keygen signs bundles', async () => {
     const key = parsePrivateKey(readFileSync(join(dir, 'hand'), 'utf8'));
-    const b = await openBundle(await seal({ signer: key }), owner.identity, { expert: readFileSync(join(dir, 'hand.pub'), 'utf8') });
-    expect(b.signer).toBe(execFileSync('ssh-keygen', ['-lf', join(dir, 'hand.pub')]).toString().split(' ')[1]);
+    const b = await openBundle(await seal({ signer: key }), owner.identity, {
+      expert: readFileSync(join(dir, 'hand.pub'), 'utf8'),
+    });
+    expect(b.signer).toBe(
+      execFileSync('ssh-keygen', ['-lf', join(dir, 'hand.pub')])
+        .toString()
+        .split(' ')[1],
+    );
   });
 });
 
@@ -210,12 +297,16 @@ describe('bad input: one-line errors naming the problem', () => {
 
   test('an empty file and a file that is not age', async () => {
     expect(await refused(new Uint8Array(0), 'empty')).toContain('empty');
-    expect(await refused(new TextEncoder().encode('PK\u0003\u0004 not encrypted'), 'not-age')).toContain('not age-encrypted');
+    expect(await refused(new TextEncoder().encode('PK\u0003\u0004 not encrypted'), 'not-age')).toContain(
+      'not age-encrypted',
+    );
   });
 
   test('missing signature, and a signature by a key other than the named author', async () => {
     expect(await refused(handMade({ sign: false }), 'unsigned')).toContain('not signed');
-    const forged = handMade({ manifest: (m) => ((m.author as { fingerprint: string }).fingerprint = 'SHA256:' + 'A'.repeat(43)) });
+    const forged = handMade({
+      manifest: (m) => ((m.author as { fingerprint: string }).fingerprint = 'SHA256:' + 'A'.repeat(43)),
+    });
     expect(await refused(forged, 'bad-signature')).toContain('was signed by');
   });
 
@@ -225,7 +316,14 @@ describe('bad input: one-line errors naming the problem', () => {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     m.outputs = ['model.json', 'patients.csv'];
     const changed = new TextEncoder().encode(JSON.stringify(m, null, 2));
-    const bad = handMade({ entries: [{ name: 'manifest.json', data: changed }, { name: 'manifest.json.sig', data: sig }, { name: 'notebook/train.ipynb', data: notebook }, { name: `wheels/${wheel.filename}`, data: wheel.bytes }] });
+    const bad = handMade({
+      entries: [
+        { name: 'manifest.json', data: changed },
+        { name: 'manifest.json.sig', data: sig },
+        { name: 'notebook/train.ipynb', data: notebook },
+        { name: `wheels/${wheel.filename}`, data: wheel.bytes },
+      ],
+    });
     expect(b.length).toBeGreaterThan(0);
     expect(await refused(bad, 'bad-signature')).toContain('signature is invalid');
   });
@@ -250,55 +348,105 @@ describe('bad input: one-line errors naming the problem', () => {
     ['/etc/passwd', 'unsafe path'],
     ['wheels\\x.whl', 'unsafe path'],
   ])('a zip entry named %s', async (name, message) => {
-    const bad = handMade({ entries: [{ name: 'manifest.json', data: new Uint8Array([123, 125]) }, { name, data: new Uint8Array([1]) }] });
+    const bad = handMade({
+      entries: [
+        { name: 'manifest.json', data: new Uint8Array([123, 125]) },
+        { name, data: new Uint8Array([1]) },
+      ],
+    });
     expect(await refused(bad, 'bad-zip')).toContain(message);
   });
 
   test('duplicate names', async () => {
-    const bad = handMade({ entries: [{ name: 'manifest.json', data: new Uint8Array([1]) }, { name: 'manifest.json', data: new Uint8Array([2]) }] });
+    const bad = handMade({
+      entries: [
+        { name: 'manifest.json', data: new Uint8Array([1]) },
+        { name: 'manifest.json', data: new Uint8Array([2]) },
+      ],
+    });
     expect(await refused(bad, 'bad-zip')).toContain('appears twice');
   });
 
   test('a zip bomb (ratio) and an entry that lies about its size', async () => {
     const zeros = new Uint8Array(20 * 1024 * 1024);
-    expect(await refused(handMade({ entries: [{ name: 'notebook/x.ipynb', data: zeros, deflate: true }] }), 'bad-zip')).toContain('zip bomb');
+    expect(
+      await refused(handMade({ entries: [{ name: 'notebook/x.ipynb', data: zeros, deflate: true }] }), 'bad-zip'),
+    ).toContain('zip bomb');
     const text = new TextEncoder().encode('x'.repeat(5000));
-    expect(await refused(handMade({ entries: [{ name: 'notebook/x.ipynb', data: text, deflate: true }], lieSize: 'notebook/x.ipynb' }), 'bad-zip')).toMatch(/different size|zip bomb/);
+    expect(
+      await refused(
+        handMade({ entries: [{ name: 'notebook/x.ipynb', data: text, deflate: true }], lieSize: 'notebook/x.ipynb' }),
+        'bad-zip',
+      ),
+    ).toMatch(/different size|zip bomb/);
   });
 
   test('a file the manifest does not list, and a listed file that is missing', async () => {
     handMade();
     const manifestBytes = readFileSync(join(dir, 'manifest.json'));
     const sig = readFileSync(join(dir, 'manifest.json.sig'));
-    const base = [{ name: 'manifest.json', data: manifestBytes }, { name: 'manifest.json.sig', data: sig }, { name: 'notebook/train.ipynb', data: notebook }];
-    expect(await refused(handMade({ entries: [...base, { name: `wheels/${wheel.filename}`, data: wheel.bytes }, { name: 'extra.py', data: new Uint8Array([1]) }] }), 'extra-file')).toContain('extra.py');
+    const base = [
+      { name: 'manifest.json', data: manifestBytes },
+      { name: 'manifest.json.sig', data: sig },
+      { name: 'notebook/train.ipynb', data: notebook },
+    ];
+    expect(
+      await refused(
+        handMade({
+          entries: [
+            ...base,
+            { name: `wheels/${wheel.filename}`, data: wheel.bytes },
+            { name: 'extra.py', data: new Uint8Array([1]) },
+          ],
+        }),
+        'extra-file',
+      ),
+    ).toContain('extra.py');
     expect(await refused(handMade({ entries: base }), 'missing-file')).toContain(`wheels/${wheel.filename}`);
   });
 
   test('a 0-byte file in the bundle is checked like any other', async () => {
     const empty = new Uint8Array(0);
-    const bad = handMade({ manifest: (m) => ((m.notebook as { sha256: string; size: number }).sha256 = sha(notebook)), entries: undefined });
+    const bad = handMade({
+      manifest: (m) => ((m.notebook as { sha256: string; size: number }).sha256 = sha(notebook)),
+      entries: undefined,
+    });
     expect(bad.length).toBeGreaterThan(0);
     handMade();
     const manifestBytes = readFileSync(join(dir, 'manifest.json'));
     const sig = readFileSync(join(dir, 'manifest.json.sig'));
-    const zeroed = handMade({ entries: [{ name: 'manifest.json', data: manifestBytes }, { name: 'manifest.json.sig', data: sig }, { name: 'notebook/train.ipynb', data: empty }, { name: `wheels/${wheel.filename}`, data: wheel.bytes }] });
+    const zeroed = handMade({
+      entries: [
+        { name: 'manifest.json', data: manifestBytes },
+        { name: 'manifest.json.sig', data: sig },
+        { name: 'notebook/train.ipynb', data: empty },
+        { name: `wheels/${wheel.filename}`, data: wheel.bytes },
+      ],
+    });
     expect(await refused(zeroed, 'hash-mismatch')).toContain('notebook/train.ipynb');
   });
 
   test('a future format version', async () => {
-    expect(await refused(handMade({ manifest: (m) => (m.formatVersion = 2) }), 'future-format')).toContain('update Airlock');
+    expect(await refused(handMade({ manifest: (m) => (m.formatVersion = 2) }), 'future-format')).toContain(
+      'update Airlock',
+    );
   });
 
   test('a manifest with unknown fields or bad values', async () => {
-    expect(await refused(handMade({ manifest: (m) => (m.run_this = 'rm -rf') }), 'bad-manifest')).toContain('unknown field');
+    expect(await refused(handMade({ manifest: (m) => (m.run_this = 'rm -rf') }), 'bad-manifest')).toContain(
+      'unknown field',
+    );
     expect(await refused(handMade({ manifest: (m) => (m.version = 'latest') }), 'bad-manifest')).toContain('version');
   });
 
   test('sealing refuses what would not open', async () => {
     await expect(seal({ notebook: { filename: 'x.py', bytes: notebook } })).rejects.toThrow('must be an .ipynb');
-    await expect(seal({ notebook: { filename: 'x.ipynb', bytes: new TextEncoder().encode('{}') } })).rejects.toThrow('not a Jupyter notebook');
-    await expect(seal({ wheels: [{ filename: 'model.zip', bytes: wheel.bytes }] })).rejects.toThrow('not a wheel file name');
+    await expect(seal({ notebook: { filename: 'x.ipynb', bytes: new TextEncoder().encode('{}') } })).rejects.toThrow(
+      'not a Jupyter notebook',
+    );
+    await expect(seal({ wheels: [{ filename: 'model.zip', bytes: wheel.bytes }] })).rejects.toThrow(
+      'not a wheel file name',
+    );
     await expect(seal({ recipient: 'age1nope' })).rejects.toThrow('not an age recipient');
     await expect(seal({ version: 'v one' })).rejects.toThrow('version');
   });
@@ -309,7 +457,7 @@ describe('fuzz', () => {
     const n = Number(process.env.AIRLOCK_FUZZ ?? 2000);
     const good = await seal();
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const t0 = Date.now();
     for (let i = 0; i < n; i++) {
       let input: Uint8Array;
@@ -319,7 +467,7 @@ describe('fuzz', () => {
         input = good.slice();
         // 1–8 distinct positions, each really changed (XOR with a non-zero byte): never a no-op.
         const at = new Set<number>();
-        for (let k = 1 + Math.floor(rand() * 8); at.size < k; ) at.add(Math.floor(rand() * input.length));
+        for (let k = 1 + Math.floor(rand() * 8); at.size < k;) at.add(Math.floor(rand() * input.length));
         for (const j of at) input[j]! ^= 1 + Math.floor(rand() * 255);
       } else if (kind === 2) input = good.subarray(0, Math.floor(rand() * good.length));
       else {
@@ -329,9 +477,12 @@ describe('fuzz', () => {
       try {
         await openBundle(input, owner.identity);
         const changed = [...input].flatMap((b, j) => (b !== good[j] ? [`${j}: ${good[j]}→${b}`] : []));
-        throw new Error(`case ${i} (kind ${kind}) opened; changed bytes ${changed.join(', ') || 'none'} of ${good.length}`);
+        throw new Error(
+          `case ${i} (kind ${kind}) opened; changed bytes ${changed.join(', ') || 'none'} of ${good.length}`,
+        );
       } catch (e) {
-        if (!(e instanceof BundleError)) throw new Error(`case ${i} (kind ${kind}) threw ${(e as Error).name}: ${(e as Error).message}`);
+        if (!(e instanceof BundleError))
+          throw new Error(`case ${i} (kind ${kind}) threw ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
       }
     }
     expect(Date.now() - t0).toBeLessThan(60_000 * Math.max(1, n / 2000));
@@ -347,11 +498,26 @@ describe('versions', () => {
   });
 
   test('decideImport: newer replaces, older or equal is refused unless forced, other keys are refused', () => {
-    const have = [{ name: 'm', version: '1.2', signer: 'SHA256:a' }, { name: 'm', version: '1.0', signer: 'SHA256:a' }];
-    expect(decideImport(have, { name: 'm', version: '1.3', signer: 'SHA256:a' }, { pinned: 'SHA256:a' })).toEqual({ accept: true, replaces: '1.2' });
-    expect(decideImport(have, { name: 'm', version: '1.2', signer: 'SHA256:a' })).toMatchObject({ accept: false, reason: 'not-newer' });
-    expect(decideImport(have, { name: 'm', version: '1.1', signer: 'SHA256:a' }, { force: true })).toMatchObject({ accept: true, replaces: '1.2' });
-    expect(decideImport(have, { name: 'm', version: '9', signer: 'SHA256:b' }, { pinned: 'SHA256:a' })).toMatchObject({ accept: false, reason: 'unknown-signer' });
+    const have = [
+      { name: 'm', version: '1.2', signer: 'SHA256:a' },
+      { name: 'm', version: '1.0', signer: 'SHA256:a' },
+    ];
+    expect(decideImport(have, { name: 'm', version: '1.3', signer: 'SHA256:a' }, { pinned: 'SHA256:a' })).toEqual({
+      accept: true,
+      replaces: '1.2',
+    });
+    expect(decideImport(have, { name: 'm', version: '1.2', signer: 'SHA256:a' })).toMatchObject({
+      accept: false,
+      reason: 'not-newer',
+    });
+    expect(decideImport(have, { name: 'm', version: '1.1', signer: 'SHA256:a' }, { force: true })).toMatchObject({
+      accept: true,
+      replaces: '1.2',
+    });
+    expect(decideImport(have, { name: 'm', version: '9', signer: 'SHA256:b' }, { pinned: 'SHA256:a' })).toMatchObject({
+      accept: false,
+      reason: 'unknown-signer',
+    });
     expect(decideImport(have, { name: 'other', version: '0.1', signer: 'SHA256:a' })).toEqual({ accept: true });
   });
 });
@@ -361,7 +527,14 @@ describe('streaming', () => {
     const size = 48 * 1024 * 1024;
     const big = new Uint8Array(size);
     for (let o = 0; o < size; o += 65536) crypto.getRandomValues(big.subarray(o, Math.min(size, o + 65536)));
-    const { stream } = await sealBundle({ recipient: owner.recipient, signer: expert.key, name: 'big', version: '1', notebook: { filename: 'n.ipynb', bytes: notebook }, wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: big }] });
+    const { stream } = await sealBundle({
+      recipient: owner.recipient,
+      signer: expert.key,
+      name: 'big',
+      version: '1',
+      notebook: { filename: 'n.ipynb', bytes: notebook },
+      wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: big }],
+    });
     const path = join(dir, 'big.airlock');
     const { openAsBlob, statSync } = await import('node:fs');
     const { writeStreamToFile } = await import('../../src/cli/io.ts');
@@ -377,14 +550,27 @@ describe('streaming', () => {
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
     }, 10);
     // The CLI's writer: each chunk written before the next is asked for.
-    await writeStreamToFile(stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform(c, ctl) { largest = Math.max(largest, c.length); ctl.enqueue(c); } })), path);
+    await writeStreamToFile(
+      stream.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(c, ctl) {
+            largest = Math.max(largest, c.length);
+            ctl.enqueue(c);
+          },
+        }),
+      ),
+      path,
+    );
     clearInterval(timer);
     // Ciphertext goes out in pieces of at most 4 of age's sealed 64 KiB chunks, never as one piece.
     expect(largest).toBeLessThanOrEqual(4 * (64 * 1024 + 16));
     expect(peak, `peak memory held while sealing ${size} bytes, beyond the input`).toBeLessThan(size * 0.25);
 
     const sealedSize = statSync(path).size;
-    const b = await openBundle({ stream: (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, size: sealedSize }, owner.identity);
+    const b = await openBundle(
+      { stream: (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, size: sealedSize },
+      owner.identity,
+    );
     // Every file is a view into one buffer exactly as large as the plaintext zip: one copy.
     expect(b.wheels[0]!.bytes.buffer).toBe(b.notebook.buffer);
     expect(b.wheels[0]!.bytes.buffer.byteLength).toBeLessThan(size + 64 * 1024);

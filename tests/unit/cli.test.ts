@@ -16,12 +16,20 @@ function airlock(...args: string[]): { code: number; stdout: string; stderr: str
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 'import riskpkg\nprint(riskpkg.f())', metadata: {}, outputs: [] }] });
+const notebook = JSON.stringify({
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: {},
+  cells: [{ cell_type: 'code', source: 'import riskpkg\nprint(riskpkg.f())', metadata: {}, outputs: [] }],
+});
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
   mkdirSync(join(dir, 'proj/src/riskpkg'), { recursive: true });
-  writeFileSync(join(dir, 'proj/pyproject.toml'), '[build-system]\nrequires = ["setuptools"]\n\n[project]\nname = "risk-pkg"  # the distribution name\nversion = "1.0.2"\ndescription = "risk model"\n');
+  writeFileSync(
+    join(dir, 'proj/pyproject.toml'),
+    '[build-system]\nrequires = ["setuptools"]\n\n[project]\nname = "risk-pkg"  # the distribution name\nversion = "1.0.2"\ndescription = "risk model"\n',
+  );
   writeFileSync(join(dir, 'proj/src/riskpkg/__init__.py'), 'from .core import f\n');
   writeFileSync(join(dir, 'proj/src/riskpkg/core.py'), 'def f():\n    return 42\n');
   writeFileSync(join(dir, 'train.ipynb'), notebook);
@@ -54,7 +62,11 @@ describe('airlock CLI', () => {
     expect(r.code).toBe(0);
     const recipient = r.stdout.trim();
     expect(recipient).toMatch(/^age1[a-z0-9]{58}$/);
-    expect(execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim()).toBe(recipient);
+    expect(
+      execFileSync('age-keygen', ['-y', join(dir, 'owner.key')])
+        .toString()
+        .trim(),
+    ).toBe(recipient);
     expect(statSync(join(dir, 'owner.key')).mode & 0o777).toBe(0o600);
     const again = airlock('keygen', '-o', 'owner.key');
     expect(again.code).toBe(1);
@@ -67,7 +79,15 @@ describe('airlock CLI', () => {
     const fp = execFileSync('ssh-keygen', ['-lf', join(dir, 'expert')]).toString();
     expect(fp).toContain(r.stdout.trim());
     expect(fp).toContain('me@lab');
-    expect(execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'expert')]).toString().trim()).toBe(readFileSync(join(dir, 'expert.pub'), 'utf8').trim().replace(/ me@lab$/, ' me@lab'));
+    expect(
+      execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'expert')])
+        .toString()
+        .trim(),
+    ).toBe(
+      readFileSync(join(dir, 'expert.pub'), 'utf8')
+        .trim()
+        .replace(/ me@lab$/, ' me@lab'),
+    );
   });
 
   test('build-wheel makes a wheel that pip installs and Python imports', () => {
@@ -75,8 +95,25 @@ describe('airlock CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const path = r.stdout.trim();
     expect(path).toMatch(/risk_pkg-1\.0\.2-py3-none-any\.whl$/);
-    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index', '--disable-pip-version-check', '--target', join(dir, 'site'), path], { stdio: 'pipe' });
-    const out = execFileSync('python3', ['-c', 'import riskpkg; print(riskpkg.f())'], { env: { ...process.env, PYTHONPATH: join(dir, 'site') } }).toString();
+    execFileSync(
+      'python3',
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--no-deps',
+        '--no-index',
+        '--disable-pip-version-check',
+        '--target',
+        join(dir, 'site'),
+        path,
+      ],
+      { stdio: 'pipe' },
+    );
+    const out = execFileSync('python3', ['-c', 'import riskpkg; print(riskpkg.f())'], {
+      env: { ...process.env, PYTHONPATH: join(dir, 'site') },
+    }).toString();
     expect(out.trim()).toBe('42');
     expect(existsSync(join(dir, 'site/risk_pkg-1.0.2.dist-info/RECORD'))).toBe(true);
   });
@@ -92,11 +129,34 @@ describe('airlock CLI', () => {
   });
 
   test('seal to a recipient or an invitation file, then inspect with the owner key', () => {
-    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim();
-    writeFileSync(join(dir, 'invitation.json'), JSON.stringify({ format: 'airlock-invitation', version: 1, room: 'ward 7', recipient }));
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')])
+      .toString()
+      .trim();
+    writeFileSync(
+      join(dir, 'invitation.json'),
+      JSON.stringify({ format: 'airlock-invitation', version: 1, room: 'ward 7', recipient }),
+    );
     const wheel = airlock('build-wheel', 'proj').stdout.trim();
     for (const to of [recipient, 'invitation.json']) {
-      const s = airlock('seal', '--to', to, '--notebook', 'train.ipynb', '--wheel', wheel, '--sign', 'expert', '--name', 'risk', '--version', '1.1', '--output', 'model.json', '-o', 'risk.airlock');
+      const s = airlock(
+        'seal',
+        '--to',
+        to,
+        '--notebook',
+        'train.ipynb',
+        '--wheel',
+        wheel,
+        '--sign',
+        'expert',
+        '--name',
+        'risk',
+        '--version',
+        '1.1',
+        '--output',
+        'model.json',
+        '-o',
+        'risk.airlock',
+      );
       expect(s.code, s.stderr).toBe(0);
       expect(s.stdout).toContain('sealed risk 1.1');
     }
@@ -114,18 +174,38 @@ describe('airlock CLI', () => {
   });
 
   test('a large bundle (over 64 MB) is sealed and opened on cipher threads: age opens it, a changed chunk is refused', () => {
-    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')]).toString().trim();
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')])
+      .toString()
+      .trim();
     const big = new Uint8Array(70 * 1024 * 1024);
     for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
     writeFileSync(join(dir, 'big-1.0-py3-none-any.whl'), big);
-    const s = airlock('seal', '--to', recipient, '--notebook', 'train.ipynb', '--wheel', 'big-1.0-py3-none-any.whl', '--sign', 'expert', '-o', 'big.airlock');
+    const s = airlock(
+      'seal',
+      '--to',
+      recipient,
+      '--notebook',
+      'train.ipynb',
+      '--wheel',
+      'big-1.0-py3-none-any.whl',
+      '--sign',
+      'expert',
+      '-o',
+      'big.airlock',
+    );
     expect(s.code, s.stderr).toBe(0);
     const i = JSON.parse(airlock('inspect', 'big.airlock', '-i', 'owner.key', '--json').stdout);
     expect(i.ok).toBe(true);
-    const sha = execFileSync('sha256sum', [join(dir, 'big-1.0-py3-none-any.whl')]).toString().split(' ')[0];
+    const sha = execFileSync('sha256sum', [join(dir, 'big-1.0-py3-none-any.whl')])
+      .toString()
+      .split(' ')[0];
     expect(i.manifest.wheels[0].sha256).toBe(sha);
     // The same file on one thread, and through the age program.
-    const one = spawnSync(process.execPath, [BIN, 'inspect', 'big.airlock', '-i', 'owner.key', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, AIRLOCK_LANES: '0' } });
+    const one = spawnSync(process.execPath, [BIN, 'inspect', 'big.airlock', '-i', 'owner.key', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, AIRLOCK_LANES: '0' },
+    });
     expect(JSON.parse(one.stdout).manifest).toEqual(i.manifest);
     execFileSync('age', ['-d', '-i', join(dir, 'owner.key'), '-o', join(dir, 'big.zip'), join(dir, 'big.airlock')]);
     expect(execFileSync('unzip', ['-l', join(dir, 'big.zip')]).toString()).toContain('wheels/big-1.0-py3-none-any.whl');
@@ -157,10 +237,30 @@ describe('airlock CLI', () => {
 
   test('seal explains a passphrase-protected key and a bad recipient', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', join(dir, 'locked')]);
-    const r = airlock('seal', '--to', 'invitation.json', '--notebook', 'train.ipynb', '--sign', 'locked', '-o', 'x.airlock');
+    const r = airlock(
+      'seal',
+      '--to',
+      'invitation.json',
+      '--notebook',
+      'train.ipynb',
+      '--sign',
+      'locked',
+      '-o',
+      'x.airlock',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('passphrase-protected');
-    const bad = airlock('seal', '--to', 'age1bogus', '--notebook', 'train.ipynb', '--sign', 'expert', '-o', 'x.airlock');
+    const bad = airlock(
+      'seal',
+      '--to',
+      'age1bogus',
+      '--notebook',
+      'train.ipynb',
+      '--sign',
+      'expert',
+      '-o',
+      'x.airlock',
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('neither an age1… recipient nor an invitation file');
   });

@@ -4,20 +4,20 @@
  * tripwires block.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openAsBlob, statSync } from 'node:fs';
 import { zipSync, strToU8 } from 'fflate';
 import { ingest, toSandboxTable } from '../../src/lib/data/index.ts';
 import { buildLeakIndex, reviewOutputs, type LeakIndex } from '../../src/lib/gate/index.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
-import { DIABETES_ZIP } from './fixtures/data.ts';
+import { diabetesCsvPath } from './fixtures/data.ts';
 
 let table: SandboxTable;
 let index: LeakIndex;
 const enc = (s: string) => new TextEncoder().encode(s);
-const file = (path: string, data: string | Uint8Array) => ({ path, bytes: typeof data === 'string' ? enc(data) : data });
+const file = (path: string, data: string | Uint8Array) => ({
+  path,
+  bytes: typeof data === 'string' ? enc(data) : data,
+});
 const policy = { maxOutputBytes: 10 * 1024 * 1024, declared: ['model.json'] };
 
 function column(name: string): string[] {
@@ -26,11 +26,14 @@ function column(name: string): string[] {
 }
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-gate-'));
-  execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
-  const path = join(dir, 'dataset_diabetes/diabetic_data.csv');
+  const path = diabetesCsvPath();
   const blob = await openAsBlob(path);
-  table = toSandboxTable(await ingest({ name: 'd.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array> }, { name: 'encounters' }));
+  table = toSandboxTable(
+    await ingest(
+      { name: 'd.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array> },
+      { name: 'encounters' },
+    ),
+  );
   index = buildLeakIndex([table]);
 });
 
@@ -42,7 +45,13 @@ describe('what is indexed', () => {
     expect(cols).not.toContain('race');
     expect(cols).not.toContain('readmitted');
     expect(cols).not.toContain('num_medications');
-    expect(cols.sort()).toEqual(['admission_source_id', 'admission_type_id', 'discharge_disposition_id', 'encounter_id', 'patient_nbr']);
+    expect(cols.sort()).toEqual([
+      'admission_source_id',
+      'admission_type_id',
+      'discharge_disposition_id',
+      'encounter_id',
+      'patient_nbr',
+    ]);
   });
 });
 
@@ -54,7 +63,10 @@ describe('a legitimate model passes', () => {
     const model = JSON.stringify({
       model: 'logistic-regression',
       features: ['age', 'num_medications', 'race=Caucasian', 'race=AfricanAmerican', 'admission_type_id'],
-      categories: { race: ['Caucasian', 'AfricanAmerican', 'Hispanic', 'Other', 'Asian'], A1Cresult: ['>7', '>8', 'Norm'] },
+      categories: {
+        race: ['Caucasian', 'AfricanAmerican', 'Hispanic', 'Other', 'Asian'],
+        A1Cresult: ['>7', '>8', 'Norm'],
+      },
       weights,
       metrics: { auc: 0.6412, rows: 101766 },
     });
@@ -82,7 +94,11 @@ describe('identifiers are caught in every disguise', () => {
   });
 
   test('UTF-16 text', () => {
-    const r = reviewOutputs([file('model.json', new Uint8Array(Buffer.from(`ids: ${ids().join(' ')}`, 'utf16le')))], index, policy);
+    const r = reviewOutputs(
+      [file('model.json', new Uint8Array(Buffer.from(`ids: ${ids().join(' ')}`, 'utf16le')))],
+      index,
+      policy,
+    );
     expect(r.files[0]!.leaks[0]!.encoding).toBe('utf-16');
   });
 
@@ -90,7 +106,11 @@ describe('identifiers are caught in every disguise', () => {
     const zip = zipSync({ 'data/rows.csv': strToU8(ids().join('\n')) });
     const r1 = reviewOutputs([file('model.json', zip)], index, { ...policy, declared: [] });
     expect(r1.files[0]!.leaks[0]!.encoding).toBe('zip:data/rows.csv/text');
-    const r2 = reviewOutputs([file('model.json', JSON.stringify({ archive: Buffer.from(zip).toString('base64') }))], index, policy);
+    const r2 = reviewOutputs(
+      [file('model.json', JSON.stringify({ archive: Buffer.from(zip).toString('base64') }))],
+      index,
+      policy,
+    );
     expect(r2.files[0]!.leaks.some((h) => h.encoding.startsWith('base64/zip:data/rows.csv/'))).toBe(true);
   });
 });
@@ -111,6 +131,8 @@ describe('the other checks', () => {
     expect(r.files[3]!.problems.join()).toContain('not on the allowed list');
     expect(r.files[3]!.problems.join()).toContain("exceed the room's cap of 8 bytes");
     expect(r.tripwires).toHaveLength(1);
-    expect(reviewOutputs([file('model.json', '{}')], index, policy, [{ name: 'js.fetch', detail: '' }]).pass).toBe(false);
+    expect(reviewOutputs([file('model.json', '{}')], index, policy, [{ name: 'js.fetch', detail: '' }]).pass).toBe(
+      false,
+    );
   });
 });

@@ -4,7 +4,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, openAsBlob, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildInvitation, generateMock, ingest, parseInvitation, type IngestedTable, type Invitation } from '../../src/lib/data/index.ts';
+import {
+  buildInvitation,
+  generateMock,
+  ingest,
+  parseInvitation,
+  type IngestedTable,
+  type Invitation,
+} from '../../src/lib/data/index.ts';
 import { DIABETES_ZIP } from './fixtures/data.ts';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -16,7 +23,9 @@ function cellValues(table: IngestedTable): Set<string> {
   const out = new Set<string>();
   for (const c of table.columns) {
     if (c.dictionary) c.dictionary.forEach((v) => out.add(v));
-    else for (let i = 0; i < table.rowCount; i++) if (!c.valid || c.valid[i]) out.add(c.type === 'bool' ? (c.values[i] ? 'Yes' : 'No') : String(c.values[i]));
+    else
+      for (let i = 0; i < table.rowCount; i++)
+        if (!c.valid || c.valid[i]) out.add(c.type === 'bool' ? (c.values[i] ? 'Yes' : 'No') : String(c.values[i]));
   }
   return out;
 }
@@ -27,8 +36,20 @@ function cellValues(table: IngestedTable): Set<string> {
  */
 function leaks(inv: Invitation, values: Set<string>): string[] {
   const json = JSON.stringify(inv);
-  const tokens = new Set(json.split(/[^A-Za-z0-9_.<>?\[\)\-+]+/).filter(Boolean));
-  const allowed = new Set<string>([inv.room, inv.recipient, inv.created, String(inv.k), 'int', 'float', 'bool', 'datetime', 'string', String(inv.policy.timeLimitSeconds), String(inv.policy.maxOutputBytes)]);
+  const tokens = new Set(json.split(/[^A-Za-z0-9_.<>?[)\-+]+/).filter(Boolean));
+  const allowed = new Set<string>([
+    inv.room,
+    inv.recipient,
+    inv.created,
+    String(inv.k),
+    'int',
+    'float',
+    'bool',
+    'datetime',
+    'string',
+    String(inv.policy.timeLimitSeconds),
+    String(inv.policy.maxOutputBytes),
+  ]);
   for (const tb of inv.tables) {
     allowed.add(tb.name);
     allowed.add(String(tb.rows));
@@ -45,7 +66,10 @@ beforeAll(async () => {
   execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
   const path = join(dir, 'dataset_diabetes/diabetic_data.csv');
   const blob = await openAsBlob(path);
-  t = await ingest({ name: 'diabetic_data.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array> }, { name: 'encounters' });
+  t = await ingest(
+    { name: 'diabetic_data.csv', size: statSync(path).size, stream: () => blob.stream() as ReadableStream<Uint8Array> },
+    { name: 'encounters' },
+  );
 });
 
 describe('invitation', () => {
@@ -60,13 +84,24 @@ describe('invitation', () => {
   });
 
   test('the leak check is not vacuous: opting a column in to statistics shows its categories', () => {
-    const inv = buildInvitation({ room: 'r', recipient: RECIPIENT, tables: [t], stats: { encounters: ['race', 'num_medications'] } });
+    const inv = buildInvitation({
+      room: 'r',
+      recipient: RECIPIENT,
+      tables: [t],
+      stats: { encounters: ['race', 'num_medications'] },
+    });
     const found = leaks(inv, cellValues(t));
     expect(found).toContain('Caucasian');
   });
 
   test('opted-in statistics are k-anonymous: rare categories are folded into "other", ranges use the k-th values', () => {
-    const inv = buildInvitation({ room: 'r', recipient: RECIPIENT, tables: [t], k: 10, stats: { encounters: ['medical_specialty', 'num_medications'] } });
+    const inv = buildInvitation({
+      room: 'r',
+      recipient: RECIPIENT,
+      tables: [t],
+      k: 10,
+      stats: { encounters: ['medical_specialty', 'num_medications'] },
+    });
     const cols = inv.tables[0]!.columns;
     const spec = cols.find((c) => c.name === 'medical_specialty')!.stats!;
     expect(spec.categories!.every((c) => c.count >= 10)).toBe(true);
@@ -87,22 +122,35 @@ describe('invitation', () => {
 
 describe('mock data', () => {
   test('follows the schema: re-reading the mock CSV gives the same column types; deterministic for a seed', async () => {
-    const inv = buildInvitation({ room: 'r', recipient: RECIPIENT, tables: [t], stats: { encounters: ['race', 'age', 'time_in_hospital'] } });
+    const inv = buildInvitation({
+      room: 'r',
+      recipient: RECIPIENT,
+      tables: [t],
+      stats: { encounters: ['race', 'age', 'time_in_hospital'] },
+    });
     const [m] = generateMock(inv, { rows: 500, seed: 7 });
     expect(generateMock(inv, { rows: 500, seed: 7 })[0]!.csv).toBe(m!.csv);
     const again = await ingest({ name: 'mock.csv', size: m!.csv.length, stream: () => new Blob([m!.csv]).stream() });
     const types = Object.fromEntries(again.columns.map((c) => [c.name, c.type]));
-    const mismatched = inv.tables[0]!.columns.filter((c) => types[c.name] !== c.type && !(c.type === 'string' && c.missing === 1));
+    const mismatched = inv.tables[0]!.columns.filter(
+      (c) => types[c.name] !== c.type && !(c.type === 'string' && c.missing === 1),
+    );
     expect(mismatched.map((c) => `${c.name}: ${c.type} → ${types[c.name]}`)).toEqual([]);
     const race = again.columns.find((c) => c.name === 'race')!;
-    expect(new Set(race.dictionary)).toEqual(new Set(inv.tables[0]!.columns.find((c) => c.name === 'race')!.stats!.categories!.map((c) => c.value)));
+    expect(new Set(race.dictionary)).toEqual(
+      new Set(inv.tables[0]!.columns.find((c) => c.name === 'race')!.stats!.categories!.map((c) => c.value)),
+    );
   });
 
   test('airlock mock writes files the local Python module reads with the sandbox API', () => {
     const inv = buildInvitation({ room: 'r', recipient: RECIPIENT, tables: [t] });
     writeFileSync(join(dir, 'invitation.json'), JSON.stringify(inv));
     const bin = resolve(import.meta.dirname, '../../bin/airlock.mjs');
-    const r = spawnSync(process.execPath, [bin, 'mock', join(dir, 'invitation.json'), '-o', join(dir, 'mock'), '--rows', '200'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'mock', join(dir, 'invitation.json'), '-o', join(dir, 'mock'), '--rows', '200'],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('encounters.csv  200 rows');
     const script = [
@@ -117,7 +165,12 @@ describe('mock data', () => {
     const py = spawnSync('python3', ['-c', script], {
       encoding: 'utf8',
       cwd: dir,
-      env: { ...process.env, PYTHONPATH: resolve(import.meta.dirname, '../../python/airlock_local'), AIRLOCK_DATA_DIR: join(dir, 'mock'), AIRLOCK_OUTPUT_DIR: join(dir, 'out') },
+      env: {
+        ...process.env,
+        PYTHONPATH: resolve(import.meta.dirname, '../../python/airlock_local'),
+        AIRLOCK_DATA_DIR: join(dir, 'mock'),
+        AIRLOCK_OUTPUT_DIR: join(dir, 'out'),
+      },
     });
     expect(py.status, py.stderr).toBe(0);
     expect(py.stdout.split('\n').slice(0, 4)).toEqual(["200 50 ['encounters']", 'array i', 'list bool', '50']);

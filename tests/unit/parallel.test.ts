@@ -5,12 +5,20 @@
  * parts, a cut inside quotes, errors and warnings at the file's own line numbers, cancelling).
  */
 import { describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openAsBlob, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IngestError, ingest, ingestFile, localLanes, workerIngestLanes, type IngestLanes, type IngestOptions, type IngestedTable } from '../../src/lib/data/index.ts';
-import { DIABETES_ZIP } from './fixtures/data.ts';
+import {
+  IngestError,
+  ingest,
+  ingestFile,
+  localLanes,
+  workerIngestLanes,
+  type IngestLanes,
+  type IngestOptions,
+  type IngestedTable,
+} from '../../src/lib/data/index.ts';
+import { diabetesCsvPath } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
 
 /** Local lanes that count what they were asked: a test of parts must not pass by reading whole. */
@@ -33,11 +41,23 @@ function countingLanes(width: number): IngestLanes & { parts: number; wholes: nu
   return lanes;
 }
 
-const blobOf = (text: string | Uint8Array) => new Blob([typeof text === 'string' ? new TextEncoder().encode(text) : (text as BlobPart)]);
+const blobOf = (text: string | Uint8Array) =>
+  new Blob([typeof text === 'string' ? new TextEncoder().encode(text) : (text as BlobPart)]);
 
 /** A table as plain data, or the error it ends with. */
 function shape(t: IngestedTable) {
-  return { name: t.name, rows: t.rowCount, fingerprint: t.fingerprint, report: t.report, columns: t.columns.map((c) => ({ ...c, kind: c.values.constructor.name, values: [...c.values], valid: c.valid && [...c.valid] })) };
+  return {
+    name: t.name,
+    rows: t.rowCount,
+    fingerprint: t.fingerprint,
+    report: t.report,
+    columns: t.columns.map((c) => ({
+      ...c,
+      kind: c.values.constructor.name,
+      values: [...c.values],
+      valid: c.valid && [...c.valid],
+    })),
+  };
 }
 async function outcome(run: () => Promise<IngestedTable>) {
   try {
@@ -75,7 +95,8 @@ describe('a file read in parts', () => {
   });
 
   test('more parts than lanes: each lane takes the next part when it is free, never more at once than lanes', async () => {
-    const text = 'id,w,x\n' + Array.from({ length: 60_000 }, (_, i) => `${i},w${i % 13},${(i % 97) / 4}`).join('\n') + '\n';
+    const text =
+      'id,w,x\n' + Array.from({ length: 60_000 }, (_, i) => `${i},w${i % 13},${(i % 97) / 4}`).join('\n') + '\n';
     const { whole, parts, lanes } = await both(text, { sampleRows: 50 }, 3, 1, 12);
     expect(parts).toEqual(whole);
     expect([lanes.parts, lanes.wholes, lanes.most]).toEqual([12, 0, 3]);
@@ -107,7 +128,13 @@ describe('a file read in parts', () => {
   test('a missing marker stays missing after its column turns into text, even where an earlier value reads the same', async () => {
     // -999.0 is a number (not the marker "-999"); turned into text it reads "-999", and a raw
     // "-999" after that is still missing, in the whole file and in every part.
-    const rows = ['v', '-999.0', ...Array.from({ length: 19 }, () => '1.5'), ...Array.from({ length: 20 }, (_, i) => (i === 5 ? 'oops' : '2.5')), ...Array.from({ length: 20 }, () => '-999')];
+    const rows = [
+      'v',
+      '-999.0',
+      ...Array.from({ length: 19 }, () => '1.5'),
+      ...Array.from({ length: 20 }, (_, i) => (i === 5 ? 'oops' : '2.5')),
+      ...Array.from({ length: 20 }, () => '-999'),
+    ];
     for (const width of [1, 2, 3]) {
       const { whole, parts } = await both(rows.join('\n') + '\n', { sampleRows: 5, missing: ['', '-999'] }, width);
       expect(parts).toEqual(whole);
@@ -171,7 +198,7 @@ describe('a file read in parts', () => {
     }
   });
 
-  test('errors and warnings name the file\'s own lines', async () => {
+  test("errors and warnings name the file's own lines", async () => {
     const rows = ['a,b,c'];
     for (let i = 0; i < 90; i++) rows.push(i === 70 ? '1,2' : `${i},${i},x`);
     const text = rows.join('\n') + '\n';
@@ -179,10 +206,14 @@ describe('a file read in parts', () => {
       const { whole, parts, lanes } = await both(text, { sampleRows: 5 }, width);
       expect(lanes.wholes).toBe(0);
       expect(parts).toEqual(whole);
-      expect(parts).toEqual({ error: 'ragged: line 72 has 2 fields but the header has 3; fix the file, or choose to pad short rows' });
+      expect(parts).toEqual({
+        error: 'ragged: line 72 has 2 fields but the header has 3; fix the file, or choose to pad short rows',
+      });
       const padded = await both(text, { sampleRows: 5, ragged: 'pad' }, width);
       expect(padded.parts).toEqual(padded.whole);
-      expect((padded.parts as ReturnType<typeof shape>).report.warnings).toEqual(['padded short rows with missing values, first on line 72']);
+      expect((padded.parts as ReturnType<typeof shape>).report.warnings).toEqual([
+        'padded short rows with missing values, first on line 72',
+      ]);
     }
     // An unterminated quote at the end is the last part's, and named at the file's line.
     const open = rows.slice(0, 60).join('\n') + '\n7,8,"never ends\n' + '9,9,9\n'.repeat(20);
@@ -213,7 +244,13 @@ describe('a file read in parts', () => {
     const text = 'a,b\n' + Array.from({ length: 20000 }, (_, i) => `${i},w${i % 9}`).join('\n');
     const stop = new AbortController();
     let seen = 0;
-    const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => ((seen = n), stop.abort()) }, localLanes(2), { minPart: 1 });
+    const p = ingestFile(
+      blobOf(text),
+      'x.csv',
+      { sampleRows: 10, signal: stop.signal, onProgress: (n) => ((seen = n), stop.abort()) },
+      localLanes(2),
+      { minPart: 1 },
+    );
     await expect(p).rejects.toMatchObject({ code: 'cancelled' });
     expect(seen).toBeGreaterThan(0);
   });
@@ -227,7 +264,8 @@ describe('a file read in parts', () => {
     const fd = openSync(path, 'w');
     writeSync(fd, 'id,label\n');
     const rows = 2_750_000;
-    for (let i = 0; i < rows; i += 50_000) writeSync(fd, Array.from({ length: 50_000 }, (_, k) => `${i + k},${label}\n`).join(''));
+    for (let i = 0; i < rows; i += 50_000)
+      writeSync(fd, Array.from({ length: 50_000 }, (_, k) => `${i + k},${label}\n`).join(''));
     closeSync(fd);
     try {
       const blob = await openAsBlob(path);
@@ -236,13 +274,18 @@ describe('a file read in parts', () => {
       const base = process.memoryUsage();
       let peak = 0;
       const lanes = countingLanes(2);
-      const t = await ingestFile(blob, 'big.csv', {
-        fingerprint: false,
-        onProgress: () => {
-          const m = process.memoryUsage();
-          peak = Math.max(peak, m.heapUsed + m.arrayBuffers - base.heapUsed - base.arrayBuffers);
+      const t = await ingestFile(
+        blob,
+        'big.csv',
+        {
+          fingerprint: false,
+          onProgress: () => {
+            const m = process.memoryUsage();
+            peak = Math.max(peak, m.heapUsed + m.arrayBuffers - base.heapUsed - base.arrayBuffers);
+          },
         },
-      }, lanes);
+        lanes,
+      );
       expect([lanes.parts, lanes.wholes]).toEqual([2, 0]);
       expect(t.rowCount).toBe(rows);
       expect(t.report.bytes).toBeGreaterThan(290_000_000);
@@ -256,17 +299,21 @@ describe('a file read in parts', () => {
   }, 60_000);
 
   test('on the real diabetes data, in 2 and 4 parts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'airlock-parts-'));
-    execFileSync('python3', ['-m', 'zipfile', '-e', DIABETES_ZIP, dir]);
-    const blob = await openAsBlob(join(dir, 'dataset_diabetes/diabetic_data.csv'));
-    const whole = await ingest({ name: 'diabetic_data.csv', size: blob.size, stream: () => blob.stream() as ReadableStream<Uint8Array> });
+    const blob = await openAsBlob(diabetesCsvPath());
+    const whole = await ingest({
+      name: 'diabetic_data.csv',
+      size: blob.size,
+      stream: () => blob.stream() as ReadableStream<Uint8Array>,
+    });
     for (const width of [2, 4]) {
       const lanes = countingLanes(width);
       const parts = await ingestFile(blob, 'diabetic_data.csv', {}, lanes);
       expect([lanes.parts, lanes.wholes]).toEqual([width, 0]); // one a lane (each at least 4 MiB)
       expect(parts.fingerprint).toBe(whole.fingerprint);
       expect(parts.report).toEqual(whole.report);
-      expect(parts.columns.map((c) => c.values.constructor.name)).toEqual(whole.columns.map((c) => c.values.constructor.name));
+      expect(parts.columns.map((c) => c.values.constructor.name)).toEqual(
+        whole.columns.map((c) => c.values.constructor.name),
+      );
     }
     // Receipts cite this fingerprint (as in ingest.test.ts): parts do not change it.
     expect(whole.fingerprint).toBe('8ed579b413c430a97973908a61356fa39060092f439934ec96d611564da249f9');
@@ -278,7 +325,11 @@ describe('a file read in parts', () => {
     class FakeWorker extends EventTarget {
       terminated = false;
       postMessage(): void {
-        queueMicrotask(() => this.dispatchEvent(Object.assign(new Event('error', { cancelable: true }), { message: 'the script did not load' })));
+        queueMicrotask(() =>
+          this.dispatchEvent(
+            Object.assign(new Event('error', { cancelable: true }), { message: 'the script did not load' }),
+          ),
+        );
       }
       terminate(): void {
         this.terminated = true;
@@ -291,14 +342,25 @@ describe('a file read in parts', () => {
     }, 2);
     const e = await lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {}).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(IngestError);
-    expect(e).toMatchObject({ code: 'crashed', message: 'the file could not be read: the worker reading it stopped (the script did not load); reload the page and try again' });
+    expect(e).toMatchObject({
+      code: 'crashed',
+      message:
+        'the file could not be read: the worker reading it stopped (the script did not load); reload the page and try again',
+    });
     expect(made.map((w) => w.terminated)).toEqual([true]);
     await expect(lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {})).rejects.toMatchObject({ code: 'crashed' });
     expect(made).toHaveLength(2);
     // Loading a file through such lanes reads it on this thread instead: the owner still gets the table.
     const text = 'a,b\n' + Array.from({ length: 2000 }, (_, i) => `${i},w${i % 7}`).join('\n');
     const viaPage = await ingestFile(blobOf(text), 'x.csv', { sampleRows: 10 }, lanes, { minPart: 1 });
-    expect(shape(viaPage)).toEqual(shape(await ingest({ name: 'x.csv', size: blobOf(text).size, stream: () => blobOf(text).stream() }, { sampleRows: 10 })));
+    expect(shape(viaPage)).toEqual(
+      shape(
+        await ingest(
+          { name: 'x.csv', size: blobOf(text).size, stream: () => blobOf(text).stream() },
+          { sampleRows: 10 },
+        ),
+      ),
+    );
     expect(made.length).toBeGreaterThan(2);
   });
 
@@ -308,7 +370,13 @@ describe('a file read in parts', () => {
       const stop = new AbortController();
       if (when === 'before') stop.abort();
       let seen = 0;
-      const p = ingestFile(blobOf(text), 'x.csv', { sampleRows: 10, signal: stop.signal, onProgress: (n) => (seen = n) }, localLanes(2), { minPart: 1 });
+      const p = ingestFile(
+        blobOf(text),
+        'x.csv',
+        { sampleRows: 10, signal: stop.signal, onProgress: (n) => (seen = n) },
+        localLanes(2),
+        { minPart: 1 },
+      );
       if (when === 'at once') queueMicrotask(() => stop.abort());
       await expect(p, when).rejects.toMatchObject({ code: 'cancelled' });
       expect(seen, when).toBeLessThan(blobOf(text).size / 2);
@@ -321,7 +389,9 @@ describe('a file read in parts', () => {
     for (let i = 0; i < 900_000; i++) rows.push(`${i === 200_000 ? 'x' : i},w${i % 5}`);
     const progress: number[] = [];
     const lanes = countingLanes(4);
-    await ingestFile(blobOf(rows.join('\n')), 'x.csv', { sampleRows: 10, onProgress: (n) => progress.push(n) }, lanes, { minPart: 1 });
+    await ingestFile(blobOf(rows.join('\n')), 'x.csv', { sampleRows: 10, onProgress: (n) => progress.push(n) }, lanes, {
+      minPart: 1,
+    });
     expect(lanes.parts).toBeGreaterThan(4); // the parts after the one that turned "n" into text were read again
     expect(progress.every((n, i) => i === 0 || n > progress[i - 1]!)).toBe(true);
   });

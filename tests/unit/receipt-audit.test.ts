@@ -28,12 +28,47 @@ describe('receipts', () => {
     writeFileSync(join(dir, 'receipt.json'), bytes);
     writeFileSync(join(dir, 'receipt.json.sig'), signature);
     writeFileSync(join(dir, 'allowed'), `owner ${owner.publicKey}`);
-    const v = execFileSync('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed'), '-I', 'owner', '-n', 'airlock-receipt', '-s', join(dir, 'receipt.json.sig')], { input: bytes }).toString();
+    const v = execFileSync(
+      'ssh-keygen',
+      [
+        '-Y',
+        'verify',
+        '-f',
+        join(dir, 'allowed'),
+        '-I',
+        'owner',
+        '-n',
+        'airlock-receipt',
+        '-s',
+        join(dir, 'receipt.json.sig'),
+      ],
+      { input: bytes },
+    ).toString();
     expect(v).toContain('Good "airlock-receipt" signature');
-    const cli = spawnSync(process.execPath, [resolve(import.meta.dirname, '../../bin/airlock.mjs'), 'verify-receipt', join(dir, 'receipt.json'), '--owner', join(dir, 'allowed')], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        resolve(import.meta.dirname, '../../bin/airlock.mjs'),
+        'verify-receipt',
+        join(dir, 'receipt.json'),
+        '--owner',
+        join(dir, 'allowed'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(cli.status, cli.stderr).toBe(0); // an allowed_signers line names the key as well as a .pub file
     writeFileSync(join(dir, 'owner.pub'), owner.publicKey);
-    const ok = spawnSync(process.execPath, [resolve(import.meta.dirname, '../../bin/airlock.mjs'), 'verify-receipt', join(dir, 'receipt.json'), '--owner', join(dir, 'owner.pub')], { encoding: 'utf8' });
+    const ok = spawnSync(
+      process.execPath,
+      [
+        resolve(import.meta.dirname, '../../bin/airlock.mjs'),
+        'verify-receipt',
+        join(dir, 'receipt.json'),
+        '--owner',
+        join(dir, 'owner.pub'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('readmission 1.2.0');
     expect(ok.stdout).toContain('(the owner you expect)');
@@ -42,7 +77,12 @@ describe('receipts', () => {
   test('a receipt signed with a non-extractable WebCrypto Ed25519 key verifies the same way', async () => {
     const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
     const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
-    const { bytes, signature } = await signReceiptWith(body, pub, async (data) => new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, data as Uint8Array<ArrayBuffer>)));
+    const { bytes, signature } = await signReceiptWith(
+      body,
+      pub,
+      async (data) =>
+        new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, data as Uint8Array<ArrayBuffer>)),
+    );
     expect(verifyReceipt(bytes, signature).bundle.name).toBe('readmission');
   });
 
@@ -53,7 +93,11 @@ describe('receipts', () => {
     const other = generateSshKey('x');
     expect(() => verifyReceipt(bytes, signature, { owner: other.publicKey })).toThrow('not by the owner you expect');
     const forged = signReceipt(body, other.key);
-    const claims = new TextEncoder().encode(new TextDecoder().decode(forged.bytes).replaceAll(forged.receipt.owner.fingerprint, signReceipt(body, owner.key).receipt.owner.fingerprint));
+    const claims = new TextEncoder().encode(
+      new TextDecoder()
+        .decode(forged.bytes)
+        .replaceAll(forged.receipt.owner.fingerprint, signReceipt(body, owner.key).receipt.owner.fingerprint),
+    );
     expect(() => verifyReceipt(claims, forged.signature)).toThrow(/signature is invalid|names owner/);
     expect(() => verifyReceipt(new TextEncoder().encode('{}'), signature)).toThrow('not an Airlock receipt');
   });
@@ -62,7 +106,15 @@ describe('receipts', () => {
 describe('audit chain', () => {
   function log(n: number): AuditEntry[] {
     const out: AuditEntry[] = [];
-    for (let i = 0; i < n; i++) out.push(nextEntry(out.at(-1), i % 2 ? 'run.started' : 'table.loaded', { name: `t${i}`, rows: i * 10 }, new Date(Date.UTC(2026, 10, 24, 10, i))));
+    for (let i = 0; i < n; i++)
+      out.push(
+        nextEntry(
+          out.at(-1),
+          i % 2 ? 'run.started' : 'table.loaded',
+          { name: `t${i}`, rows: i * 10 },
+          new Date(Date.UTC(2026, 10, 24, 10, i)),
+        ),
+      );
     return out;
   }
 
@@ -74,7 +126,11 @@ describe('audit chain', () => {
     for (const k of [0, 7, 19]) {
       const l = log(20);
       l[k] = { ...l[k]!, detail: { ...l[k]!.detail, rows: 999 } };
-      expect(verifyChain(l)).toMatchObject({ ok: false, brokenAt: k + 1, reason: `entry ${k + 1} was changed after it was written` });
+      expect(verifyChain(l)).toMatchObject({
+        ok: false,
+        brokenAt: k + 1,
+        reason: `entry ${k + 1} was changed after it was written`,
+      });
     }
     const removed = log(20);
     removed.splice(5, 1);

@@ -8,12 +8,14 @@ const nb = (cells: unknown[]) => JSON.stringify({ nbformat: 4, nbformat_minor: 5
 
 describe('parseNotebook', () => {
   test('returns code cells in order, joining list sources and keeping notebook positions', () => {
-    const cells = parseNotebook(nb([
-      { cell_type: 'markdown', source: '# title' },
-      { cell_type: 'code', source: ['a = 1\n', 'print(a)'] },
-      { cell_type: 'code', source: '   ' },
-      { cell_type: 'code', source: 'b = 2 % 3\nx = (1\n  != 2)' },
-    ]));
+    const cells = parseNotebook(
+      nb([
+        { cell_type: 'markdown', source: '# title' },
+        { cell_type: 'code', source: ['a = 1\n', 'print(a)'] },
+        { cell_type: 'code', source: '   ' },
+        { cell_type: 'code', source: 'b = 2 % 3\nx = (1\n  != 2)' },
+      ]),
+    );
     expect(cells).toEqual([
       { index: 1, source: 'a = 1\nprint(a)' },
       { index: 3, source: 'b = 2 % 3\nx = (1\n  != 2)' },
@@ -25,7 +27,13 @@ describe('parseNotebook', () => {
     [JSON.stringify({ nbformat: 3, worksheets: [] }), 'not in nbformat 4'],
     [nb([{ cell_type: 'code', source: 42 }]), 'cell 1 has no source text'],
     [nb([{ cell_type: 'code', source: '%matplotlib inline' }]), 'cell 1 uses IPython syntax (%matplotlib inline)'],
-    [nb([{ cell_type: 'code', source: 'x=1' }, { cell_type: 'code', source: '!pip install x' }]), 'cell 2 uses IPython syntax'],
+    [
+      nb([
+        { cell_type: 'code', source: 'x=1' },
+        { cell_type: 'code', source: '!pip install x' },
+      ]),
+      'cell 2 uses IPython syntax',
+    ],
   ])('refuses %s', (text, message) => {
     expect(() => parseNotebook(text)).toThrow(message);
   });

@@ -1,5 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { LIMITS, ProtocolViolation, encodeEvent, isSafeOutputPath, parseBootResult, parseCellResult, parseInstalled, parseOutputs, parseSandboxEvent } from '../../src/lib/sandbox/protocol.ts';
+import {
+  LIMITS,
+  ProtocolViolation,
+  encodeEvent,
+  isSafeOutputPath,
+  parseBootResult,
+  parseCellResult,
+  parseInstalled,
+  parseOutputs,
+  parseSandboxEvent,
+} from '../../src/lib/sandbox/protocol.ts';
 
 describe('parseSandboxEvent', () => {
   test('comlink replies are not events', () => {
@@ -9,9 +19,22 @@ describe('parseSandboxEvent', () => {
   });
 
   test('well-formed events pass through', () => {
-    expect(parseSandboxEvent(encodeEvent({ type: 'log', cell: 2, stream: 'stderr', text: 'hi' }))).toEqual({ type: 'log', cell: 2, stream: 'stderr', text: 'hi' });
-    expect(parseSandboxEvent(encodeEvent({ type: 'progress', fraction: 2, message: 'm' }))).toEqual({ type: 'progress', fraction: 1, message: 'm' });
-    expect(parseSandboxEvent(encodeEvent({ type: 'tripwire', name: 'fetch', detail: 'u' }))).toEqual({ type: 'tripwire', name: 'fetch', detail: 'u' });
+    expect(parseSandboxEvent(encodeEvent({ type: 'log', cell: 2, stream: 'stderr', text: 'hi' }))).toEqual({
+      type: 'log',
+      cell: 2,
+      stream: 'stderr',
+      text: 'hi',
+    });
+    expect(parseSandboxEvent(encodeEvent({ type: 'progress', fraction: 2, message: 'm' }))).toEqual({
+      type: 'progress',
+      fraction: 1,
+      message: 'm',
+    });
+    expect(parseSandboxEvent(encodeEvent({ type: 'tripwire', name: 'fetch', detail: 'u' }))).toEqual({
+      type: 'tripwire',
+      name: 'fetch',
+      detail: 'u',
+    });
   });
 
   test.each([
@@ -33,7 +56,9 @@ describe('parseSandboxEvent', () => {
   });
 
   test('long texts are cut and marked, never kept whole', () => {
-    const e = parseSandboxEvent(encodeEvent({ type: 'log', cell: 0, stream: 'stdout', text: 'x'.repeat(LIMITS.maxTextChars + 10) }));
+    const e = parseSandboxEvent(
+      encodeEvent({ type: 'log', cell: 0, stream: 'stdout', text: 'x'.repeat(LIMITS.maxTextChars + 10) }),
+    );
     expect(e && e.type === 'log' && e.text.length).toBeLessThan(LIMITS.maxTextChars + 50);
     expect(e && e.type === 'log' && e.text.endsWith('[cut: 10 more characters]')).toBe(true);
   });
@@ -41,7 +66,11 @@ describe('parseSandboxEvent', () => {
 
 describe('replies', () => {
   test('boot, install and cell replies are checked', () => {
-    expect(parseBootResult({ pythonVersion: '3.14', pyodideVersion: '314', ms: 5 })).toEqual({ pythonVersion: '3.14', pyodideVersion: '314', ms: 5 });
+    expect(parseBootResult({ pythonVersion: '3.14', pyodideVersion: '314', ms: 5 })).toEqual({
+      pythonVersion: '3.14',
+      pyodideVersion: '314',
+      ms: 5,
+    });
     expect(() => parseBootResult({ pythonVersion: 3, ms: 1 })).toThrow(ProtocolViolation);
     expect(() => parseInstalled([], 1)).toThrow('install reply does not list every wheel');
     expect(parseInstalled([{ filename: 'a.whl', name: 'a', version: '1', files: 2 }], 1)).toHaveLength(1);
@@ -52,14 +81,19 @@ describe('replies', () => {
 
   test('output paths must be plain and relative', () => {
     for (const ok of ['model.json', 'a/b/c.txt', 'weights-v2.bin']) expect(isSafeOutputPath(ok), ok).toBe(true);
-    for (const bad of ['', '/abs', '../x', 'a/../b', 'a//b', './a', 'a\\b', 'a\u0000b', 'x'.repeat(600)]) expect(isSafeOutputPath(bad), bad).toBe(false);
+    for (const bad of ['', '/abs', '../x', 'a/../b', 'a//b', './a', 'a\\b', 'a\u0000b', 'x'.repeat(600)])
+      expect(isSafeOutputPath(bad), bad).toBe(false);
   });
 
   test('outputs are capped by count and total size, and names are unique', () => {
     const f = (path: string, n: number) => ({ path, bytes: new Uint8Array(n) });
     expect(parseOutputs([f('a', 5), f('b', 5)], { maxFiles: 2, maxBytes: 10 })).toHaveLength(2);
-    expect(() => parseOutputs([f('a', 5), f('b', 6)], { maxFiles: 2, maxBytes: 10 })).toThrow('outputs exceed the cap of 10 bytes');
-    expect(() => parseOutputs([f('a', 1), f('b', 1), f('c', 1)], { maxFiles: 2, maxBytes: 10 })).toThrow('over the cap of 2');
+    expect(() => parseOutputs([f('a', 5), f('b', 6)], { maxFiles: 2, maxBytes: 10 })).toThrow(
+      'outputs exceed the cap of 10 bytes',
+    );
+    expect(() => parseOutputs([f('a', 1), f('b', 1), f('c', 1)], { maxFiles: 2, maxBytes: 10 })).toThrow(
+      'over the cap of 2',
+    );
     expect(() => parseOutputs([f('a', 1), f('a', 1)], { maxFiles: 5, maxBytes: 10 })).toThrow('listed twice');
     expect(() => parseOutputs([{ path: 'a', bytes: 'text' }], { maxFiles: 5, maxBytes: 10 })).toThrow('malformed');
   });

@@ -8,6 +8,10 @@ import { demoTable } from './table.ts';
 export { demoTable, demoNotebookJson, DEMO_NOTEBOOK_CELLS };
 
 export function demoWheel(): WheelFile {
-  const { filename, bytes } = buildWheel({ name: 'readmit', version: '0.3.0', files: { 'readmit/__init__.py': readmitSource } });
+  const { filename, bytes } = buildWheel({
+    name: 'readmit',
+    version: '0.3.0',
+    files: { 'readmit/__init__.py': readmitSource },
+  });
   return { filename, bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer };
 }

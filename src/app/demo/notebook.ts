@@ -28,6 +28,12 @@ export function demoNotebookJson(): string {
     nbformat: 4,
     nbformat_minor: 5,
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: DEMO_NOTEBOOK_CELLS.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+    cells: DEMO_NOTEBOOK_CELLS.map((source) => ({
+      cell_type: 'code',
+      source,
+      metadata: {},
+      outputs: [],
+      execution_count: null,
+    })),
   });
 }

@@ -21,7 +21,9 @@ export class Expert {
   async readInvitation(file: File): Promise<void> {
     try {
       this.invitation = parseInvitation(await file.text());
-      this.say(`Invitation for "${this.invitation.room}": ${this.invitation.tables.map((t) => `${t.name} (${t.rows.toLocaleString()} rows)`).join(', ')}.`);
+      this.say(
+        `Invitation for "${this.invitation.room}": ${this.invitation.tables.map((t) => `${t.name} (${t.rows.toLocaleString()} rows)`).join(', ')}.`,
+      );
     } catch (e) {
       this.say(`${file.name}: ${(e as Error).message}`, 'error');
     }
@@ -30,10 +32,14 @@ export class Expert {
   mockZip(rows?: number): void {
     if (!this.invitation) return;
     const tables = generateMock(this.invitation, { rows });
-    const files: Record<string, Uint8Array> = { 'schema.json': strToU8(JSON.stringify(Object.fromEntries(tables.map((t) => [t.name, t.types])), null, 2) + '\n') };
+    const files: Record<string, Uint8Array> = {
+      'schema.json': strToU8(JSON.stringify(Object.fromEntries(tables.map((t) => [t.name, t.types])), null, 2) + '\n'),
+    };
     for (const t of tables) files[`${t.name}.csv`] = strToU8(t.csv);
     download('mock.zip', zipSync(files), 'application/zip');
-    this.say('Mock data downloaded: unzip it into mock/ and develop with the local airlock module (docs/INVITATION.md).');
+    this.say(
+      'Mock data downloaded: unzip it into mock/ and develop with the local airlock module (docs/INVITATION.md).',
+    );
   }
 
   async readKey(file: File): Promise<void> {
@@ -51,10 +57,21 @@ export class Expert {
     this.signer = { key: k.key, fingerprint: fingerprint(k.key.publicKey) };
     download('airlock_ed25519', k.privateKey, 'text/plain');
     download('airlock_ed25519.pub', k.publicKey, 'text/plain');
-    this.say(`New signing key ${this.signer.fingerprint}; both halves were downloaded. Tell the owner this fingerprint.`);
+    this.say(
+      `New signing key ${this.signer.fingerprint}; both halves were downloaded. Tell the owner this fingerprint.`,
+    );
   }
 
-  async seal(input: { recipient: string; name: string; version: string; notebook: File; wheels: File[]; outputs: string[]; tables: string[]; replyTo?: string }): Promise<void> {
+  async seal(input: {
+    recipient: string;
+    name: string;
+    version: string;
+    notebook: File;
+    wheels: File[];
+    outputs: string[];
+    tables: string[];
+    replyTo?: string;
+  }): Promise<void> {
     if (!this.signer) return this.say('Choose or create a signing key first.', 'error');
     this.busy = true;
     try {
@@ -73,7 +90,9 @@ export class Expert {
       const sealed = await streamToBlob(stream);
       const manifest = await signed;
       download(`${manifest.name}-${manifest.version}.airlock`, sealed);
-      this.say(`Sealed ${manifest.name} ${manifest.version} for ${input.recipient.slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.`);
+      this.say(
+        `Sealed ${manifest.name} ${manifest.version} for ${input.recipient.slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.`,
+      );
     } catch (e) {
       this.say((e as Error).message, 'error');
     } finally {

@@ -8,7 +8,14 @@ import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
 import { inferenceRun, listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
-import { importBundle, listBundles, openStoredBundle, pinnedExpert, BundleError, type StoredBundle } from '../../lib/bundle/index.ts';
+import {
+  importBundle,
+  listBundles,
+  openStoredBundle,
+  pinnedExpert,
+  BundleError,
+  type StoredBundle,
+} from '../../lib/bundle/index.ts';
 import {
   buildInvitation,
   deleteTable,
@@ -85,7 +92,13 @@ export class Owner {
 
   async refresh(): Promise<void> {
     try {
-      const [room, tables, bundles, pinned, runs] = await Promise.all([loadRoomKey(), listTables(), listBundles(), pinnedExpert(), listRuns()]);
+      const [room, tables, bundles, pinned, runs] = await Promise.all([
+        loadRoomKey(),
+        listTables(),
+        listBundles(),
+        pinnedExpert(),
+        listRuns(),
+      ]);
       this.runs = runs;
       this.recipient = room?.recipient ?? null;
       this.tables = tables;
@@ -102,7 +115,9 @@ export class Owner {
       this.recipient = room.recipient;
       await appendAudit('room.created', { recipient: room.recipient });
       download('airlock-room.key', backup, 'text/plain');
-      this.say('Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.');
+      this.say(
+        'Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.',
+      );
     } catch (e) {
       this.fail(e);
     }
@@ -128,10 +143,26 @@ export class Owner {
           tables.push({ name: t.name, rowCount: full.rowCount, columns: full.columns });
         }
         const owner = formatPublicKey((await ownerSigner()).publicKey);
-        const inv = { ...buildInvitation({ room, recipient: this.recipient!, tables, stats, ...(this.pinned ? { expert: this.pinned } : {}) }), owner };
-        await appendAudit('invitation.exported', { room, tables: tables.length, statistics: Object.values(stats).flat().length });
+        const inv = {
+          ...buildInvitation({
+            room,
+            recipient: this.recipient!,
+            tables,
+            stats,
+            ...(this.pinned ? { expert: this.pinned } : {}),
+          }),
+          owner,
+        };
+        await appendAudit('invitation.exported', {
+          room,
+          tables: tables.length,
+          statistics: Object.values(stats).flat().length,
+        });
         download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');
-        this.say('Invitation downloaded: names, types, counts and missing rates only' + (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'));
+        this.say(
+          'Invitation downloaded: names, types, counts and missing rates only' +
+            (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'),
+        );
       } catch (e) {
         this.fail(e);
       }
@@ -144,8 +175,18 @@ export class Owner {
    */
   async sniff(file: File): Promise<void> {
     try {
-      const sample = await inferColumns({ name: file.name, size: file.size, stream: () => file.stream(), slice: (s, e) => file.slice(s, e) });
-      this.sniffed = { file, name: sample.name, columns: sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type })), warnings: sample.warnings };
+      const sample = await inferColumns({
+        name: file.name,
+        size: file.size,
+        stream: () => file.stream(),
+        slice: (s, e) => file.slice(s, e),
+      });
+      this.sniffed = {
+        file,
+        name: sample.name,
+        columns: sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type })),
+        warnings: sample.warnings,
+      };
     } catch (e) {
       this.sniffed = null;
       this.fail(e instanceof IngestError ? `${file.name}: ${e.message}` : e);
@@ -160,10 +201,23 @@ export class Owner {
     this.#abort = new AbortController();
     this.loading = { name: s.name, done: 0, total: s.file.size };
     try {
-      const { meta, report } = await loadFile(s.file, { name: s.name, columns, replace, signal: this.#abort.signal, onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }) });
-      await appendAudit(replace ? 'table.replaced' : 'table.loaded', { name: meta.name, rows: meta.rowCount, fingerprint: meta.fingerprint, file: s.file.name });
+      const { meta, report } = await loadFile(s.file, {
+        name: s.name,
+        columns,
+        replace,
+        signal: this.#abort.signal,
+        onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }),
+      });
+      await appendAudit(replace ? 'table.replaced' : 'table.loaded', {
+        name: meta.name,
+        rows: meta.rowCount,
+        fingerprint: meta.fingerprint,
+        file: s.file.name,
+      });
       this.sniffed = null;
-      this.say(`Loaded ${meta.name}: ${meta.rowCount.toLocaleString()} rows, ${meta.columns.length} columns.${report.warnings.length ? ' ' + report.warnings.join('; ') + '.' : ''}`);
+      this.say(
+        `Loaded ${meta.name}: ${meta.rowCount.toLocaleString()} rows, ${meta.columns.length} columns.${report.warnings.length ? ' ' + report.warnings.join('; ') + '.' : ''}`,
+      );
       await this.refresh();
     } catch (e) {
       this.fail(e);
@@ -213,8 +267,15 @@ export class Owner {
     try {
       const r = await importBundle(new Uint8Array(await file.arrayBuffer()), room.key, options);
       this.pendingBundle = null;
-      await appendAudit('bundle.imported', { name: r.bundle.name, version: r.bundle.version, signer: r.bundle.signer, ...(r.replaced ? { replaces: r.replaced } : {}) });
-      this.say(`Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`);
+      await appendAudit('bundle.imported', {
+        name: r.bundle.name,
+        version: r.bundle.version,
+        signer: r.bundle.signer,
+        ...(r.replaced ? { replaces: r.replaced } : {}),
+      });
+      this.say(
+        `Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`,
+      );
       await this.refresh();
     } catch (e) {
       if (e instanceof BundleError && e.code === 'unknown-signer' && /no expert is pinned/.test(e.message)) {
@@ -231,11 +292,26 @@ export class Owner {
     if (!report || !this.#lastRun || !this.gate) return;
     try {
       const outputs = await Promise.all(
-        report.outputs.map(async (o) => ({ path: o.path, size: o.bytes.byteLength, sha256: [...new Uint8Array(await crypto.subtle.digest('SHA-256', o.bytes as Uint8Array<ArrayBuffer>))].map((x) => x.toString(16).padStart(2, '0')).join('') })),
+        report.outputs.map(async (o) => ({
+          path: o.path,
+          size: o.bytes.byteLength,
+          sha256: [...new Uint8Array(await crypto.subtle.digest('SHA-256', o.bytes as Uint8Array<ArrayBuffer>))]
+            .map((x) => x.toString(16).padStart(2, '0'))
+            .join(''),
+        })),
       );
       const signer = await ownerSigner();
       const { bytes, signature } = await signReceiptWith(
-        { ...this.#lastRun, outputs, gate: { pass: this.gate.pass, overridden: !this.gate.pass && overridden, problems: this.gate.files.flatMap((f) => f.problems), tripwires: this.gate.tripwires.map((t) => t.name) } },
+        {
+          ...this.#lastRun,
+          outputs,
+          gate: {
+            pass: this.gate.pass,
+            overridden: !this.gate.pass && overridden,
+            problems: this.gate.files.flatMap((f) => f.problems),
+            tripwires: this.gate.tripwires.map((t) => t.name),
+          },
+        },
         signer.publicKey,
         signer.sign,
       );
@@ -250,7 +326,12 @@ export class Owner {
       }
       download('receipt.json', bytes, 'application/json');
       download('receipt.json.sig', signature, 'text/plain');
-      for (const o of outputs) await appendAudit('output.exported', { path: o.path, sha256: o.sha256, gate: this.gate.pass ? 'passed' : 'overridden' });
+      for (const o of outputs)
+        await appendAudit('output.exported', {
+          path: o.path,
+          sha256: o.sha256,
+          gate: this.gate.pass ? 'passed' : 'overridden',
+        });
       if (encryptTo) await appendAudit('output.encrypted', { to: encryptTo });
       this.approved = { key: this.#lastKey!, files: report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })) };
       this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
@@ -265,7 +346,8 @@ export class Owner {
    */
   async scoreTable(table: string): Promise<void> {
     const room = await loadRoomKey();
-    if (!room || !this.approved) return this.say('Export a model first: only an approved model scores tables.', 'error');
+    if (!room || !this.approved)
+      return this.say('Export a model first: only an approved model scores tables.', 'error');
     try {
       const b = await openStoredBundle(this.approved.key, room.key);
       if (!b.manifest.inference) return this.say('This bundle declares no inference entry point.', 'error');
@@ -285,11 +367,17 @@ export class Owner {
 
   async loadAudit(): Promise<void> {
     const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
-    this.audit = { entries, check: check.ok ? `intact: ${check.entries} entries, every link checks out` : `BROKEN at entry ${check.brokenAt}: ${check.reason}` };
+    this.audit = {
+      entries,
+      check: check.ok
+        ? `intact: ${check.entries} entries, every link checks out`
+        : `BROKEN at entry ${check.brokenAt}: ${check.reason}`,
+    };
   }
 
   exportAudit(): void {
-    if (this.audit) download('airlock-audit-log.json', JSON.stringify(this.audit.entries, null, 2) + '\n', 'application/json');
+    if (this.audit)
+      download('airlock-audit-log.json', JSON.stringify(this.audit.entries, null, 2) + '\n', 'application/json');
   }
 
   async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
@@ -321,7 +409,12 @@ export class Owner {
       }
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
       this.#lastRun = {
-        bundle: { name: b.manifest.name, version: b.manifest.version, signer: b.signer, manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join('') },
+        bundle: {
+          name: b.manifest.name,
+          version: b.manifest.version,
+          signer: b.signer,
+          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
+        },
         tables: Object.entries(mapping).map(([as, name]) => {
           const m = metas.find((t) => t.name === name)!;
           return { name, as, fingerprint: m.fingerprint, rows: m.rowCount };
@@ -336,9 +429,19 @@ export class Owner {
       await appendAudit('run.started', { bundle: key });
       const report = await running;
       this.#lastRun.ended = new Date().toISOString();
-      await appendAudit('run.ended', { bundle: key, status: report.status, outputs: report.outputs.length, tripwires: report.tripwires.length });
+      await appendAudit('run.ended', {
+        bundle: key,
+        status: report.status,
+        outputs: report.outputs.length,
+        tripwires: report.tripwires.length,
+      });
       if (report.status === 'ok') {
-        this.gate = reviewOutputs(report.outputs, forGate, { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs }, report.tripwires);
+        this.gate = reviewOutputs(
+          report.outputs,
+          forGate,
+          { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs },
+          report.tripwires,
+        );
       }
       await saveRun({
         bundle: { key, name: b.manifest.name, version: b.manifest.version, signer: b.signer },

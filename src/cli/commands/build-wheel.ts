@@ -25,11 +25,12 @@ export const buildWheelCommand: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' } }, usage, true);
-    if (values.help) return out(usage), EXIT.ok;
+    if (values.help) return (out(usage), EXIT.ok);
     if (positionals.length !== 1) throw new CliError(`give one source folder\n\n${usage}`, EXIT.usage);
     const dir = resolve(positionals[0]!);
     const pyproject = join(dir, 'pyproject.toml');
-    if (!existsSync(pyproject)) throw new CliError(`${pyproject} not found: build-wheel needs a pyproject.toml with [project] name and version`);
+    if (!existsSync(pyproject))
+      throw new CliError(`${pyproject} not found: build-wheel needs a pyproject.toml with [project] name and version`);
     try {
       const meta = readPyproject(readFileSync(pyproject, 'utf8'));
       const root = existsSync(join(dir, 'src')) ? join(dir, 'src') : dir;
@@ -38,7 +39,8 @@ export const buildWheelCommand: Command = {
         const p = join(root, name);
         if (statSync(p).isDirectory() && existsSync(join(p, '__init__.py')) && name !== 'tests') walk(p, root, files);
       }
-      if (!Object.keys(files).length) throw new CliError(`no package found in ${root}: expected a folder with an __init__.py`);
+      if (!Object.keys(files).length)
+        throw new CliError(`no package found in ${root}: expected a folder with an __init__.py`);
       const wheel = buildWheel({ ...meta, files });
       const outDir = resolve(values.output ?? join(dir, 'dist'));
       mkdirSync(outDir, { recursive: true });

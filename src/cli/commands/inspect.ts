@@ -12,12 +12,18 @@ its code. --expert refuses a bundle signed by any other key. Exit 0 if every che
 
 export const inspect: Command = {
   name: 'inspect',
-  summary: "check a bundle and show its manifest (never its code)",
+  summary: 'check a bundle and show its manifest (never its code)',
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { identity: { type: 'string', short: 'i' }, expert: { type: 'string' }, json: { type: 'boolean' } }, usage, true);
-    if (values.help) return out(usage), EXIT.ok;
-    if (positionals.length !== 1 || !values.identity) throw new CliError(`give one bundle and -i owner.key\n\n${usage}`, EXIT.usage);
+    const { values, positionals } = parse(
+      argv,
+      { identity: { type: 'string', short: 'i' }, expert: { type: 'string' }, json: { type: 'boolean' } },
+      usage,
+      true,
+    );
+    if (values.help) return (out(usage), EXIT.ok);
+    if (positionals.length !== 1 || !values.identity)
+      throw new CliError(`give one bundle and -i owner.key\n\n${usage}`, EXIT.usage);
     const path = positionals[0]!;
     mustExist(path, 'bundle');
     const identity = await readIdentity(values.identity);

@@ -15,11 +15,21 @@ export const keygen: Command = {
   summary: "make the owner's room key (age) or an expert signing key (--ssh)",
   usage,
   async run(argv) {
-    const { values } = parse(argv, { output: { type: 'string', short: 'o' }, ssh: { type: 'boolean' }, comment: { type: 'string' }, force: { type: 'boolean' } }, usage);
-    if (values.help) return out(usage), EXIT.ok;
+    const { values } = parse(
+      argv,
+      {
+        output: { type: 'string', short: 'o' },
+        ssh: { type: 'boolean' },
+        comment: { type: 'string' },
+        force: { type: 'boolean' },
+      },
+      usage,
+    );
+    if (values.help) return (out(usage), EXIT.ok);
     const file = values.output;
     if (!file) throw new CliError(`-o FILE is required\n\n${usage}`, EXIT.usage);
-    if (!values.force && existsSync(file)) throw new CliError(`${file} exists; refusing to overwrite a key (use --force if you mean it)`);
+    if (!values.force && existsSync(file))
+      throw new CliError(`${file} exists; refusing to overwrite a key (use --force if you mean it)`);
     if (values.ssh) {
       const k = generateSshKey(values.comment ?? 'airlock');
       writeFileSync(file, k.privateKey, { mode: 0o600 });

@@ -49,9 +49,15 @@ export const run: Command = {
       },
       usage,
     );
-    if (values.help) return out(usage), EXIT.ok;
-    for (const k of ['identity', 'bundle', 'output'] as const) if (!values[k]) throw new CliError(`${k === 'identity' ? '-i' : k === 'output' ? '-o' : '--bundle'} is required\n\n${usage}`, EXIT.usage);
-    if (values.approve && !values.sign) throw new CliError('--approve needs --sign owner_ed25519: the receipt is signed by the owner', EXIT.usage);
+    if (values.help) return (out(usage), EXIT.ok);
+    for (const k of ['identity', 'bundle', 'output'] as const)
+      if (!values[k])
+        throw new CliError(
+          `${k === 'identity' ? '-i' : k === 'output' ? '-o' : '--bundle'} is required\n\n${usage}`,
+          EXIT.usage,
+        );
+    if (values.approve && !values.sign)
+      throw new CliError('--approve needs --sign owner_ed25519: the receipt is signed by the owner', EXIT.usage);
     if (!existsSync(join(DIST, 'index.html'))) throw new CliError('the app is not built: run `npm run build` first');
     const tables = (values.table ?? []).map((t) => {
       const eq = t.indexOf('=');
@@ -72,17 +78,25 @@ export const run: Command = {
 
     const server = await startStaticServer('/');
     server.routes.set('/__run/bundle', { type: 'application/octet-stream', body: readFileSync(values.bundle!) });
-    tables.forEach((t, i) => server.routes.set(`/__run/table/${i}`, { type: 'application/octet-stream', body: readFileSync(t.file) }));
+    tables.forEach((t, i) =>
+      server.routes.set(`/__run/table/${i}`, { type: 'application/octet-stream', body: readFileSync(t.file) }),
+    );
     const browser = await launchBrowser();
     let result: RunSealedResult;
     try {
       const page = await (await browser.newContext({ acceptDownloads: false })).newPage();
-      await page.exposeFunction('__airlockLog', (stream: string, text: string) => (stream === 'stderr' ? (values.json ? undefined : err(text)) : log(text)));
+      await page.exposeFunction('__airlockLog', (stream: string, text: string) =>
+        stream === 'stderr' ? (values.json ? undefined : err(text)) : log(text),
+      );
       await page.goto(`${server.appUrl}?noprewarm`);
       await page.waitForFunction(() => 'airlock' in window);
       // Page scripts are passed as text: tsx (esbuild keepNames) would wrap functions in helpers the page lacks.
-      const inPage = <T>(script: string, arg: unknown) => page.evaluate(`(${script})(${JSON.stringify(arg)})`) as Promise<T>;
-      const restored = await inPage<string | null>(`(k) => window.airlock.room.restore(k).then(() => null, (e) => e.message)`, ownerKey);
+      const inPage = <T>(script: string, arg: unknown) =>
+        page.evaluate(`(${script})(${JSON.stringify(arg)})`) as Promise<T>;
+      const restored = await inPage<string | null>(
+        `(k) => window.airlock.room.restore(k).then(() => null, (e) => e.message)`,
+        ownerKey,
+      );
       if (restored) throw new CliError(`${values.identity}: ${restored}`, RUN_EXIT.badInput);
       for (let i = 0; i < tables.length; i++) {
         const t = tables[i]!;
@@ -116,7 +130,11 @@ export const run: Command = {
           });
           return r;
         }`,
-        { mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])), expert, limits: { timeLimitMs, maxOutputBytes } },
+        {
+          mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])),
+          expert,
+          limits: { timeLimitMs, maxOutputBytes },
+        },
       );
     } finally {
       await browser.close();
@@ -129,14 +147,27 @@ export const run: Command = {
       return RUN_EXIT.badInput;
     }
     const report = result.report!;
-    const outputs = (report.outputs as unknown as Array<{ path: string; b64: string }>).map((o) => ({ path: o.path, bytes: new Uint8Array(Buffer.from(o.b64, 'base64')) }));
+    const outputs = (report.outputs as unknown as Array<{ path: string; b64: string }>).map((o) => ({
+      path: o.path,
+      bytes: new Uint8Array(Buffer.from(o.b64, 'base64')),
+    }));
     const gate = result.gate;
-    const code = report.status === 'ok' ? (gate?.pass ? EXIT.ok : RUN_EXIT.gateBlocked) : report.status === 'timeout' ? RUN_EXIT.timeout : RUN_EXIT.notebookFailed;
+    const code =
+      report.status === 'ok'
+        ? gate?.pass
+          ? EXIT.ok
+          : RUN_EXIT.gateBlocked
+        : report.status === 'timeout'
+          ? RUN_EXIT.timeout
+          : RUN_EXIT.notebookFailed;
     const lines = [`run: ${report.message}`];
     if (report.tripwires.length) lines.push(`tripwires: ${report.tripwires.map((t) => t.name).join(', ')}`);
     if (gate) {
       lines.push(`gate: ${gate.pass ? 'passed' : 'blocked'}`);
-      for (const f of gate.files) lines.push(`  ${f.path}  ${f.size} bytes  ${f.type}${f.problems.length ? `\n    ${f.problems.join('\n    ')}` : '  ok'}`);
+      for (const f of gate.files)
+        lines.push(
+          `  ${f.path}  ${f.size} bytes  ${f.type}${f.problems.length ? `\n    ${f.problems.join('\n    ')}` : '  ok'}`,
+        );
     }
     let written: string[] = [];
     if (values.approve && code === EXIT.ok && signer) {
@@ -150,13 +181,22 @@ export const run: Command = {
       }
       const { bytes, signature } = signReceipt(
         {
-          bundle: { name: result.bundle!.name, version: result.bundle!.version, manifestSha256: result.bundle!.manifestSha256, signer: result.bundle!.signer },
+          bundle: {
+            name: result.bundle!.name,
+            version: result.bundle!.version,
+            manifestSha256: result.bundle!.manifestSha256,
+            signer: result.bundle!.signer,
+          },
           tables: result.tables!,
           software: { airlock: '0.1.0', pyodide: report.pyodideVersion ?? '' },
           policy: { timeLimitSeconds: timeLimitMs / 1000, maxOutputBytes },
           started: started.toISOString(),
           ended: new Date().toISOString(),
-          outputs: outputs.map((o) => ({ path: o.path, sha256: createHash('sha256').update(o.bytes).digest('hex'), size: o.bytes.length })),
+          outputs: outputs.map((o) => ({
+            path: o.path,
+            sha256: createHash('sha256').update(o.bytes).digest('hex'),
+            size: o.bytes.length,
+          })),
           gate: { pass: true, overridden: false, problems: [], tripwires: report.tripwires.map((t) => t.name) },
         },
         signer,
@@ -171,7 +211,23 @@ export const run: Command = {
       lines.push('nothing was written');
     }
     if (values.json) {
-      out(JSON.stringify({ ok: code === EXIT.ok, exitCode: code, status: report.status, message: report.message, signer: result.bundle!.signer, tripwires: report.tripwires, gate, written, logs: report.logs }, null, 2));
+      out(
+        JSON.stringify(
+          {
+            ok: code === EXIT.ok,
+            exitCode: code,
+            status: report.status,
+            message: report.message,
+            signer: result.bundle!.signer,
+            tripwires: report.tripwires,
+            gate,
+            written,
+            logs: report.logs,
+          },
+          null,
+          2,
+        ),
+      );
     } else out(lines.join('\n'));
     return code;
   },

@@ -36,12 +36,15 @@ export const seal: Command = {
       },
       usage,
     );
-    if (values.help) return out(usage), EXIT.ok;
-    for (const k of ['to', 'notebook', 'sign', 'o'] as const) if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
+    if (values.help) return (out(usage), EXIT.ok);
+    for (const k of ['to', 'notebook', 'sign', 'o'] as const)
+      if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
     // The cipher threads load while the files are read and hashed.
-    const endLanes = installNodeLanes((values.wheel ?? []).reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0));
+    const endLanes = installNodeLanes(
+      (values.wheel ?? []).reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0),
+    );
     const file = (p: string) => {
       const b = readFileSync(p);
       return { filename: basename(p), bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) };
@@ -52,7 +55,11 @@ export const seal: Command = {
       const { manifest: signed, stream } = await sealBundle({
         recipient: readRecipient(values.to!),
         signer: readSigningKey(values.sign!),
-        name: values.name ?? basename(nbPath).replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9._-]/g, '-'),
+        name:
+          values.name ??
+          basename(nbPath)
+            .replace(/\.ipynb$/, '')
+            .replace(/[^A-Za-z0-9._-]/g, '-'),
         version: values.version ?? '0.1.0',
         notebook: file(nbPath),
         wheels,
@@ -62,7 +69,9 @@ export const seal: Command = {
       });
       await writeStreamToFile(stream, values.o!);
       const manifest = await signed;
-      out(`sealed ${manifest.name} ${manifest.version} (${manifest.wheels.length} wheel${manifest.wheels.length === 1 ? '' : 's'}) for ${readRecipient(values.to!)}, signed by ${manifest.author.fingerprint} → ${values.o}`);
+      out(
+        `sealed ${manifest.name} ${manifest.version} (${manifest.wheels.length} wheel${manifest.wheels.length === 1 ? '' : 's'}) for ${readRecipient(values.to!)}, signed by ${manifest.author.fingerprint} → ${values.o}`,
+      );
       return EXIT.ok;
     } catch (e) {
       if (e instanceof BundleError) throw new CliError(e.message);

@@ -15,16 +15,24 @@ export const verifyReceiptCommand: Command = {
   summary: "check an owner's signed receipt of a run",
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, { sig: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } }, usage, true);
-    if (values.help) return out(usage), EXIT.ok;
+    const { values, positionals } = parse(
+      argv,
+      { sig: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } },
+      usage,
+      true,
+    );
+    if (values.help) return (out(usage), EXIT.ok);
     if (positionals.length !== 1) throw new CliError(`give one receipt file\n\n${usage}`, EXIT.usage);
     const path = positionals[0]!;
     const sigPath = values.sig ?? `${path}.sig`;
     readText(path, 'receipt');
-    if (!existsSync(sigPath)) throw new CliError(`${sigPath} not found: a receipt comes with its signature (receipt.json.sig)`);
+    if (!existsSync(sigPath))
+      throw new CliError(`${sigPath} not found: a receipt comes with its signature (receipt.json.sig)`);
     try {
-      const r = verifyReceipt(readFileSync(path), readFileSync(sigPath, 'utf8'), { owner: values.owner ? readText(values.owner, 'owner key') : undefined });
-      if (values.json) return out(JSON.stringify({ ok: true, receipt: r }, null, 2)), EXIT.ok;
+      const r = verifyReceipt(readFileSync(path), readFileSync(sigPath, 'utf8'), {
+        owner: values.owner ? readText(values.owner, 'owner key') : undefined,
+      });
+      if (values.json) return (out(JSON.stringify({ ok: true, receipt: r }, null, 2)), EXIT.ok);
       out(
         [
           `bundle    ${r.bundle.name} ${r.bundle.version} (manifest sha256 ${r.bundle.manifestSha256}), signed by ${r.bundle.signer}`,
@@ -38,7 +46,7 @@ export const verifyReceiptCommand: Command = {
       return EXIT.ok;
     } catch (e) {
       if (e instanceof ReceiptError) {
-        if (values.json) return out(JSON.stringify({ ok: false, error: e.message })), EXIT.failed;
+        if (values.json) return (out(JSON.stringify({ ok: false, error: e.message })), EXIT.failed);
         throw new CliError(e.message);
       }
       throw e;

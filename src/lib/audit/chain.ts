@@ -25,7 +25,12 @@ export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify([e.seq, e.at, e.action, detail, e.prev]))));
 }
 
-export function nextEntry(last: AuditEntry | undefined, action: string, detail: AuditEntry['detail'], at = new Date()): AuditEntry {
+export function nextEntry(
+  last: AuditEntry | undefined,
+  action: string,
+  detail: AuditEntry['detail'],
+  at = new Date(),
+): AuditEntry {
   const e = { seq: last ? last.seq + 1 : 1, at: at.toISOString(), action, detail, prev: last ? last.hash : GENESIS };
   return { ...e, hash: entryHash(e) };
 }
@@ -36,8 +41,10 @@ export function verifyChain(entries: AuditEntry[]): { ok: true } | { ok: false; 
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     if (e.seq !== i + 1) return { ok: false, brokenAt: e.seq, reason: `entry ${i + 1} is missing or out of order` };
-    if (e.prev !== prev) return { ok: false, brokenAt: e.seq, reason: `entry ${e.seq} does not follow entry ${e.seq - 1}` };
-    if (entryHash(e) !== e.hash) return { ok: false, brokenAt: e.seq, reason: `entry ${e.seq} was changed after it was written` };
+    if (e.prev !== prev)
+      return { ok: false, brokenAt: e.seq, reason: `entry ${e.seq} does not follow entry ${e.seq - 1}` };
+    if (entryHash(e) !== e.hash)
+      return { ok: false, brokenAt: e.seq, reason: `entry ${e.seq} was changed after it was written` };
     prev = e.hash;
   }
   return { ok: true };

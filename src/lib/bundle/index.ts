@@ -1,7 +1,35 @@
 /** Bundles: the expert's notebook and wheels, signed and encrypted for one owner (docs/BUNDLE.md). */
-export { sealBundle, openBundle, streamToBlob, NAMESPACE, type SealInput, type OpenedBundle, type PreparedBundle, type OpenOptions, type PrepareOptions, type BundleInput, type NamedBytes } from './seal.ts';
-export { parseManifest, serializeManifest, compareVersions, FORMAT, FORMAT_VERSION, type Manifest, type FileRef } from './manifest.ts';
+export {
+  sealBundle,
+  openBundle,
+  streamToBlob,
+  NAMESPACE,
+  type SealInput,
+  type OpenedBundle,
+  type PreparedBundle,
+  type OpenOptions,
+  type PrepareOptions,
+  type BundleInput,
+  type NamedBytes,
+} from './seal.ts';
+export {
+  parseManifest,
+  serializeManifest,
+  compareVersions,
+  FORMAT,
+  FORMAT_VERSION,
+  type Manifest,
+  type FileRef,
+} from './manifest.ts';
 export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
 export { readZip, zipPieces, ZIP_LIMITS } from './zip.ts';
-export { importBundle, listBundles, openStoredBundle, pinExpert, pinnedExpert, type StoredBundle, type ImportResult } from './store.ts';
+export {
+  importBundle,
+  listBundles,
+  openStoredBundle,
+  pinExpert,
+  pinnedExpert,
+  type StoredBundle,
+  type ImportResult,
+} from './store.ts';

@@ -42,7 +42,13 @@ const HEX = /^[0-9a-f]{64}$/;
 function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
   const o = v as Partial<FileRef> | null;
   if (!o || typeof o !== 'object') throw bad(`${what} is missing`);
-  if (typeof o.path !== 'string' || !o.path.startsWith(dir) || !o.path.endsWith(ext) || o.path.slice(dir.length).includes('/') || o.path.length > 200) {
+  if (
+    typeof o.path !== 'string' ||
+    !o.path.startsWith(dir) ||
+    !o.path.endsWith(ext) ||
+    o.path.slice(dir.length).includes('/') ||
+    o.path.length > 200
+  ) {
     throw bad(`${what} path must be ${dir}<name>${ext}`);
   }
   if (typeof o.sha256 !== 'string' || !HEX.test(o.sha256)) throw bad(`${what} has no sha256`);
@@ -52,11 +58,27 @@ function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
 
 function names(v: unknown, what: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x || x.length > 200 || x.includes('..') || x.startsWith('/'))) throw bad(`${what} must be a list of plain names`);
+  if (
+    !Array.isArray(v) ||
+    v.some((x) => typeof x !== 'string' || !x || x.length > 200 || x.includes('..') || x.startsWith('/'))
+  )
+    throw bad(`${what} must be a list of plain names`);
   return v as string[];
 }
 
-const KEYS = new Set(['format', 'formatVersion', 'name', 'version', 'created', 'author', 'notebook', 'wheels', 'outputs', 'tables', 'inference']);
+const KEYS = new Set([
+  'format',
+  'formatVersion',
+  'name',
+  'version',
+  'created',
+  'author',
+  'notebook',
+  'wheels',
+  'outputs',
+  'tables',
+  'inference',
+]);
 
 /**
  * Parses and checks manifest bytes.
@@ -73,26 +95,45 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (m.format !== FORMAT) throw bad(`format is not "${FORMAT}"`);
   if (typeof m.formatVersion !== 'number' || !Number.isInteger(m.formatVersion)) throw bad('formatVersion is missing');
   if (m.formatVersion > FORMAT_VERSION) {
-    throw new BundleError('future-format', `the bundle uses format ${m.formatVersion}; this Airlock reads format ${FORMAT_VERSION}: update Airlock`);
+    throw new BundleError(
+      'future-format',
+      `the bundle uses format ${m.formatVersion}; this Airlock reads format ${FORMAT_VERSION}: update Airlock`,
+    );
   }
   if (m.formatVersion < 1) throw bad('formatVersion must be 1');
   for (const k of Object.keys(m)) if (!KEYS.has(k)) throw bad(`unknown field "${k.slice(0, 40)}"`);
-  if (typeof m.name !== 'string' || !NAME.test(m.name)) throw bad('name must be 1-100 letters, digits, ".", "_" or "-"');
+  if (typeof m.name !== 'string' || !NAME.test(m.name))
+    throw bad('name must be 1-100 letters, digits, ".", "_" or "-"');
   if (typeof m.version !== 'string' || !VERSION.test(m.version)) throw bad('version must look like 1.2.3');
   if (typeof m.created !== 'string' || Number.isNaN(Date.parse(m.created))) throw bad('created is not a date');
   const author = m.author as Manifest['author'] | undefined;
-  if (!author || typeof author.fingerprint !== 'string' || !author.fingerprint.startsWith('SHA256:') || typeof author.publicKey !== 'string') throw bad('author is missing');
-  if (author.recipient !== undefined && (typeof author.recipient !== 'string' || !/^age1[02-9ac-hj-np-z]{58}$/.test(author.recipient))) throw bad('author.recipient is not an age recipient');
+  if (
+    !author ||
+    typeof author.fingerprint !== 'string' ||
+    !author.fingerprint.startsWith('SHA256:') ||
+    typeof author.publicKey !== 'string'
+  )
+    throw bad('author is missing');
+  if (
+    author.recipient !== undefined &&
+    (typeof author.recipient !== 'string' || !/^age1[02-9ac-hj-np-z]{58}$/.test(author.recipient))
+  )
+    throw bad('author.recipient is not an age recipient');
   if (!Array.isArray(m.wheels)) throw bad('wheels is not a list');
   const inference = m.inference as Manifest['inference'];
-  if (inference !== undefined && (typeof inference?.module !== 'string' || typeof inference?.function !== 'string')) throw bad('inference needs module and function');
+  if (inference !== undefined && (typeof inference?.module !== 'string' || typeof inference?.function !== 'string'))
+    throw bad('inference needs module and function');
   const manifest: Manifest = {
     format: FORMAT,
     formatVersion: m.formatVersion,
     name: m.name,
     version: m.version,
     created: m.created,
-    author: { fingerprint: author.fingerprint, publicKey: author.publicKey, ...(author.recipient ? { recipient: author.recipient } : {}) },
+    author: {
+      fingerprint: author.fingerprint,
+      publicKey: author.publicKey,
+      ...(author.recipient ? { recipient: author.recipient } : {}),
+    },
     notebook: fileRef(m.notebook, 'notebook', 'notebook/', '.ipynb'),
     wheels: m.wheels.map((w, i) => fileRef(w, `wheel ${i + 1}`, 'wheels/', '.whl')),
     outputs: names(m.outputs, 'outputs'),

@@ -3,7 +3,18 @@
  * encrypted with age to the owner's room key. See docs/BUNDLE.md.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { ageHeader, decryptAge, encryptPayload, fingerprint, formatPublicKey, parsePublicKey, verifySsh, SshError, signSsh, type SshPrivateKey } from '../crypto/index.ts';
+import {
+  ageHeader,
+  decryptAge,
+  encryptPayload,
+  fingerprint,
+  formatPublicKey,
+  parsePublicKey,
+  verifySsh,
+  SshError,
+  signSsh,
+  type SshPrivateKey,
+} from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
 import { FORMAT, FORMAT_VERSION, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
 import { readZip, zipPieces } from './zip.ts';
@@ -41,7 +52,8 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 }
 
-const WHEEL_NAME = /^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+\.whl$/;
+const WHEEL_NAME =
+  /^[A-Za-z0-9_.]+-[A-Za-z0-9_.!+]+(-[0-9][A-Za-z0-9_.]*)?-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+\.whl$/;
 
 function baseName(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;
@@ -52,9 +64,12 @@ function baseName(p: string): string {
  * manifest resolves once the files are hashed and it is signed (it goes last in the archive).
  * @throws {BundleError} `bad-input` for an unusable notebook, wheel name, name or version.
  */
-export async function sealBundle(input: SealInput): Promise<{ manifest: Promise<Manifest>; stream: ReadableStream<Uint8Array> }> {
+export async function sealBundle(
+  input: SealInput,
+): Promise<{ manifest: Promise<Manifest>; stream: ReadableStream<Uint8Array> }> {
   const nbName = baseName(input.notebook.filename);
-  if (!nbName.endsWith('.ipynb')) throw new BundleError('bad-input', `the notebook must be an .ipynb file (got ${nbName})`);
+  if (!nbName.endsWith('.ipynb'))
+    throw new BundleError('bad-input', `the notebook must be an .ipynb file (got ${nbName})`);
   try {
     const nb = JSON.parse(new TextDecoder().decode(input.notebook.bytes)) as { nbformat?: unknown };
     if (nb.nbformat !== 4) throw new Error();
@@ -63,18 +78,26 @@ export async function sealBundle(input: SealInput): Promise<{ manifest: Promise<
   }
   const wheels = input.wheels.map((w) => {
     const n = baseName(w.filename);
-    if (!WHEEL_NAME.test(n)) throw new BundleError('bad-input', `${n} is not a wheel file name (name-version-python-abi-platform.whl)`);
+    if (!WHEEL_NAME.test(n))
+      throw new BundleError('bad-input', `${n} is not a wheel file name (name-version-python-abi-platform.whl)`);
     if (!w.bytes.length) throw new BundleError('bad-input', `${n} is empty`);
     return { name: n, bytes: w.bytes };
   });
-  const files = [{ path: `notebook/${nbName}`, bytes: input.notebook.bytes }, ...wheels.map((w) => ({ path: `wheels/${w.name}`, bytes: w.bytes }))];
+  const files = [
+    { path: `notebook/${nbName}`, bytes: input.notebook.bytes },
+    ...wheels.map((w) => ({ path: `wheels/${w.name}`, bytes: w.bytes })),
+  ];
   const makeManifest = (sha256: string[]): Manifest => ({
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
     name: input.name,
     version: input.version,
     created: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    author: { fingerprint: fingerprint(input.signer.publicKey), publicKey: formatPublicKey(input.signer.publicKey), ...(input.replyTo ? { recipient: input.replyTo } : {}) },
+    author: {
+      fingerprint: fingerprint(input.signer.publicKey),
+      publicKey: formatPublicKey(input.signer.publicKey),
+      ...(input.replyTo ? { recipient: input.replyTo } : {}),
+    },
     notebook: { path: files[0]!.path, sha256: sha256[0]!, size: files[0]!.bytes.length },
     wheels: files.slice(1).map((f, i) => ({ path: f.path, sha256: sha256[i + 1]!, size: f.bytes.length })),
     outputs: input.outputs ?? [],
@@ -115,7 +138,10 @@ export async function sealBundle(input: SealInput): Promise<{ manifest: Promise<
  * costs as much as the encryption itself for 100 MB (measured in docs/BENCHMARKS.md); a Blob of
  * parts does not concatenate in JavaScript.
  */
-export async function streamToBlob(stream: ReadableStream<Uint8Array>, type = 'application/octet-stream'): Promise<Blob> {
+export async function streamToBlob(
+  stream: ReadableStream<Uint8Array>,
+  type = 'application/octet-stream',
+): Promise<Blob> {
   const parts: BlobPart[] = [];
   const reader = stream.getReader();
   for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value as Uint8Array<ArrayBuffer>);
@@ -161,12 +187,26 @@ export interface PrepareOptions<P> extends OpenOptions {
 
 function ageFailure(e: unknown): BundleError {
   const m = e instanceof Error ? e.message : String(e);
-  if (/no identity matched/.test(m)) return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
-  if (/trailing/.test(m)) return new BundleError('tampered', 'the bundle is longer than its encryption says: bytes were added after it was sealed');
-  if (/too small|size is invalid|final chunk|EOF|truncat/i.test(m)) return new BundleError('truncated', 'the bundle is truncated or damaged; ask for it again');
-  if (/HMAC|invalid header|stanza|non-ASCII/i.test(m)) return new BundleError('tampered', 'the bundle was changed after it was sealed (its encryption header does not check out)');
+  if (/no identity matched/.test(m))
+    return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
+  if (/trailing/.test(m))
+    return new BundleError(
+      'tampered',
+      'the bundle is longer than its encryption says: bytes were added after it was sealed',
+    );
+  if (/too small|size is invalid|final chunk|EOF|truncat/i.test(m))
+    return new BundleError('truncated', 'the bundle is truncated or damaged; ask for it again');
+  if (/HMAC|invalid header|stanza|non-ASCII/i.test(m))
+    return new BundleError(
+      'tampered',
+      'the bundle was changed after it was sealed (its encryption header does not check out)',
+    );
   // A cut-off chunk and a changed one fail the same authentication: name both.
-  if (/tag/i.test(m)) return new BundleError('tampered', 'the bundle is damaged: it was truncated or changed after it was sealed; ask for it again');
+  if (/tag/i.test(m))
+    return new BundleError(
+      'tampered',
+      'the bundle is damaged: it was truncated or changed after it was sealed; ask for it again',
+    );
   return new BundleError('tampered', `the bundle cannot be decrypted (${m.slice(0, 80)})`);
 }
 
@@ -176,9 +216,21 @@ function ageFailure(e: unknown): BundleError {
  *   allocated once, at its exact size).
  * @throws {BundleError} with a code and a one-line message; nothing is returned unless every check passed.
  */
-export async function openBundle<P>(input: BundleInput, identity: string | CryptoKey, options: PrepareOptions<P>): Promise<PreparedBundle<P>>;
-export async function openBundle(input: BundleInput, identity: string | CryptoKey, options?: OpenOptions): Promise<OpenedBundle>;
-export async function openBundle<P>(input: BundleInput, identity: string | CryptoKey, options: OpenOptions & Partial<PrepareOptions<P>> = {}): Promise<OpenedBundle | PreparedBundle<P>> {
+export async function openBundle<P>(
+  input: BundleInput,
+  identity: string | CryptoKey,
+  options: PrepareOptions<P>,
+): Promise<PreparedBundle<P>>;
+export async function openBundle(
+  input: BundleInput,
+  identity: string | CryptoKey,
+  options?: OpenOptions,
+): Promise<OpenedBundle>;
+export async function openBundle<P>(
+  input: BundleInput,
+  identity: string | CryptoKey,
+  options: OpenOptions & Partial<PrepareOptions<P>> = {},
+): Promise<OpenedBundle | PreparedBundle<P>> {
   // The file's bytes in order, without a copy: the array itself, or the stream's chunks after the
   // first (read here to check the magic before any decryption is attempted).
   let head: Uint8Array;
@@ -235,27 +287,52 @@ export async function openBundle<P>(input: BundleInput, identity: string | Crypt
     throw new BundleError('bad-signature', `the bundle's signature is invalid: ${(e as SshError).message}`);
   }
   const signer = fingerprint(signerKey);
-  if (signer !== manifest.author.fingerprint) throw new BundleError('bad-signature', `the manifest names author ${manifest.author.fingerprint} but was signed by ${signer}`);
+  if (signer !== manifest.author.fingerprint)
+    throw new BundleError(
+      'bad-signature',
+      `the manifest names author ${manifest.author.fingerprint} but was signed by ${signer}`,
+    );
   if (options.expert) {
-    const pinned = options.expert.startsWith('SHA256:') ? options.expert.trim() : fingerprint(parsePublicKey(options.expert).key);
-    if (pinned !== signer) throw new BundleError('unknown-signer', `the bundle is signed by ${signer}, not by the expert you trust (${pinned}); do not run it unless you expected a new key`);
+    const pinned = options.expert.startsWith('SHA256:')
+      ? options.expert.trim()
+      : fingerprint(parsePublicKey(options.expert).key);
+    if (pinned !== signer)
+      throw new BundleError(
+        'unknown-signer',
+        `the bundle is signed by ${signer}, not by the expert you trust (${pinned}); do not run it unless you expected a new key`,
+      );
   }
 
-  const listed = new Set(['manifest.json', 'manifest.json.sig', manifest.notebook.path, ...manifest.wheels.map((w) => w.path)]);
-  for (const name of files.keys()) if (!listed.has(name)) throw new BundleError('extra-file', `the bundle holds ${name}, which its manifest does not list`);
+  const listed = new Set([
+    'manifest.json',
+    'manifest.json.sig',
+    manifest.notebook.path,
+    ...manifest.wheels.map((w) => w.path),
+  ]);
+  for (const name of files.keys())
+    if (!listed.has(name))
+      throw new BundleError('extra-file', `the bundle holds ${name}, which its manifest does not list`);
   const present = (ref: { path: string; sha256: string; size: number }) => {
     const bytes = files.get(ref.path);
     if (!bytes) throw new BundleError('missing-file', `the bundle lacks ${ref.path}, which its manifest lists`);
-    if (bytes.length !== ref.size) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
+    if (bytes.length !== ref.size)
+      throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
     return bytes;
   };
   const notebook = present(manifest.notebook);
-  const wheels: NamedBytes[] = manifest.wheels.map((w) => ({ filename: w.path.slice('wheels/'.length), bytes: present(w) }));
+  const wheels: NamedBytes[] = manifest.wheels.map((w) => ({
+    filename: w.path.slice('wheels/'.length),
+    bytes: present(w),
+  }));
   const check = async (ref: { path: string; sha256: string }, bytes: Uint8Array) => {
-    if ((await sha256Hex(bytes)) !== ref.sha256) throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
+    if ((await sha256Hex(bytes)) !== ref.sha256)
+      throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
   };
   // Every digest at once: WebCrypto runs them off this thread, beside the caller's preparation.
-  const checks = Promise.all([check(manifest.notebook, notebook), ...manifest.wheels.map((w, i) => check(w, wheels[i]!.bytes))]);
+  const checks = Promise.all([
+    check(manifest.notebook, notebook),
+    ...manifest.wheels.map((w, i) => check(w, wheels[i]!.bytes)),
+  ]);
   const prepare = options.prepareWheels;
   const prepared = prepare ? Promise.resolve().then(() => prepare(wheels)) : undefined; // (a throw becomes a rejection)
   prepared?.catch(() => {}); // a failed check is the error to report

@@ -73,17 +73,29 @@ export interface ImportResult {
  * expert is pinned yet, the caller must have shown the signer's fingerprint and `pinSigner` pins it.
  * @throws {BundleError}
  */
-export async function importBundle(sealed: Uint8Array, identity: string | CryptoKey, options: { force?: boolean; pinSigner?: boolean } = {}): Promise<ImportResult> {
+export async function importBundle(
+  sealed: Uint8Array,
+  identity: string | CryptoKey,
+  options: { force?: boolean; pinSigner?: boolean } = {},
+): Promise<ImportResult> {
   const pinned = await pinnedExpert();
   const opened = await openBundle(sealed, identity, pinned ? { expert: pinned } : {});
   if (!pinned && !options.pinSigner) {
-    throw new BundleError('unknown-signer', `no expert is pinned yet: confirm that ${opened.signer} is your expert's key to import this bundle`);
+    throw new BundleError(
+      'unknown-signer',
+      `no expert is pinned yet: confirm that ${opened.signer} is your expert's key to import this bundle`,
+    );
   }
   const d = await db();
   try {
     const existing = await d.getAllFromIndex('bundles', 'name', opened.manifest.name);
-    const decision = decideImport(existing, { name: opened.manifest.name, version: opened.manifest.version, signer: opened.signer }, { pinned: pinned ?? opened.signer, force: options.force });
-    if (!decision.accept) throw new BundleError(decision.reason === 'unknown-signer' ? 'unknown-signer' : 'bad-input', decision.message);
+    const decision = decideImport(
+      existing,
+      { name: opened.manifest.name, version: opened.manifest.version, signer: opened.signer },
+      { pinned: pinned ?? opened.signer, force: options.force },
+    );
+    if (!decision.accept)
+      throw new BundleError(decision.reason === 'unknown-signer' ? 'unknown-signer' : 'bad-input', decision.message);
     const bundle: StoredBundle = {
       key: `${opened.manifest.name}@${opened.manifest.version}`,
       name: opened.manifest.name,
@@ -118,8 +130,16 @@ export async function listBundles(): Promise<StoredBundle[]> {
 
 /** Re-opens a stored bundle (signature and hashes are checked again). */
 export async function openStoredBundle(key: string, identity: string | CryptoKey): Promise<OpenedBundle>;
-export async function openStoredBundle<P>(key: string, identity: string | CryptoKey, prepareWheels: (wheels: OpenedBundle['wheels']) => Promise<P>): Promise<PreparedBundle<P>>;
-export async function openStoredBundle<P>(key: string, identity: string | CryptoKey, prepareWheels?: (wheels: OpenedBundle['wheels']) => Promise<P>): Promise<OpenedBundle | PreparedBundle<P>> {
+export async function openStoredBundle<P>(
+  key: string,
+  identity: string | CryptoKey,
+  prepareWheels: (wheels: OpenedBundle['wheels']) => Promise<P>,
+): Promise<PreparedBundle<P>>;
+export async function openStoredBundle<P>(
+  key: string,
+  identity: string | CryptoKey,
+  prepareWheels?: (wheels: OpenedBundle['wheels']) => Promise<P>,
+): Promise<OpenedBundle | PreparedBundle<P>> {
   const d = await db();
   let b: StoredBundle | undefined;
   try {
@@ -128,5 +148,7 @@ export async function openStoredBundle<P>(key: string, identity: string | Crypto
     d.close();
   }
   if (!b) throw new BundleError('missing-file', `there is no stored bundle ${key}`);
-  return prepareWheels ? openBundle(b.sealed, identity, { expert: b.signer, prepareWheels }) : openBundle(b.sealed, identity, { expert: b.signer });
+  return prepareWheels
+    ? openBundle(b.sealed, identity, { expert: b.signer, prepareWheels })
+    : openBundle(b.sealed, identity, { expert: b.signer });
 }

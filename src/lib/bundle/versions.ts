@@ -19,16 +19,29 @@ export type ImportDecision =
  * @param existing every version of any bundle the owner holds
  * @param pinned the expert's pinned fingerprint, if the room has one
  */
-export function decideImport(existing: KnownVersion[], incoming: KnownVersion, options: { pinned?: string; force?: boolean } = {}): ImportDecision {
+export function decideImport(
+  existing: KnownVersion[],
+  incoming: KnownVersion,
+  options: { pinned?: string; force?: boolean } = {},
+): ImportDecision {
   if (options.pinned && options.pinned !== incoming.signer) {
-    return { accept: false, reason: 'unknown-signer', message: `${incoming.name} ${incoming.version} is signed by ${incoming.signer}, not by the pinned expert ${options.pinned}` };
+    return {
+      accept: false,
+      reason: 'unknown-signer',
+      message: `${incoming.name} ${incoming.version} is signed by ${incoming.signer}, not by the pinned expert ${options.pinned}`,
+    };
   }
   const same = existing.filter((e) => e.name === incoming.name);
   if (!same.length) return { accept: true };
   const newest = same.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b));
   const cmp = compareVersions(incoming.version, newest.version);
   if (cmp > 0) return { accept: true, replaces: newest.version };
-  if (options.force) return { accept: true, replaces: newest.version, note: `version ${incoming.version} is not newer than ${newest.version}; imported because you insisted` };
+  if (options.force)
+    return {
+      accept: true,
+      replaces: newest.version,
+      note: `version ${incoming.version} is not newer than ${newest.version}; imported because you insisted`,
+    };
   return {
     accept: false,
     reason: 'not-newer',

@@ -32,7 +32,9 @@ export interface ZipEntry {
  * time for a 100 MB wheel; SheetJS's slice-by-16 `crc-32` runs at 0.6–1.2 GB/s, and Node's zlib
  * (reached without importing `node:` modules, so the browser build is unaffected) at ~3 GB/s.
  */
-const nativeCrc32 = (globalThis as { process?: { getBuiltinModule?: (m: string) => { crc32?: (d: Uint8Array) => number } | undefined } }).process?.getBuiltinModule?.('node:zlib')?.crc32;
+const nativeCrc32 = (
+  globalThis as { process?: { getBuiltinModule?: (m: string) => { crc32?: (d: Uint8Array) => number } | undefined } }
+).process?.getBuiltinModule?.('node:zlib')?.crc32;
 export function crc32(data: Uint8Array): number {
   return nativeCrc32 ? nativeCrc32(data) >>> 0 : CRC32.buf(data) >>> 0;
 }
@@ -154,7 +156,8 @@ export function readZip(buf: Uint8Array): Map<string, Uint8Array> {
       if (csize !== usize) throw bad(`${name} is stored but its sizes differ`);
       data = raw;
     } else if (method === 8) {
-      if (usize > Math.max(1, csize) * ZIP_LIMITS.maxRatio) throw bad(`${name} would expand ${Math.round(usize / Math.max(1, csize))}× (a zip bomb?)`);
+      if (usize > Math.max(1, csize) * ZIP_LIMITS.maxRatio)
+        throw bad(`${name} would expand ${Math.round(usize / Math.max(1, csize))}× (a zip bomb?)`);
       // One byte of slack: output that reaches it means the declared size was a lie.
       try {
         data = inflateSync(raw, { out: new Uint8Array(usize + 1) });

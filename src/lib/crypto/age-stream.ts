@@ -71,7 +71,11 @@ export async function ageHeader(recipient: string | Recipient): Promise<{ prefix
  * final only when the source is exhausted; so the payload's last chunk may be full, as the spec
  * allows, and an empty payload is one empty final run.
  */
-async function* plaintextRuns(it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>, runChunks: number, reuse: boolean): AsyncGenerator<{ first: number; plain: Uint8Array; final: boolean }> {
+async function* plaintextRuns(
+  it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
+  runChunks: number,
+  reuse: boolean,
+): AsyncGenerator<{ first: number; plain: Uint8Array; final: boolean }> {
   const runBytes = runChunks * CHUNK;
   // One buffer for every run when each is sealed before the next is asked for (no lanes): fresh
   // memory costs page faults; a run handed to a lane is transferred and needs its own.
@@ -107,8 +111,16 @@ async function* plaintextRuns(it: AsyncIterator<Uint8Array> | Iterator<Uint8Arra
  * (256 KiB, or 2 MiB per lane when lanes are installed, a few in flight) is sealed only when the
  * reader asks, so memory stays flat whatever the file size.
  */
-export function encryptPayload(prefix: Uint8Array, key: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+export function encryptPayload(
+  prefix: Uint8Array,
+  key: Uint8Array,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const it = (
+    Symbol.asyncIterator in source
+      ? source[Symbol.asyncIterator]()
+      : (source as Iterable<Uint8Array>)[Symbol.iterator]()
+  ) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   const lanes = currentLanes();
   const runs = plaintextRuns(it, lanes ? LANE_RUN : BATCH, !lanes);
   const queue: Promise<Uint8Array>[] = [];
@@ -220,7 +232,7 @@ async function readHeader(src: Source): Promise<Uint8Array> {
 /** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
 async function readExactly(src: Source, n: number): Promise<Uint8Array> {
   const buf = new Uint8Array(n);
-  for (let got = 0; got < n; ) {
+  for (let got = 0; got < n;) {
     const b = await src.next();
     if (!b) throw new AgeError('the file is truncated: unexpected EOF');
     const k = Math.min(n - got, b.length);
@@ -235,7 +247,15 @@ async function readExactly(src: Source, n: number): Promise<Uint8Array> {
  * The payload opened run by run on other threads, each result copied into its place in `out`.
  * At most two runs per lane are in flight, so memory stays a few MiB above the plaintext.
  */
-async function openInLanes(lanes: ChunkLanes, src: Source, key: Uint8Array, payload: number, chunks: number, out: Uint8Array, onProgress?: (done: number, total: number) => void): Promise<void> {
+async function openInLanes(
+  lanes: ChunkLanes,
+  src: Source,
+  key: Uint8Array,
+  payload: number,
+  chunks: number,
+  out: Uint8Array,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   const inflight: Promise<void>[] = [];
   let failure: Error | undefined;
   let done = 0;
@@ -269,7 +289,12 @@ async function openInLanes(lanes: ChunkLanes, src: Source, key: Uint8Array, payl
  * @throws {Error} with age-encryption's wording: "no identity matched…", "invalid header HMAC",
  *   "ciphertext is too small", an authentication ("tag") failure, …
  */
-export async function decryptAge(source: AsyncIterable<Uint8Array>, size: number, identity: string | CryptoKey, onProgress?: (done: number, total: number) => void): Promise<Uint8Array> {
+export async function decryptAge(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  identity: string | CryptoKey,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
   const src = new Source(source);
   try {
     const header = await readHeader(src);
@@ -298,7 +323,7 @@ export async function decryptAge(source: AsyncIterable<Uint8Array>, size: number
     }
     const staged = new Uint8Array(SEALED);
     let used = 0;
-    for (let counter = 0; counter < chunks; ) {
+    for (let counter = 0; counter < chunks;) {
       const last = counter === chunks - 1;
       const want = last ? payload - counter * SEALED : SEALED;
       const b = await src.next();

@@ -36,7 +36,10 @@ export async function parseIdentityFile(text: string): Promise<OwnerKey[]> {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
-    if (!line.startsWith('AGE-SECRET-KEY-1')) throw new KeyError(`not an age identity file: unexpected line "${line.slice(0, 24)}…"; use a file made by airlock keygen or age-keygen`);
+    if (!line.startsWith('AGE-SECRET-KEY-1'))
+      throw new KeyError(
+        `not an age identity file: unexpected line "${line.slice(0, 24)}…"; use a file made by airlock keygen or age-keygen`,
+      );
     try {
       keys.push({ identity: line, recipient: await identityToRecipient(line) });
     } catch {

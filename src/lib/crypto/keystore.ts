@@ -11,7 +11,10 @@ import { formatIdentityFile, generateOwnerKey, parseIdentityFile, KeyError } fro
 
 interface KeyDB extends DBSchema {
   /** `room`: the age key (with its recipient); `receipt-signer`: the Ed25519 key (with its public bytes). */
-  keys: { key: string; value: { id: string; recipient: string; key: CryptoKey; createdAt: number; publicKey?: Uint8Array } };
+  keys: {
+    key: string;
+    value: { id: string; recipient: string; key: CryptoKey; createdAt: number; publicKey?: Uint8Array };
+  };
 }
 
 const DB = 'airlock-keys';
@@ -35,7 +38,12 @@ export async function importAgeIdentity(identity: string): Promise<CryptoKey> {
   } catch {
     throw new KeyError('not an age X25519 identity (AGE-SECRET-KEY-1…)');
   }
-  const jwk: JsonWebKey = { kty: 'OKP', crv: 'X25519', d: base64urlnopad.encode(scalar), x: base64urlnopad.encode(x25519.getPublicKey(scalar)) };
+  const jwk: JsonWebKey = {
+    kty: 'OKP',
+    crv: 'X25519',
+    d: base64urlnopad.encode(scalar),
+    x: base64urlnopad.encode(x25519.getPublicKey(scalar)),
+  };
   scalar.fill(0);
   return crypto.subtle.importKey('jwk', jwk, { name: 'X25519' }, false, ['deriveBits']);
 }
@@ -52,7 +60,10 @@ export interface RoomKey {
  * @throws {KeyError} if a room key exists already.
  */
 export async function createRoomKey(): Promise<{ room: RoomKey; backup: string }> {
-  if (await loadRoomKey()) throw new KeyError('this browser already has a room key; delete it first (bundles sealed to it will no longer open)');
+  if (await loadRoomKey())
+    throw new KeyError(
+      'this browser already has a room key; delete it first (bundles sealed to it will no longer open)',
+    );
   const k = await generateOwnerKey();
   const room = await storeRoomKey(k.identity, k.recipient);
   return { room, backup: formatIdentityFile(k) };
@@ -63,7 +74,9 @@ export async function importRoomKey(backupText: string, options: { replace?: boo
   const [k] = await parseIdentityFile(backupText);
   const existing = await loadRoomKey();
   if (existing && existing.recipient !== k!.recipient && !options.replace) {
-    throw new KeyError(`this browser has another room key (${existing.recipient.slice(0, 16)}…); replace it explicitly`);
+    throw new KeyError(
+      `this browser has another room key (${existing.recipient.slice(0, 16)}…); replace it explicitly`,
+    );
   }
   return storeRoomKey(k!.identity, k!.recipient);
 }

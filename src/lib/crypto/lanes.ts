@@ -36,7 +36,10 @@ export function openChunks(key: Uint8Array, first: number, sealed: Uint8Array, f
   for (let k = 0; k < count; k++) {
     const from = k * SEALED;
     const to = Math.min(sealed.length, from + SEALED);
-    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).decrypt(sealed.subarray(from, to), out.subarray(k * CHUNK, k * CHUNK + (to - from - TAG)));
+    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).decrypt(
+      sealed.subarray(from, to),
+      out.subarray(k * CHUNK, k * CHUNK + (to - from - TAG)),
+    );
   }
   return out;
 }
@@ -51,7 +54,10 @@ export function sealChunks(key: Uint8Array, first: number, plain: Uint8Array, fi
   for (let k = 0; k < count; k++) {
     const from = k * CHUNK;
     const to = Math.min(plain.length, from + CHUNK);
-    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).encrypt(plain.subarray(from, to), out.subarray(k * SEALED, k * SEALED + (to - from) + TAG));
+    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).encrypt(
+      plain.subarray(from, to),
+      out.subarray(k * SEALED, k * SEALED + (to - from) + TAG),
+    );
   }
   return out;
 }
@@ -126,7 +132,10 @@ export function workerLanes(make: () => Worker, count: number): ChunkLanes {
 }
 
 /** The worker side: answers each request with the opened chunks (or the error's message). */
-export function serveLane(scope: { onmessage: ((e: MessageEvent<LaneRequest>) => void) | null; postMessage(m: LaneReply, t: Transferable[]): void }): void {
+export function serveLane(scope: {
+  onmessage: ((e: MessageEvent<LaneRequest>) => void) | null;
+  postMessage(m: LaneReply, t: Transferable[]): void;
+}): void {
   scope.onmessage = (e) => {
     const { id, op, key, first, sealed, final } = e.data;
     try {

@@ -95,7 +95,8 @@ export function publicKeyBlob(key: Uint8Array): Uint8Array {
 function parseBlob(blob: Uint8Array, what: string): Uint8Array {
   const r = new Reader(blob, what);
   const type = r.text();
-  if (type !== KEY_TYPE) throw new SshError(`${what} is a ${type} key; Airlock accepts ssh-ed25519 keys only (ssh-keygen -t ed25519)`);
+  if (type !== KEY_TYPE)
+    throw new SshError(`${what} is a ${type} key; Airlock accepts ssh-ed25519 keys only (ssh-keygen -t ed25519)`);
   const key = r.string();
   if (key.length !== 32 || !r.done) throw new SshError(`${what} is not a valid ssh-ed25519 key`);
   return key;
@@ -116,7 +117,10 @@ export function formatPublicKey(key: Uint8Array, comment = ''): string {
  * @throws {SshError} naming what is wrong.
  */
 export function parsePublicKey(text: string): SshPublicKey {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
   if (!line) throw new SshError('no public key found; expected a line starting with ssh-ed25519');
   const fields = line.split(/\s+/);
   const at = fields.indexOf(KEY_TYPE);
@@ -149,7 +153,11 @@ export function parsePrivateKey(text: string): SshPrivateKey {
   const start = text.indexOf(PRIV_BEGIN);
   const end = text.indexOf(PRIV_END);
   if (start < 0 || end < start) {
-    if (text.includes('BEGIN RSA PRIVATE KEY') || text.includes('BEGIN EC PRIVATE KEY') || text.includes('BEGIN PRIVATE KEY')) {
+    if (
+      text.includes('BEGIN RSA PRIVATE KEY') ||
+      text.includes('BEGIN EC PRIVATE KEY') ||
+      text.includes('BEGIN PRIVATE KEY')
+    ) {
       throw new SshError('this is a PEM key; Airlock needs an OpenSSH ed25519 key (ssh-keygen -t ed25519)');
     }
     throw new SshError('not an OpenSSH private key file (no BEGIN OPENSSH PRIVATE KEY line)');
@@ -160,13 +168,16 @@ export function parsePrivateKey(text: string): SshPrivateKey {
   } catch {
     throw new SshError('the private key file is not valid base64');
   }
-  if (bytes.length < AUTH_MAGIC.length || AUTH_MAGIC.some((b, i) => bytes[i] !== b)) throw new SshError('the private key file is not in openssh-key-v1 format');
+  if (bytes.length < AUTH_MAGIC.length || AUTH_MAGIC.some((b, i) => bytes[i] !== b))
+    throw new SshError('the private key file is not in openssh-key-v1 format');
   const r = new Reader(bytes.subarray(AUTH_MAGIC.length), 'the private key file');
   const cipher = r.text();
   const kdf = r.text();
   r.string(); // kdf options
   if (cipher !== 'none' || kdf !== 'none') {
-    throw new SshError('the key is passphrase-protected; sign with ssh-keygen -Y sign -n airlock instead, or use an unprotected key made for Airlock');
+    throw new SshError(
+      'the key is passphrase-protected; sign with ssh-keygen -Y sign -n airlock instead, or use an unprotected key made for Airlock',
+    );
   }
   const n = r.u32();
   if (n !== 1) throw new SshError(`the private key file holds ${n} keys; expected one`);
@@ -178,10 +189,12 @@ export function parsePrivateKey(text: string): SshPrivateKey {
   const pub2 = p.string();
   const secret = p.string(); // seed || public key (64 bytes)
   const comment = p.text();
-  if (secret.length !== 64 || pub2.length !== 32) throw new SshError('the private key file is damaged (bad key lengths)');
+  if (secret.length !== 64 || pub2.length !== 32)
+    throw new SshError('the private key file is damaged (bad key lengths)');
   const seed = secret.slice(0, 32);
   const derived = ed25519.getPublicKey(seed);
-  if (!equal(derived, pub) || !equal(derived, pub2) || !equal(derived, secret.subarray(32))) throw new SshError('the private key does not match its public key');
+  if (!equal(derived, pub) || !equal(derived, pub2) || !equal(derived, secret.subarray(32)))
+    throw new SshError('the private key does not match its public key');
   return { seed, publicKey: derived, comment };
 }
 
@@ -194,7 +207,14 @@ export function generateSshKey(comment = 'airlock'): { privateKey: string; publi
   const seed = ed25519.utils.randomSecretKey();
   const pub = ed25519.getPublicKey(seed);
   const check = crypto.getRandomValues(new Uint32Array(1))[0]!;
-  const inner = new Writer().u32(check).u32(check).string(KEY_TYPE).string(pub).string(concat(seed, pub)).string(comment).bytes();
+  const inner = new Writer()
+    .u32(check)
+    .u32(check)
+    .string(KEY_TYPE)
+    .string(pub)
+    .string(concat(seed, pub))
+    .string(comment)
+    .bytes();
   const pad = new Uint8Array((8 - (inner.length % 8)) % 8).map((_, i) => i + 1);
   const body = new Writer()
     .raw(AUTH_MAGIC)
@@ -205,8 +225,15 @@ export function generateSshKey(comment = 'airlock'): { privateKey: string; publi
     .string(publicKeyBlob(pub))
     .string(concat(inner, pad))
     .bytes();
-  const b64 = base64.encode(body).replace(/(.{70})/g, '$1\n').trim();
-  return { privateKey: `${PRIV_BEGIN}\n${b64}\n${PRIV_END}\n`, publicKey: `${formatPublicKey(pub, comment)}\n`, key: { seed, publicKey: pub, comment } };
+  const b64 = base64
+    .encode(body)
+    .replace(/(.{70})/g, '$1\n')
+    .trim();
+  return {
+    privateKey: `${PRIV_BEGIN}\n${b64}\n${PRIV_END}\n`,
+    publicKey: `${formatPublicKey(pub, comment)}\n`,
+    key: { seed, publicKey: pub, comment },
+  };
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -221,7 +248,13 @@ const SIG_END = '-----END SSH SIGNATURE-----';
 
 /** The bytes that are actually signed (PROTOCOL.sshsig, "Signed Data"). */
 function signedData(namespace: string, message: Uint8Array): Uint8Array {
-  return new Writer().raw(SIG_MAGIC).string(namespace).string(new Uint8Array(0)).string('sha512').string(sha512(message)).bytes();
+  return new Writer()
+    .raw(SIG_MAGIC)
+    .string(namespace)
+    .string(new Uint8Array(0))
+    .string('sha512')
+    .string(sha512(message))
+    .bytes();
 }
 
 /** Signs `message` as `ssh-keygen -Y sign -n <namespace>` would; returns the armored signature. */
@@ -233,7 +266,12 @@ export function signSsh(message: Uint8Array, key: SshPrivateKey, namespace: stri
  * The same, for a key that signs elsewhere (a non-extractable WebCrypto Ed25519 key): `sign`
  * receives the bytes to sign (PROTOCOL.sshsig "Signed Data") and returns the 64-byte signature.
  */
-export async function signSshWith(message: Uint8Array, publicKey: Uint8Array, namespace: string, sign: (data: Uint8Array) => Promise<Uint8Array>): Promise<string> {
+export async function signSshWith(
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  namespace: string,
+  sign: (data: Uint8Array) => Promise<Uint8Array>,
+): Promise<string> {
   return armorSignature(publicKey, namespace, await sign(signedData(namespace, message)));
 }
 
@@ -247,7 +285,10 @@ function armorSignature(publicKey: Uint8Array, namespace: string, sig: Uint8Arra
     .string('sha512')
     .string(new Writer().string(KEY_TYPE).string(sig).bytes())
     .bytes();
-  return `${SIG_BEGIN}\n${base64.encode(blob).replace(/(.{70})/g, '$1\n').trim()}\n${SIG_END}\n`;
+  return `${SIG_BEGIN}\n${base64
+    .encode(blob)
+    .replace(/(.{70})/g, '$1\n')
+    .trim()}\n${SIG_END}\n`;
 }
 
 /**
@@ -258,14 +299,16 @@ function armorSignature(publicKey: Uint8Array, namespace: string, sig: Uint8Arra
 export function verifySsh(message: Uint8Array, armored: string, namespace: string): Uint8Array {
   const start = armored.indexOf(SIG_BEGIN);
   const end = armored.indexOf(SIG_END);
-  if (start < 0 || end < start) throw new SshError('the signature is not an SSH signature (no BEGIN SSH SIGNATURE line)');
+  if (start < 0 || end < start)
+    throw new SshError('the signature is not an SSH signature (no BEGIN SSH SIGNATURE line)');
   let blob: Uint8Array;
   try {
     blob = base64.decode(armored.slice(start + SIG_BEGIN.length, end).replace(/\s+/g, ''));
   } catch {
     throw new SshError('the signature is not valid base64');
   }
-  if (blob.length < 6 || !equal(blob.subarray(0, 6), SIG_MAGIC)) throw new SshError('the signature is not in SSHSIG format');
+  if (blob.length < 6 || !equal(blob.subarray(0, 6), SIG_MAGIC))
+    throw new SshError('the signature is not in SSHSIG format');
   const r = new Reader(blob.subarray(6), 'the signature');
   if (r.u32() !== 1) throw new SshError('the signature has an unknown SSHSIG version');
   const pub = parseBlob(r.string(), 'the signing key');
@@ -280,7 +323,7 @@ export function verifySsh(message: Uint8Array, armored: string, namespace: strin
   const sig = sr.string();
   const h = hash === 'sha512' ? sha512(message) : sha256(message);
   const data = new Writer().raw(SIG_MAGIC).string(ns).string(new Uint8Array(0)).string(hash).string(h).bytes();
-  let ok = false;
+  let ok: boolean;
   try {
     ok = sig.length === 64 && ed25519.verify(sig, data, pub);
   } catch {

@@ -70,7 +70,10 @@ export class TypeInference {
     if (this.missing.has(v) || this.missing.has(raw)) return;
     const k = kindOf(v);
     this.seen.add(k);
-    if (k === 'bool') (TRUE.has(v) ? (this.yes = true) : (this.no = true));
+    if (k === 'bool') {
+      if (TRUE.has(v)) this.yes = true;
+      else this.no = true;
+    }
   }
 
   /** The value `buf[a, b)`; `buf` must not change while this inference is in use. */
@@ -120,12 +123,12 @@ function plainNumberKind(buf: Uint8Array, a: number, b: number): 'int' | 'float'
   let j = a;
   if (j < b && (buf[j] === 43 || buf[j] === 45)) j++;
   let before = 0;
-  while (j < b && buf[j]! >= 48 && buf[j]! <= 57) (j++, before++);
+  for (; j < b && buf[j]! >= 48 && buf[j]! <= 57; j++) before++;
   if (j === b) return before === 0 ? undefined : before <= 15 ? 'int' : 'float';
   if (buf[j] !== 46) return undefined;
   j++;
   let after = 0;
-  while (j < b && buf[j]! >= 48 && buf[j]! <= 57) (j++, after++);
+  for (; j < b && buf[j]! >= 48 && buf[j]! <= 57; j++) after++;
   return j === b && before + after > 0 ? 'float' : undefined;
 }
 

@@ -68,7 +68,7 @@ export class CsvTokenizer {
     const D = this.delim;
     const Q = this.quote;
     let start = 0; // start of the current record
-    let i = 0;
+    let i: number;
     let line = this.line;
     const delimChar = String.fromCharCode(D);
     while (start < n) {
@@ -93,7 +93,7 @@ export class CsvTokenizer {
       const fields: string[] = [];
       let lines = 0;
       i = start;
-      let complete = false;
+      let complete: boolean;
       for (;;) {
         // One field.
         if (i < n && s.charCodeAt(i) === Q) {

@@ -8,7 +8,21 @@ import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
 import { buildLeakIndex, scanForLeaks, type LeakHit, type LeakIndex } from './leak.ts';
 
 /** Formats that are data, not code. Pickle and its kin run code on whoever loads them. */
-export const ALLOWED_TYPES = ['json', 'csv', 'tsv', 'txt', 'md', 'onnx', 'safetensors', 'parquet', 'npy', 'npz', 'png', 'svg', 'pmml'] as const;
+export const ALLOWED_TYPES = [
+  'json',
+  'csv',
+  'tsv',
+  'txt',
+  'md',
+  'onnx',
+  'safetensors',
+  'parquet',
+  'npy',
+  'npz',
+  'png',
+  'svg',
+  'pmml',
+] as const;
 const CODE_FORMATS = ['pkl', 'pickle', 'joblib', 'pt', 'pth', 'ckpt', 'sav', 'dill'];
 
 export interface FileCheck {
@@ -51,7 +65,12 @@ function typeOf(path: string, bytes: Uint8Array): string {
  * Reviews a run's outputs.
  * @param index built once per run from the input tables (buildLeakIndex), or the tables themselves
  */
-export function reviewOutputs(outputs: OutputFile[], inputs: LeakIndex | SandboxTable[], policy: GatePolicy, tripwires: Array<{ name: string; detail: string }> = []): GateReport {
+export function reviewOutputs(
+  outputs: OutputFile[],
+  inputs: LeakIndex | SandboxTable[],
+  policy: GatePolicy,
+  tripwires: Array<{ name: string; detail: string }> = [],
+): GateReport {
   const index = Array.isArray(inputs) ? buildLeakIndex(inputs) : inputs;
   const declared = policy.declared ?? [];
   let total = 0;
@@ -69,13 +88,22 @@ export function reviewOutputs(outputs: OutputFile[], inputs: LeakIndex | Sandbox
       leaks: scanForLeaks(o.bytes, index),
       problems: [],
     };
-    if (!check.declared) check.problems.push(`${o.path} is not among the outputs the bundle declares (${declared.join(', ')})`);
+    if (!check.declared)
+      check.problems.push(`${o.path} is not among the outputs the bundle declares (${declared.join(', ')})`);
     if (!check.withinCap) check.problems.push(`the outputs exceed the room's cap of ${policy.maxOutputBytes} bytes`);
-    if (check.pickle) check.problems.push(`${o.path} is a pickle: loading it runs code on whoever opens it; ask for JSON, ONNX or safetensors`);
-    else if (!check.allowedType) check.problems.push(`${o.path} is of type "${type}", which is not on the allowed list (${ALLOWED_TYPES.join(', ')})`);
+    if (check.pickle)
+      check.problems.push(
+        `${o.path} is a pickle: loading it runs code on whoever opens it; ask for JSON, ONNX or safetensors`,
+      );
+    else if (!check.allowedType)
+      check.problems.push(
+        `${o.path} is of type "${type}", which is not on the allowed list (${ALLOWED_TYPES.join(', ')})`,
+      );
     if (check.leaks.length) {
       const cols = [...new Set(check.leaks.map((h) => `${h.table}.${h.column}`))].join(', ');
-      check.problems.push(`${o.path} contains ${check.leaks.length}${check.leaks.length >= 50 ? '+' : ''} value(s) of identifying columns (${cols})`);
+      check.problems.push(
+        `${o.path} contains ${check.leaks.length}${check.leaks.length >= 50 ? '+' : ''} value(s) of identifying columns (${cols})`,
+      );
     }
     return check;
   });

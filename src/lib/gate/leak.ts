@@ -28,7 +28,8 @@ export interface LeakIndex {
   columns: Array<{ table: string; column: string; reason: 'identifier name' | 'high cardinality'; distinct: number }>;
 }
 
-const ID_NAME = /(^|_|\b)(id|ids|nbr|mrn|ssn|patient|encounter|person|member|subscriber|name|first_?name|last_?name|surname|email|e_?mail|phone|tel|address|street|zip|postcode|dob|birth)(_|\b|$)|id$/i;
+const ID_NAME =
+  /(^|_|\b)(id|ids|nbr|mrn|ssn|patient|encounter|person|member|subscriber|name|first_?name|last_?name|surname|email|e_?mail|phone|tel|address|street|zip|postcode|dob|birth)(_|\b|$)|id$/i;
 /** Shortest value worth indexing: shorter ones match too much by chance. */
 const MIN_TEXT = 4;
 const MIN_DIGITS = 5;
@@ -50,16 +51,25 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
       if (c.type !== 'string' && c.type !== 'int') continue;
       const distinct = new Set<string>();
       if (c.type === 'string') for (const code of c.values) if (code >= 0) distinct.add(c.dictionary![code]!);
-      if (c.type === 'int') for (let i = 0; i < c.values.length; i++) if (!c.valid || c.valid[i]) distinct.add(String(c.values[i]));
+      if (c.type === 'int')
+        for (let i = 0; i < c.values.length; i++) if (!c.valid || c.valid[i]) distinct.add(String(c.values[i]));
       const byName = ID_NAME.test(c.name);
       const byCardinality = t.rowCount >= 100 && distinct.size >= 100 && distinct.size / t.rowCount > ratio;
       if (!byName && !byCardinality) continue;
-      columns.push({ table: t.name, column: c.name, reason: byName ? 'identifier name' : 'high cardinality', distinct: distinct.size });
+      columns.push({
+        table: t.name,
+        column: c.name,
+        reason: byName ? 'identifier name' : 'high cardinality',
+        distinct: distinct.size,
+      });
       for (const v of distinct) {
         const token = v.trim();
-        if (usable(token) && /^[A-Za-z0-9_.@+-]+$/.test(token)) values.set(normalize(token), { table: t.name, column: c.name });
+        if (usable(token) && /^[A-Za-z0-9_.@+-]+$/.test(token))
+          values.set(normalize(token), { table: t.name, column: c.name });
         // Multi-word values (names, addresses): index their words of useful length too.
-        else if (usable(token)) for (const w of token.split(/[^A-Za-z0-9_@.+-]+/)) if (w.length >= 6) values.set(normalize(w), { table: t.name, column: c.name });
+        else if (usable(token))
+          for (const w of token.split(/[^A-Za-z0-9_@.+-]+/))
+            if (w.length >= 6) values.set(normalize(w), { table: t.name, column: c.name });
       }
     }
   }
@@ -92,8 +102,8 @@ function utf16(bytes: Uint8Array): string | null {
     if (bytes[i] === 0) even++;
     if (bytes[i + 1] === 0) odd++;
   }
-  if (odd > n / 2 * 0.8) return new TextDecoder('utf-16le').decode(bytes);
-  if (even > n / 2 * 0.8) return new TextDecoder('utf-16be').decode(bytes);
+  if (odd > (n / 2) * 0.8) return new TextDecoder('utf-16le').decode(bytes);
+  if (even > (n / 2) * 0.8) return new TextDecoder('utf-16be').decode(bytes);
   return null;
 }
 
@@ -104,7 +114,11 @@ const HEX = /\b(?:[0-9a-fA-F]{2}){8,}\b/g;
  * Scans one output for identifying values.
  * @param limit stop after this many hits (the report needs a few, not all)
  */
-export function scanForLeaks(bytes: Uint8Array, index: LeakIndex, options: { limit?: number; depth?: number; encoding?: string } = {}): LeakHit[] {
+export function scanForLeaks(
+  bytes: Uint8Array,
+  index: LeakIndex,
+  options: { limit?: number; depth?: number; encoding?: string } = {},
+): LeakHit[] {
   const limit = options.limit ?? 50;
   const depth = options.depth ?? 0;
   const enc = options.encoding ?? '';
@@ -120,7 +134,14 @@ export function scanForLeaks(bytes: Uint8Array, index: LeakIndex, options: { lim
           return total <= 512 * 1024 * 1024 && f.originalSize <= Math.max(1, f.size) * 200;
         },
       });
-      for (const [name, data] of Object.entries(files)) hits.push(...scanForLeaks(data, index, { limit: limit - hits.length, depth: depth + 1, encoding: `${enc}zip:${name}/` }));
+      for (const [name, data] of Object.entries(files))
+        hits.push(
+          ...scanForLeaks(data, index, {
+            limit: limit - hits.length,
+            depth: depth + 1,
+            encoding: `${enc}zip:${name}/`,
+          }),
+        );
     } catch {
       /* not a readable zip: scanned as bytes below */
     }
@@ -137,11 +158,19 @@ export function scanForLeaks(bytes: Uint8Array, index: LeakIndex, options: { lim
     } catch {
       continue;
     }
-    hits.push(...scanForLeaks(decoded, index, { limit: limit - hits.length, depth: depth + 1, encoding: `${enc}base64/` }));
+    hits.push(
+      ...scanForLeaks(decoded, index, { limit: limit - hits.length, depth: depth + 1, encoding: `${enc}base64/` }),
+    );
     if (hits.length >= limit) return hits.slice(0, limit);
   }
   for (const m of text.matchAll(HEX)) {
-    hits.push(...scanForLeaks(hex.decode(m[0].toLowerCase()), index, { limit: limit - hits.length, depth: depth + 1, encoding: `${enc}hex/` }));
+    hits.push(
+      ...scanForLeaks(hex.decode(m[0].toLowerCase()), index, {
+        limit: limit - hits.length,
+        depth: depth + 1,
+        encoding: `${enc}hex/`,
+      }),
+    );
     if (hits.length >= limit) return hits.slice(0, limit);
   }
   return hits;

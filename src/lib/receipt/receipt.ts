@@ -3,7 +3,16 @@
  * The owner signs with an Ed25519 key in the SSH signature format (namespace `airlock-receipt`), so
  * the expert can check it with `airlock verify-receipt` or `ssh-keygen -Y verify`. See docs/RECEIPT.md.
  */
-import { fingerprint, formatPublicKey, parsePublicKey, signSsh, signSshWith, verifySsh, SshError, type SshPrivateKey } from '../crypto/index.ts';
+import {
+  fingerprint,
+  formatPublicKey,
+  parsePublicKey,
+  signSsh,
+  signSshWith,
+  verifySsh,
+  SshError,
+  type SshPrivateKey,
+} from '../crypto/index.ts';
 
 export const RECEIPT_FORMAT = 'airlock-receipt';
 export const RECEIPT_VERSION = 1;
@@ -35,18 +44,30 @@ export function serializeReceipt(r: Receipt): Uint8Array {
 }
 
 function complete(body: ReceiptBody, publicKey: Uint8Array): Receipt {
-  return { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, ...body, owner: { fingerprint: fingerprint(publicKey), publicKey: formatPublicKey(publicKey) } };
+  return {
+    format: RECEIPT_FORMAT,
+    version: RECEIPT_VERSION,
+    ...body,
+    owner: { fingerprint: fingerprint(publicKey), publicKey: formatPublicKey(publicKey) },
+  };
 }
 
 /** Signs a receipt with a key held as bytes (the CLI's file key). */
-export function signReceipt(body: ReceiptBody, key: SshPrivateKey): { receipt: Receipt; bytes: Uint8Array; signature: string } {
+export function signReceipt(
+  body: ReceiptBody,
+  key: SshPrivateKey,
+): { receipt: Receipt; bytes: Uint8Array; signature: string } {
   const receipt = complete(body, key.publicKey);
   const bytes = serializeReceipt(receipt);
   return { receipt, bytes, signature: signSsh(bytes, key, RECEIPT_NAMESPACE) };
 }
 
 /** Signs a receipt with a key that signs elsewhere (the app's non-extractable WebCrypto key). */
-export async function signReceiptWith(body: ReceiptBody, publicKey: Uint8Array, sign: (data: Uint8Array) => Promise<Uint8Array>): Promise<{ receipt: Receipt; bytes: Uint8Array; signature: string }> {
+export async function signReceiptWith(
+  body: ReceiptBody,
+  publicKey: Uint8Array,
+  sign: (data: Uint8Array) => Promise<Uint8Array>,
+): Promise<{ receipt: Receipt; bytes: Uint8Array; signature: string }> {
   const receipt = complete(body, publicKey);
   const bytes = serializeReceipt(receipt);
   return { receipt, bytes, signature: await signSshWith(bytes, publicKey, RECEIPT_NAMESPACE, sign) };
@@ -64,8 +85,10 @@ export function verifyReceipt(bytes: Uint8Array, signature: string, options: { o
   } catch {
     throw new ReceiptError('the receipt is not JSON');
   }
-  if (r?.format !== RECEIPT_FORMAT) throw new ReceiptError(`not an Airlock receipt (format is not "${RECEIPT_FORMAT}")`);
-  if (typeof r.version !== 'number' || r.version > RECEIPT_VERSION) throw new ReceiptError(`the receipt has version ${r.version}; update Airlock`);
+  if (r?.format !== RECEIPT_FORMAT)
+    throw new ReceiptError(`not an Airlock receipt (format is not "${RECEIPT_FORMAT}")`);
+  if (typeof r.version !== 'number' || r.version > RECEIPT_VERSION)
+    throw new ReceiptError(`the receipt has version ${r.version}; update Airlock`);
   let signer: Uint8Array;
   try {
     signer = verifySsh(bytes, signature, RECEIPT_NAMESPACE);
@@ -73,9 +96,12 @@ export function verifyReceipt(bytes: Uint8Array, signature: string, options: { o
     throw new ReceiptError(`the receipt's signature is invalid: ${(e as SshError).message}`);
   }
   const fp = fingerprint(signer);
-  if (fp !== r.owner?.fingerprint) throw new ReceiptError(`the receipt names owner ${r.owner?.fingerprint} but was signed by ${fp}`);
+  if (fp !== r.owner?.fingerprint)
+    throw new ReceiptError(`the receipt names owner ${r.owner?.fingerprint} but was signed by ${fp}`);
   if (options.owner) {
-    const want = options.owner.startsWith('SHA256:') ? options.owner.trim() : fingerprint(parsePublicKey(options.owner).key);
+    const want = options.owner.startsWith('SHA256:')
+      ? options.owner.trim()
+      : fingerprint(parsePublicKey(options.owner).key);
     if (want !== fp) throw new ReceiptError(`the receipt is signed by ${fp}, not by the owner you expect (${want})`);
   }
   return r;

@@ -20,8 +20,23 @@ with open(airlock.OUTPUT_DIR + "/scores.csv", "w", newline="") as f:
 print(f"scored {len(t)} rows")`;
 
 /** The notebook and inputs of a scoring run. */
-export function inferenceRun(entry: { module: string; function: string }, table: string, model: OutputFile[]): { notebook: string; inputs: OutputFile[] } {
-  const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: INFERENCE_CELL, metadata: {}, outputs: [], execution_count: null }] });
+export function inferenceRun(
+  entry: { module: string; function: string },
+  table: string,
+  model: OutputFile[],
+): { notebook: string; inputs: OutputFile[] } {
+  const notebook = JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: [{ cell_type: 'code', source: INFERENCE_CELL, metadata: {}, outputs: [], execution_count: null }],
+  });
   const request = new TextEncoder().encode(JSON.stringify({ module: entry.module, function: entry.function, table }));
-  return { notebook, inputs: [{ path: 'request.json', bytes: request }, ...model.map((m) => ({ path: `model/${m.path}`, bytes: m.bytes }))] };
+  return {
+    notebook,
+    inputs: [
+      { path: 'request.json', bytes: request },
+      ...model.map((m) => ({ path: `model/${m.path}`, bytes: m.bytes })),
+    ],
+  };
 }

@@ -28,7 +28,10 @@ export function loadPyodideAssets(base = pyodideBaseUrl()): Promise<PyodideAsset
     const entries = await Promise.all(
       Object.entries(FILES).map(async ([key, file]) => {
         const res = await fetch(new URL(file, base));
-        if (!res.ok) throw new Error(`could not load the Python runtime file ${file} (HTTP ${res.status}); is the site deployed whole?`);
+        if (!res.ok)
+          throw new Error(
+            `could not load the Python runtime file ${file} (HTTP ${res.status}); is the site deployed whole?`,
+          );
         return [key, await res.arrayBuffer()] as const;
       }),
     );

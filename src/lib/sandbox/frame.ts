@@ -11,7 +11,13 @@ type Init = { type: 'airlock:init'; workerSource: string; port: MessagePort; con
 
 function isInit(d: unknown): d is Init {
   const o = d as Partial<Init> | null;
-  return !!o && o.type === 'airlock:init' && typeof o.workerSource === 'string' && o.port instanceof MessagePort && o.control instanceof MessagePort;
+  return (
+    !!o &&
+    o.type === 'airlock:init' &&
+    typeof o.workerSource === 'string' &&
+    o.port instanceof MessagePort &&
+    o.control instanceof MessagePort
+  );
 }
 
 function onInit(event: MessageEvent): void {
@@ -21,7 +27,10 @@ function onInit(event: MessageEvent): void {
   const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
   const worker = new Worker(url, { name: 'airlock-sandbox' });
   worker.addEventListener('error', (e: ErrorEvent) => {
-    control.postMessage({ type: 'worker-error', message: String(e.message || 'the sandbox worker failed').slice(0, 1000) });
+    control.postMessage({
+      type: 'worker-error',
+      message: String(e.message || 'the sandbox worker failed').slice(0, 1000),
+    });
   });
   worker.postMessage({ port }, [port]);
   control.postMessage({ type: 'worker-started' });

@@ -78,7 +78,14 @@ function copyAssets(a: PyodideAssets): PyodideAssets {
 }
 
 function assetBuffers(a: PyodideAssets): ArrayBuffer[] {
-  return [a.pyodideMjs, a.pyodideAsmMjs, a.pyodideAsmWasm, a.pythonStdlibZip, a.pyodideLockJson, ...(a.snapshot ? [a.snapshot] : [])];
+  return [
+    a.pyodideMjs,
+    a.pyodideAsmMjs,
+    a.pyodideAsmWasm,
+    a.pythonStdlibZip,
+    a.pyodideLockJson,
+    ...(a.snapshot ? [a.snapshot] : []),
+  ];
 }
 
 /** Largest memory image accepted back from a snapshot sandbox. */
@@ -126,7 +133,8 @@ export class Sandbox {
     this.port.addEventListener('message', (ev) => this.receive(ev.data));
     control.port1.onmessage = (ev: MessageEvent) => {
       const d = ev.data as { type?: unknown; message?: unknown } | null;
-      if (d?.type === 'worker-error') this.die(new SandboxError('crashed', `The sandbox stopped with an error: ${remoteMessage(d)}`));
+      if (d?.type === 'worker-error')
+        this.die(new SandboxError('crashed', `The sandbox stopped with an error: ${remoteMessage(d)}`));
     };
     this.remote = wrap<SandboxWorkerApi>(this.port);
 
@@ -145,7 +153,12 @@ export class Sandbox {
         // The frame's origin is opaque, so '*' is the only target origin that reaches it; what is
         // sent is the worker's code and two fresh ports, nothing secret.
         frame.contentWindow?.postMessage(
-          { type: 'airlock:init', workerSource: options.workerSource ?? workerSource, port: channel.port2, control: control.port2 },
+          {
+            type: 'airlock:init',
+            workerSource: options.workerSource ?? workerSource,
+            port: channel.port2,
+            control: control.port2,
+          },
           '*',
           [channel.port2, control.port2],
         );
@@ -154,14 +167,18 @@ export class Sandbox {
     );
     this.frame = frame;
     (options.container ?? document.body).appendChild(frame);
-    options.signal?.addEventListener('abort', () => this.die(new SandboxError('cancelled', 'The run was cancelled.')), { once: true });
+    options.signal?.addEventListener('abort', () => this.die(new SandboxError('cancelled', 'The run was cancelled.')), {
+      once: true,
+    });
   }
 
   /**
    * Starts a sandbox and boots Python in it.
    * @throws {SandboxError} `boot-failed` if Python does not come up in time, or the caller's signal aborts.
    */
-  static async start(options: SandboxOptions): Promise<{ sandbox: Sandbox; pythonVersion: string; pyodideVersion: string; bootMs: number }> {
+  static async start(
+    options: SandboxOptions,
+  ): Promise<{ sandbox: Sandbox; pythonVersion: string; pyodideVersion: string; bootMs: number }> {
     const sb = new Sandbox(options);
     try {
       const r = await sb.call(
@@ -177,7 +194,10 @@ export class Sandbox {
     } catch (e) {
       sb.dispose();
       if (e instanceof SandboxError && e.code !== 'timeout') throw e;
-      throw new SandboxError('boot-failed', e instanceof SandboxError ? e.message : `Python could not start in the sandbox: ${remoteMessage(e)}`);
+      throw new SandboxError(
+        'boot-failed',
+        e instanceof SandboxError ? e.message : `Python could not start in the sandbox: ${remoteMessage(e)}`,
+      );
     }
   }
 
@@ -187,7 +207,9 @@ export class Sandbox {
    * interpreter initialisation; they are no less isolated, since the image only ever runs inside one.
    * @throws {SandboxError} if start-up fails or the reply is not a plausible image.
    */
-  static async makeSnapshot(options: Pick<SandboxOptions, 'assets' | 'bootTimeoutMs' | 'container'>): Promise<ArrayBuffer> {
+  static async makeSnapshot(
+    options: Pick<SandboxOptions, 'assets' | 'bootTimeoutMs' | 'container'>,
+  ): Promise<ArrayBuffer> {
     const sb = new Sandbox({ assets: options.assets, container: options.container });
     try {
       return await sb.call(
@@ -197,7 +219,8 @@ export class Sandbox {
           return remote.snapshot(transfer(assets, assetBuffers(assets)));
         },
         (v) => {
-          if (!(v instanceof ArrayBuffer) || v.byteLength === 0 || v.byteLength > MAX_SNAPSHOT_BYTES) throw new ProtocolViolation('snapshot reply is not a memory image');
+          if (!(v instanceof ArrayBuffer) || v.byteLength === 0 || v.byteLength > MAX_SNAPSHOT_BYTES)
+            throw new ProtocolViolation('snapshot reply is not a memory image');
           return v;
         },
         options.bootTimeoutMs ?? 60_000,
@@ -214,7 +237,13 @@ export class Sandbox {
    */
   installWheels(unpacked: UnpackedWheel[], timeoutMs = 60_000): Promise<InstalledWheel[]> {
     return this.call(
-      (r) => r.installWheels(transfer(unpacked, unpacked.map((w) => w.data))),
+      (r) =>
+        r.installWheels(
+          transfer(
+            unpacked,
+            unpacked.map((w) => w.data),
+          ),
+        ),
       (v) => parseInstalled(v, unpacked.length),
       timeoutMs,
       'Installing the wheels took too long.',
@@ -224,24 +253,51 @@ export class Sandbox {
   /** Hands tables to Python. Their buffers are transferred: the caller's arrays are emptied. */
   mountTables(tables: SandboxTable[], timeoutMs = 60_000): Promise<void> {
     const buffers = new Set<ArrayBuffer>();
-    for (const t of tables) for (const c of t.columns) for (const a of [c.values, c.valid]) if (a) buffers.add(a.buffer as ArrayBuffer);
-    return this.call((r) => r.mountTables(transfer(tables, [...buffers])), () => undefined, timeoutMs, 'Loading the tables into Python took too long.');
+    for (const t of tables)
+      for (const c of t.columns) for (const a of [c.values, c.valid]) if (a) buffers.add(a.buffer as ArrayBuffer);
+    return this.call(
+      (r) => r.mountTables(transfer(tables, [...buffers])),
+      () => undefined,
+      timeoutMs,
+      'Loading the tables into Python took too long.',
+    );
   }
 
   /** Places read-only inputs (an approved model, a request) under /airlock/input/. */
   writeInputs(files: OutputFile[], timeoutMs = 60_000): Promise<void> {
     const copies = files.map((f) => ({ path: f.path, bytes: f.bytes.slice() }));
-    return this.call((r) => r.writeInputs(transfer(copies, copies.map((c) => c.bytes.buffer as ArrayBuffer))), () => undefined, timeoutMs, 'Placing the input files took too long.');
+    return this.call(
+      (r) =>
+        r.writeInputs(
+          transfer(
+            copies,
+            copies.map((c) => c.bytes.buffer as ArrayBuffer),
+          ),
+        ),
+      () => undefined,
+      timeoutMs,
+      'Placing the input files took too long.',
+    );
   }
 
   /** Runs one notebook cell; a cell that outlives `timeoutMs` ends the sandbox. */
   runCell(index: number, code: string, timeoutMs: number): Promise<CellResult> {
-    return this.call((r) => r.runCell(index, code), parseCellResult, timeoutMs, `Cell ${index + 1} did not finish within the time limit and was stopped.`);
+    return this.call(
+      (r) => r.runCell(index, code),
+      parseCellResult,
+      timeoutMs,
+      `Cell ${index + 1} did not finish within the time limit and was stopped.`,
+    );
   }
 
   /** The files under the output folder, checked against the caps. */
   collectOutputs(limits: { maxFiles: number; maxBytes: number }, timeoutMs = 60_000): Promise<OutputFile[]> {
-    return this.call((r) => r.collectOutputs(limits), (v) => parseOutputs(v, limits), timeoutMs, 'Collecting the outputs took too long.');
+    return this.call(
+      (r) => r.collectOutputs(limits),
+      (v) => parseOutputs(v, limits),
+      timeoutMs,
+      'Collecting the outputs took too long.',
+    );
   }
 
   /** Removes the frame (and with it the worker). Safe to call more than once. */
@@ -258,7 +314,12 @@ export class Sandbox {
     return !this.disposed;
   }
 
-  private async call<T>(fn: (r: Remote<SandboxWorkerApi>) => Promise<unknown>, parse: (v: unknown) => T, timeoutMs: number, timeoutMessage: string): Promise<T> {
+  private async call<T>(
+    fn: (r: Remote<SandboxWorkerApi>) => Promise<unknown>,
+    parse: (v: unknown) => T,
+    timeoutMs: number,
+    timeoutMessage: string,
+  ): Promise<T> {
     if (this.disposed) throw this.deathReason ?? new SandboxError('disposed', 'The sandbox was closed.');
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -314,7 +375,12 @@ export class Sandbox {
       this.logChars += event.text.length;
       if (this.logChars > LIMITS.maxLogChars) {
         if (this.logChars - event.text.length <= LIMITS.maxLogChars) {
-          this.onEvent({ type: 'log', cell: event.cell, stream: 'stderr', text: `[airlock: log limit of ${LIMITS.maxLogChars} characters reached; further output is not shown]` });
+          this.onEvent({
+            type: 'log',
+            cell: event.cell,
+            stream: 'stderr',
+            text: `[airlock: log limit of ${LIMITS.maxLogChars} characters reached; further output is not shown]`,
+          });
         }
         return;
       }

@@ -3,7 +3,16 @@
  * See docs/SECURITY.md for the layers and what each one stops.
  */
 export { Sandbox, SandboxError, type SandboxOptions, type Tripwire, type SandboxErrorCode } from './host.ts';
-export { runNotebook, DEFAULT_LIMITS, type RunRequest, type RunReport, type RunStatus, type RunLimits, type CellReport, type LogLine } from './run.ts';
+export {
+  runNotebook,
+  DEFAULT_LIMITS,
+  type RunRequest,
+  type RunReport,
+  type RunStatus,
+  type RunLimits,
+  type CellReport,
+  type LogLine,
+} from './run.ts';
 export { loadPyodideAssets, pyodideBaseUrl } from './assets.ts';
 export { storedSnapshot, ensureSnapshot, clearSnapshot } from './snapshot-cache.ts';
 export { parseNotebook, NotebookError, type NotebookCell } from './notebook.ts';

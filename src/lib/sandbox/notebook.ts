@@ -38,7 +38,9 @@ export function parseNotebook(input: string | Uint8Array): NotebookCell[] {
     if (typeof src !== 'string') throw new NotebookError(`cell ${index + 1} has no source text`);
     const line = src.split('\n').find((l) => /^[%!](?!=)/.test(l));
     if (line) {
-      throw new NotebookError(`cell ${index + 1} uses IPython syntax (${line.trim().slice(0, 40)}); the sandbox runs plain Python, so remove it or use the Python equivalent`);
+      throw new NotebookError(
+        `cell ${index + 1} uses IPython syntax (${line.trim().slice(0, 40)}); the sandbox runs plain Python, so remove it or use the Python equivalent`,
+      );
     }
     if (src.trim()) cells.push({ index, source: src });
   });

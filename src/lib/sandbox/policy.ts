@@ -18,9 +18,22 @@ export const FRAME_SANDBOX = 'allow-scripts';
  * already blocks most; this keeps devices and sensors out even if a flag is ever added.
  */
 export const FRAME_ALLOW = [
-  'camera', 'microphone', 'geolocation', 'usb', 'serial', 'hid', 'midi', 'payment',
-  'clipboard-read', 'clipboard-write', 'display-capture', 'screen-wake-lock', 'publickey-credentials-get',
-].map((f) => `${f} 'none'`).join('; ');
+  'camera',
+  'microphone',
+  'geolocation',
+  'usb',
+  'serial',
+  'hid',
+  'midi',
+  'payment',
+  'clipboard-read',
+  'clipboard-write',
+  'display-capture',
+  'screen-wake-lock',
+  'publickey-credentials-get',
+]
+  .map((f) => `${f} 'none'`)
+  .join('; ');
 
 /** The CSP source expression for a script text. */
 export function scriptHash(source: string): string {

@@ -85,7 +85,10 @@ export interface InstalledWheel {
 
 /** What the worker exposes. Every method is called by the host; results are validated before use. */
 export interface SandboxWorkerApi {
-  boot(assets: PyodideAssets, options: BootOptions): Promise<{ pythonVersion: string; pyodideVersion: string; ms: number }>;
+  boot(
+    assets: PyodideAssets,
+    options: BootOptions,
+  ): Promise<{ pythonVersion: string; pyodideVersion: string; ms: number }>;
   /** Starts Python in snapshot mode and returns its memory image; the sandbox is then discarded. */
   snapshot(assets: PyodideAssets): Promise<ArrayBuffer>;
   /** Writes wheels the host has checked and unpacked (see wheel/unpack.ts) into site-packages. */
@@ -149,17 +152,33 @@ export function parseSandboxEvent(data: unknown): SandboxEvent | null {
   if (!isPlainObject(e)) throw new ProtocolViolation('event is not an object');
   switch (e.type) {
     case 'log': {
-      if (e.stream !== 'stdout' && e.stream !== 'stderr') throw new ProtocolViolation('log stream is neither stdout nor stderr');
-      if (!Number.isSafeInteger(e.cell) || (e.cell as number) < -1) throw new ProtocolViolation('log cell is not an index');
-      return { type: 'log', cell: e.cell as number, stream: e.stream, text: text(e.text, LIMITS.maxTextChars, 'log text') };
+      if (e.stream !== 'stdout' && e.stream !== 'stderr')
+        throw new ProtocolViolation('log stream is neither stdout nor stderr');
+      if (!Number.isSafeInteger(e.cell) || (e.cell as number) < -1)
+        throw new ProtocolViolation('log cell is not an index');
+      return {
+        type: 'log',
+        cell: e.cell as number,
+        stream: e.stream,
+        text: text(e.text, LIMITS.maxTextChars, 'log text'),
+      };
     }
     case 'progress': {
       const f = e.fraction;
-      if (typeof f !== 'number' || !Number.isFinite(f)) throw new ProtocolViolation('progress fraction is not a number');
-      return { type: 'progress', fraction: Math.min(1, Math.max(0, f)), message: text(e.message, LIMITS.maxNameChars, 'progress message') };
+      if (typeof f !== 'number' || !Number.isFinite(f))
+        throw new ProtocolViolation('progress fraction is not a number');
+      return {
+        type: 'progress',
+        fraction: Math.min(1, Math.max(0, f)),
+        message: text(e.message, LIMITS.maxNameChars, 'progress message'),
+      };
     }
     case 'tripwire':
-      return { type: 'tripwire', name: text(e.name, LIMITS.maxNameChars, 'tripwire name'), detail: text(e.detail, LIMITS.maxTextChars, 'tripwire detail') };
+      return {
+        type: 'tripwire',
+        name: text(e.name, LIMITS.maxNameChars, 'tripwire name'),
+        detail: text(e.detail, LIMITS.maxTextChars, 'tripwire detail'),
+      };
     case 'stage':
       return { type: 'stage', stage: text(e.stage, LIMITS.maxNameChars, 'stage') };
     default:
@@ -171,14 +190,19 @@ export function parseSandboxEvent(data: unknown): SandboxEvent | null {
 export function parseBootResult(v: unknown): { pythonVersion: string; pyodideVersion: string; ms: number } {
   if (!isPlainObject(v)) throw new ProtocolViolation('boot reply is not an object');
   if (typeof v.ms !== 'number' || !Number.isFinite(v.ms)) throw new ProtocolViolation('boot reply has no time');
-  return { pythonVersion: text(v.pythonVersion, 64, 'python version'), pyodideVersion: text(v.pyodideVersion, 64, 'pyodide version'), ms: v.ms };
+  return {
+    pythonVersion: text(v.pythonVersion, 64, 'python version'),
+    pyodideVersion: text(v.pyodideVersion, 64, 'pyodide version'),
+    ms: v.ms,
+  };
 }
 
 /** Checks an `installWheels` reply. */
 export function parseInstalled(v: unknown, count: number): InstalledWheel[] {
   if (!Array.isArray(v) || v.length !== count) throw new ProtocolViolation('install reply does not list every wheel');
   return v.map((w) => {
-    if (!isPlainObject(w) || !Number.isSafeInteger(w.files)) throw new ProtocolViolation('install reply entry is malformed');
+    if (!isPlainObject(w) || !Number.isSafeInteger(w.files))
+      throw new ProtocolViolation('install reply entry is malformed');
     return {
       filename: text(w.filename, LIMITS.maxNameChars, 'wheel file name'),
       name: text(w.name, LIMITS.maxNameChars, 'wheel name'),
@@ -210,11 +234,13 @@ export function isSafeOutputPath(p: string): boolean {
 /** Checks a `collectOutputs` reply against the caps the host asked for. */
 export function parseOutputs(v: unknown, limits: { maxFiles: number; maxBytes: number }): OutputFile[] {
   if (!Array.isArray(v)) throw new ProtocolViolation('outputs reply is not a list');
-  if (v.length > limits.maxFiles) throw new ProtocolViolation(`outputs reply lists ${v.length} files, over the cap of ${limits.maxFiles}`);
+  if (v.length > limits.maxFiles)
+    throw new ProtocolViolation(`outputs reply lists ${v.length} files, over the cap of ${limits.maxFiles}`);
   let total = 0;
   const seen = new Set<string>();
   return v.map((f) => {
-    if (!isPlainObject(f) || typeof f.path !== 'string' || !(f.bytes instanceof Uint8Array)) throw new ProtocolViolation('output entry is malformed');
+    if (!isPlainObject(f) || typeof f.path !== 'string' || !(f.bytes instanceof Uint8Array))
+      throw new ProtocolViolation('output entry is malformed');
     if (!isSafeOutputPath(f.path)) throw new ProtocolViolation('output path is not a plain relative path');
     if (seen.has(f.path)) throw new ProtocolViolation('output path is listed twice');
     seen.add(f.path);

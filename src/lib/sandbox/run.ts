@@ -15,7 +15,11 @@ export interface RunLimits {
   maxOutputFiles: number;
 }
 
-export const DEFAULT_LIMITS: RunLimits = { timeLimitMs: 10 * 60_000, maxOutputBytes: 50 * 1024 * 1024, maxOutputFiles: 100 };
+export const DEFAULT_LIMITS: RunLimits = {
+  timeLimitMs: 10 * 60_000,
+  maxOutputBytes: 50 * 1024 * 1024,
+  maxOutputFiles: 100,
+};
 
 export interface RunRequest {
   /**
@@ -74,13 +78,27 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
   const t0 = performance.now();
   const deadline = t0 + limits.timeLimitMs;
   const left = () => Math.max(1, deadline - performance.now());
-  const report: RunReport = { status: 'ok', message: '', cells: [], outputs: [], tripwires: [], logs: [], wheels: [], totalMs: 0 };
+  const report: RunReport = {
+    status: 'ok',
+    message: '',
+    cells: [],
+    outputs: [],
+    tripwires: [],
+    logs: [],
+    wheels: [],
+    totalMs: 0,
+  };
   const onEvent = (e: SandboxEvent) => {
     if (e.type === 'log') report.logs.push({ cell: e.cell, stream: e.stream, text: e.text });
     req.onEvent?.(e);
   };
 
-  const invalid = (message: string): RunReport => ({ ...report, status: 'invalid', message, totalMs: performance.now() - t0 });
+  const invalid = (message: string): RunReport => ({
+    ...report,
+    status: 'invalid',
+    message,
+    totalMs: performance.now() - t0,
+  });
   const parse = (nb: string | Uint8Array) => {
     try {
       return parseNotebook(nb);
@@ -98,7 +116,13 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
   }
   // Checked in the host while Python starts; a refusal ends the run before anything is installed.
   // (Wheels already checked by unpackWheel, e.g. while the bundle's hashes were computed, are taken as they are.)
-  const unpacked = Promise.resolve(req.wheels).then((ws) => Promise.all(ws.map((w) => ('files' in w ? w : unpackWheel(w.filename, w.bytes instanceof Uint8Array ? w.bytes : new Uint8Array(w.bytes))))));
+  const unpacked = Promise.resolve(req.wheels).then((ws) =>
+    Promise.all(
+      ws.map((w) =>
+        'files' in w ? w : unpackWheel(w.filename, w.bytes instanceof Uint8Array ? w.bytes : new Uint8Array(w.bytes)),
+      ),
+    ),
+  );
   const notebook = Promise.resolve(req.notebook);
   const tables = Promise.resolve(req.tables);
   unpacked.catch(() => {});
@@ -116,7 +140,11 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
       workerSource: req.workerSource,
     });
     sandbox = boot.sandbox;
-    Object.assign(report, { pythonVersion: boot.pythonVersion, pyodideVersion: boot.pyodideVersion, bootMs: boot.bootMs });
+    Object.assign(report, {
+      pythonVersion: boot.pythonVersion,
+      pyodideVersion: boot.pyodideVersion,
+      bootMs: boot.bootMs,
+    });
     // Every input is ready and checked before the first thing is installed.
     let wheels: UnpackedWheel[];
     let mounted: SandboxTable[];
@@ -124,7 +152,13 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
       cells ??= parse(await notebook);
       wheels = await unpacked;
     } catch (e) {
-      return invalid(e instanceof WheelError ? `A wheel was refused before anything ran: ${e.message}.` : e instanceof NotebookError ? e.message : `The bundle could not be opened: ${(e as Error).message}`);
+      return invalid(
+        e instanceof WheelError
+          ? `A wheel was refused before anything ran: ${e.message}.`
+          : e instanceof NotebookError
+            ? e.message
+            : `The bundle could not be opened: ${(e as Error).message}`,
+      );
     }
     try {
       mounted = await tables;
@@ -145,9 +179,14 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
       }
     }
     if (report.status === 'ok') {
-      report.outputs = await sandbox.collectOutputs({ maxFiles: limits.maxOutputFiles, maxBytes: limits.maxOutputBytes }, left());
+      report.outputs = await sandbox.collectOutputs(
+        { maxFiles: limits.maxOutputFiles, maxBytes: limits.maxOutputBytes },
+        left(),
+      );
       const n = report.outputs.length;
-      report.message = n ? `The notebook ran to the end and wrote ${n} output file${n === 1 ? '' : 's'}.` : 'The notebook ran to the end but wrote no output files.';
+      report.message = n
+        ? `The notebook ran to the end and wrote ${n} output file${n === 1 ? '' : 's'}.`
+        : 'The notebook ran to the end but wrote no output files.';
     }
   } catch (e) {
     const err = e instanceof SandboxError ? e : new SandboxError('crashed', String((e as Error)?.message ?? e));

@@ -103,7 +103,18 @@ function withBootShims<T>(files: Map<string, ArrayBuffer>, body: () => Promise<T
  */
 function minimalJsGlobals(): object {
   const js = Object.create(null) as Record<string, unknown>;
-  for (const name of [...TRIPWIRE_GLOBALS, 'self', 'globalThis', 'window', 'location', 'navigator', 'eval', 'Function', 'postMessage', 'close']) {
+  for (const name of [
+    ...TRIPWIRE_GLOBALS,
+    'self',
+    'globalThis',
+    'window',
+    'location',
+    'navigator',
+    'eval',
+    'Function',
+    'postMessage',
+    'close',
+  ]) {
     Object.defineProperty(js, name, {
       get() {
         emit({ type: 'tripwire', name: `js.${name}`, detail: `Python looked up js.${name}` });
@@ -118,9 +129,16 @@ function minimalJsGlobals(): object {
  * Columns as Python receives them: the typed array itself (Python copies it into an `array.array`
  * of the same format in one memcpy); missing numbers become NaN in a Float64Array.
  */
-function prepareColumn(col: SandboxTable['columns'][number]): { kind: string; values: Int32Array | Float64Array | Uint8Array; byteLength: number; dictionary?: string[] } {
-  const kindOf = (a: ArrayBufferView) => (a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'uint8');
-  if (col.type === 'string') return { kind: 'int32', values: col.values, byteLength: col.values.byteLength, dictionary: col.dictionary ?? [] };
+function prepareColumn(col: SandboxTable['columns'][number]): {
+  kind: string;
+  values: Int32Array | Float64Array | Uint8Array;
+  byteLength: number;
+  dictionary?: string[];
+} {
+  const kindOf = (a: ArrayBufferView) =>
+    a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'uint8';
+  if (col.type === 'string')
+    return { kind: 'int32', values: col.values, byteLength: col.values.byteLength, dictionary: col.dictionary ?? [] };
   let values = col.values;
   if (col.valid && !(values instanceof Float64Array)) {
     const out = new Float64Array(values.length);
@@ -152,7 +170,9 @@ async function startPython(assets: PyodideAssets, jsglobals: object, makeSnapsho
   try {
     return await withBootShims(files, async () => {
       const asm = await import(/* @vite-ignore */ blobUrl(assets.pyodideAsmMjs, 'text/javascript'));
-      const { loadPyodide } = (await import(/* @vite-ignore */ blobUrl(assets.pyodideMjs, 'text/javascript'))) as typeof import('pyodide');
+      const { loadPyodide } = (await import(
+        /* @vite-ignore */ blobUrl(assets.pyodideMjs, 'text/javascript')
+      )) as typeof import('pyodide');
       return loadPyodide({
         indexURL: FAKE_INDEX,
         packageBaseUrl: FAKE_INDEX,
@@ -199,7 +219,9 @@ const api: SandboxWorkerApi = {
       describe: (name: string) => {
         const t = tables.get(name);
         // undefined (not null) so that Python sees None
-        return t ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) } : undefined;
+        return t
+          ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) }
+          : undefined;
       },
       column: (table: string, column: string) => {
         const col = tables.get(table)?.columns.find((c) => c.name === column);
@@ -240,7 +262,9 @@ const api: SandboxWorkerApi = {
     }
     // Only site-packages' finder forgets what it listed: importlib.invalidate_caches() would also
     // make the standard library's zip importer re-read its directory (~0.25 s here).
-    p.runPython(`import sys\nsys.path_importer_cache.pop(${JSON.stringify(site)}, None)\nif ${JSON.stringify(site)} not in sys.path: sys.path.append(${JSON.stringify(site)})`);
+    p.runPython(
+      `import sys\nsys.path_importer_cache.pop(${JSON.stringify(site)}, None)\nif ${JSON.stringify(site)} not in sys.path: sys.path.append(${JSON.stringify(site)})`,
+    );
     return out;
   },
 
@@ -265,7 +289,9 @@ const api: SandboxWorkerApi = {
     currentCell = index;
     const t0 = performance.now();
     try {
-      const value = await unlessFatal(p.runPythonAsync(code, { globals: nbGlobals as never, filename: `<cell ${index + 1}>` }));
+      const value = await unlessFatal(
+        p.runPythonAsync(code, { globals: nbGlobals as never, filename: `<cell ${index + 1}>` }),
+      );
       if (value !== undefined && value !== null) {
         const text = typeof value === 'object' && 'toString' in value ? String(value) : String(value);
         emit({ type: 'log', cell: index, stream: 'stdout', text });
@@ -297,9 +323,11 @@ const api: SandboxWorkerApi = {
         const st = FS.lstat(path);
         if (FS.isDir(st.mode)) walk(path, relPath);
         else if (FS.isFile(st.mode)) {
-          if (out.length >= limits.maxFiles) throw new Error(`the notebook wrote more than ${limits.maxFiles} output files`);
+          if (out.length >= limits.maxFiles)
+            throw new Error(`the notebook wrote more than ${limits.maxFiles} output files`);
           total += st.size;
-          if (total > limits.maxBytes) throw new Error(`the notebook's outputs are larger than the cap of ${limits.maxBytes} bytes`);
+          if (total > limits.maxBytes)
+            throw new Error(`the notebook's outputs are larger than the cap of ${limits.maxBytes} bytes`);
           out.push({ path: relPath, bytes: FS.readFile(path) as Uint8Array });
         }
         // Symlinks and devices are skipped: only regular files inside the folder count.
@@ -339,5 +367,6 @@ self.addEventListener(
 // Content-Security-Policy violations inside this worker are evidence of an attempt to get out.
 self.addEventListener('securitypolicyviolation', (ev: Event) => {
   const e = ev as SecurityPolicyViolationEvent;
-  if (port) emit({ type: 'tripwire', name: `csp:${e.effectiveDirective}`, detail: `blocked ${e.blockedURI.slice(0, 200)}` });
+  if (port)
+    emit({ type: 'tripwire', name: `csp:${e.effectiveDirective}`, detail: `blocked ${e.blockedURI.slice(0, 200)}` });
 });

@@ -30,14 +30,24 @@ export interface WheelSpec {
  * @returns the wheel's file name and bytes
  * @throws {WheelError} for an invalid name or version, or unsafe file paths.
  */
-export function buildWheel(spec: WheelSpec, options: { level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 } = {}): { filename: string; bytes: Uint8Array } {
-  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(spec.name)) throw new WheelError(`"${spec.name}" is not a valid project name (PEP 508)`);
-  if (!/^[0-9]+(\.[0-9]+)*([a-z0-9.+!-]*)$/i.test(spec.version)) throw new WheelError(`"${spec.version}" is not a valid version (PEP 440)`);
+export function buildWheel(
+  spec: WheelSpec,
+  options: { level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 } = {},
+): { filename: string; bytes: Uint8Array } {
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(spec.name))
+    throw new WheelError(`"${spec.name}" is not a valid project name (PEP 508)`);
+  if (!/^[0-9]+(\.[0-9]+)*([a-z0-9.+!-]*)$/i.test(spec.version))
+    throw new WheelError(`"${spec.version}" is not a valid version (PEP 440)`);
   const dist = `${wheelDistName(spec.name)}-${spec.version}`;
   const info = `${dist}.dist-info`;
   const entries: Record<string, Uint8Array> = {};
   for (const [path, content] of Object.entries(spec.files).sort(([a], [b]) => a.localeCompare(b))) {
-    if (!path || path.startsWith('/') || path.includes('\\') || path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    if (
+      !path ||
+      path.startsWith('/') ||
+      path.includes('\\') ||
+      path.split('/').some((s) => s === '..' || s === '.' || s === '')
+    ) {
       throw new WheelError(`unsafe path in wheel: ${path}`);
     }
     if (path.startsWith(info + '/')) throw new WheelError(`${path} would overwrite the wheel's own metadata`);
@@ -48,11 +58,16 @@ export function buildWheel(spec: WheelSpec, options: { level?: 0 | 1 | 2 | 3 | 4
   if (spec.summary) meta.push(`Summary: ${spec.summary.replace(/\s+/g, ' ')}`);
   if (spec.requiresPython) meta.push(`Requires-Python: ${spec.requiresPython}`);
   entries[`${info}/METADATA`] = strToU8(meta.join('\n') + '\n');
-  entries[`${info}/WHEEL`] = strToU8('Wheel-Version: 1.0\nGenerator: airlock\nRoot-Is-Purelib: true\nTag: py3-none-any\n');
+  entries[`${info}/WHEEL`] = strToU8(
+    'Wheel-Version: 1.0\nGenerator: airlock\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+  );
   const record = Object.entries(entries).map(([p, b]) => `${p},sha256=${base64urlnopad.encode(sha256(b))},${b.length}`);
   entries[`${info}/RECORD`] = strToU8([...record, `${info}/RECORD,,`].join('\n') + '\n');
   // A fixed timestamp: the same sources give the same bytes (reproducible builds).
-  const bytes = zipSync(Object.fromEntries(Object.entries(entries).map(([p, b]) => [p, [b, { mtime: new Date('2000-01-01T00:00:00Z') }]])), { level: options.level ?? 6 });
+  const bytes = zipSync(
+    Object.fromEntries(Object.entries(entries).map(([p, b]) => [p, [b, { mtime: new Date('2000-01-01T00:00:00Z') }]])),
+    { level: options.level ?? 6 },
+  );
   return { filename: `${dist}-py3-none-any.whl`, bytes };
 }
 
@@ -61,7 +76,12 @@ export function buildWheel(spec: WheelSpec, options: { level?: 0 | 1 | 2 | 3 | 4
  * are needed, so this reads them directly rather than parsing all of TOML.
  * @throws {WheelError} when either is missing or dynamic.
  */
-export function readPyproject(text: string): { name: string; version: string; summary?: string; requiresPython?: string } {
+export function readPyproject(text: string): {
+  name: string;
+  version: string;
+  summary?: string;
+  requiresPython?: string;
+} {
   let section = '';
   const found: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -76,6 +96,12 @@ export function readPyproject(text: string): { name: string; version: string; su
     if (kv) found[kv[1]!] = kv[2] ?? kv[3] ?? '';
   }
   if (!found.name) throw new WheelError('pyproject.toml has no [project] name = "…"');
-  if (!found.version) throw new WheelError('pyproject.toml has no [project] version = "…" (dynamic versions are not supported)');
-  return { name: found.name, version: found.version, summary: found.description, requiresPython: found['requires-python'] };
+  if (!found.version)
+    throw new WheelError('pyproject.toml has no [project] version = "…" (dynamic versions are not supported)');
+  return {
+    name: found.name,
+    version: found.version,
+    summary: found.description,
+    requiresPython: found['requires-python'],
+  };
 }

