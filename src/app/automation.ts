@@ -17,7 +17,8 @@ import {
   type SandboxEvent,
   type RunLimits,
 } from '../lib/sandbox/index.ts';
-import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
+import { deleteRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
+import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../lib/rooms/index.ts';
 import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
 import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
@@ -62,11 +63,22 @@ export interface BundleSummary {
 }
 
 export interface AirlockAutomation {
-  /** The owner's room key (non-extractable, in IndexedDB). */
+  /** The owner's room: its key and receipt-signing key (non-extractable, in IndexedDB) and their backup. */
   room: {
-    create(): Promise<{ recipient: string; backup: string }>;
-    restore(backup: string, replace?: boolean): Promise<{ recipient: string }>;
-    get(): Promise<{ recipient: string; extractable: boolean } | null>;
+    /** Makes the room; `backup` is the passphrase-sealed backup of both keys (armored age). */
+    create(options: {
+      name?: string;
+      passphrase: string;
+      workFactor?: number;
+    }): Promise<{ room: RoomInfo; backup: string }>;
+    /** From a backup (with its passphrase) or a bare age identity file (the room key only). */
+    restore(
+      text: string,
+      options?: { passphrase?: string; replace?: boolean },
+    ): Promise<{ room: RoomInfo; receiptKey: 'restored' | 'kept' }>;
+    /** A fresh backup file, opened and sealed again with the room's passphrase. */
+    backup(passphrase: string, options?: { workFactor?: number }): Promise<string>;
+    get(): Promise<(RoomInfo & { extractable: boolean }) | null>;
     remove(): Promise<void>;
   };
   /** The owner's stored tables. */
@@ -163,16 +175,12 @@ export function installAutomation(): void {
     },
     clearSnapshot,
     room: {
-      async create() {
-        const { room, backup } = await createRoomKey();
-        return { recipient: room.recipient, backup };
-      },
-      async restore(backup, replace = false) {
-        return { recipient: (await importRoomKey(backup, { replace })).recipient };
-      },
+      create: createRoom,
+      restore: restoreRoom,
+      backup: backupRoom,
       async get() {
-        const r = await loadRoomKey();
-        return r ? { recipient: r.recipient, extractable: r.key.extractable } : null;
+        const [r, info] = await Promise.all([loadRoomKey(), roomInfo()]);
+        return r && info ? { ...info, extractable: r.key.extractable } : null;
       },
       remove: deleteRoomKey,
     },

@@ -77,7 +77,7 @@ export async function benchBundleChromium(
 
     const { page } = await openApp(browser, server);
     // The room key is the Node run's key, restored into the browser (as an owner would from a backup).
-    const recipient = (await page.evaluate((b) => (window as any).airlock.room.restore(b), `${identity}\n`))
+    const recipient = (await page.evaluate((b) => (window as any).airlock.room.restore(b), `${identity}\n`)).room
       .recipient as string;
     // A real 100 MB wheel (a package with a 100 MB data file), stored uncompressed.
     const wheel = buildWheel(

@@ -24,15 +24,25 @@ afterAll(async () => {
 
 test('room key: made once, kept non-extractable across reloads, opens bundles, refuses foreign ones', async () => {
   const { page } = await openApp(browser, server);
-  const made = await page.evaluate(() => (window as any).airlock.room.create());
+  const create = (p: typeof page) =>
+    p.evaluate(() =>
+      (window as any).airlock.room.create({ name: 'study', passphrase: 'a long passphrase', workFactor: 12 }),
+    );
+  const { room: made, backup } = await create(page);
   expect(made.recipient).toMatch(/^age1/);
-  expect(made.backup).toContain('AGE-SECRET-KEY-1');
-  await expect(page.evaluate(() => (window as any).airlock.room.create())).rejects.toThrow('already has a room key');
+  expect(made.receiptFingerprint).toMatch(/^SHA256:/);
+  // The backup is sealed: neither private key is readable without the passphrase.
+  expect(backup).toContain('BEGIN AGE ENCRYPTED FILE');
+  expect(backup).not.toContain('AGE-SECRET-KEY-1');
+  expect(backup).not.toContain('OPENSSH PRIVATE KEY');
+  await expect(create(page)).rejects.toThrow('already has a room key');
 
   await page.reload();
   await page.waitForFunction(() => 'airlock' in window);
-  expect(await page.evaluate(() => (window as any).airlock.room.get())).toEqual({
+  expect(await page.evaluate(() => (window as any).airlock.room.get())).toMatchObject({
     recipient: made.recipient,
+    receiptFingerprint: made.receiptFingerprint,
+    backedUp: true,
     extractable: false,
   });
 
@@ -68,20 +78,41 @@ test('room key: made once, kept non-extractable across reloads, opens bundles, r
     ),
   ).rejects.toThrow('sealed for another room');
 
-  // The backup restores the same key in a fresh browser profile.
+  // The backup restores the whole identity — room key and receipt-signing key — in a fresh browser
+  // profile, and only with its passphrase.
   const { page: fresh } = await openApp(browser, server);
-  expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({
+  await expect(
+    fresh.evaluate((b) => (window as any).airlock.room.restore(b, { passphrase: 'another passphrase' }), backup),
+  ).rejects.toThrow('the passphrase does not open this backup');
+  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toBeNull();
+  const restored = await fresh.evaluate(
+    (b) => (window as any).airlock.room.restore(b, { passphrase: 'a long passphrase' }),
+    backup,
+  );
+  expect(restored).toMatchObject({ receiptKey: 'restored', room: { recipient: made.recipient, name: 'study' } });
+  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toMatchObject({
     recipient: made.recipient,
-  });
-  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({
-    recipient: made.recipient,
+    receiptFingerprint: made.receiptFingerprint,
     extractable: false,
   });
+  // A new backup made later, with the passphrase, restores the same identity again.
+  const again = await fresh.evaluate(() =>
+    (window as any).airlock.room.backup('a long passphrase', { workFactor: 12 }),
+  );
+  await expect(fresh.evaluate(() => (window as any).airlock.room.backup('wrong passphrase'))).rejects.toThrow(
+    'the passphrase does not open this backup',
+  );
+  const { page: third } = await openApp(browser, server);
+  expect(
+    await third.evaluate((b) => (window as any).airlock.room.restore(b, { passphrase: 'a long passphrase' }), again),
+  ).toMatchObject({ room: { recipient: made.recipient, receiptFingerprint: made.receiptFingerprint } });
 });
 
 test('large bundles are sealed and opened on the app cipher workers; the result is a standard bundle, and a changed chunk is refused', async () => {
   const { page } = await openApp(browser, server);
-  const room = await page.evaluate(() => (window as any).airlock.room.create());
+  const { room, backup } = await page.evaluate(() =>
+    (window as any).airlock.room.create({ passphrase: 'a long passphrase', workFactor: 12 }),
+  );
   const expert = generateSshKey('expert');
   const r = await page.evaluate(
     async ({ recipient, signingKey }) => {
@@ -117,7 +148,8 @@ test('large bundles are sealed and opened on the app cipher workers; the result 
   expect(r.refused).toMatch(/damaged|changed/);
   // Sealed on the workers, opened here on one thread with the room key's backup: the same format.
   const { openBundle } = await import('../../src/lib/bundle/index.ts');
-  const identity = room.backup.split('\n').find((l: string) => l.startsWith('AGE-SECRET-KEY-1'))!;
+  const { openBackup } = await import('../../src/lib/rooms/index.ts');
+  const { identity } = (await openBackup(backup, 'a long passphrase')).rooms[0]!;
   const b = await openBundle(new Uint8Array(Buffer.from(r.sealed, 'base64')), identity, { expert: expert.publicKey });
   expect(b.wheels[0]!.bytes.length).toBe(12 * 1024 * 1024);
   expect(b.manifest.wheels[0]!.sha256).toBe(r.manifest.wheels[0].sha256);

@@ -4,7 +4,8 @@
  */
 import { Encrypter } from 'age-encryption';
 import { zipSync } from 'fflate';
-import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
+import { formatPublicKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
+import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../../lib/rooms/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
 import { inferenceRun, listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
@@ -44,6 +45,16 @@ export function download(name: string, data: string | Uint8Array | Blob, type = 
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** The backup's file name: the room's name, made safe for any file system. */
+function backupName(room: string): string {
+  const slug = room
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+  return `airlock-room${slug ? '-' + slug : ''}.age`;
+}
+
 export interface Sniffed {
   file: File;
   name: string;
@@ -52,7 +63,9 @@ export interface Sniffed {
 }
 
 export class Owner {
-  recipient = $state<string | null>(null);
+  room = $state<RoomInfo | null>(null);
+  /** A room operation that takes seconds (scrypt) is under way. */
+  busy = $state<string | null>(null);
   tables = $state<TableMeta[]>([]);
   bundles = $state<StoredBundle[]>([]);
   pinned = $state<string | undefined>(undefined);
@@ -93,14 +106,14 @@ export class Owner {
   async refresh(): Promise<void> {
     try {
       const [room, tables, bundles, pinned, runs] = await Promise.all([
-        loadRoomKey(),
+        roomInfo(),
         listTables(),
         listBundles(),
         pinnedExpert(),
         listRuns(),
       ]);
       this.runs = runs;
-      this.recipient = room?.recipient ?? null;
+      this.room = room ?? null;
       this.tables = tables;
       this.bundles = bundles;
       this.pinned = pinned;
@@ -109,32 +122,61 @@ export class Owner {
     }
   }
 
-  async createRoom(): Promise<void> {
+  /** Runs a room operation that takes seconds (scrypt) with a busy note painted first. */
+  async #busy<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
+    this.busy = what;
+    await new Promise((r) => setTimeout(r, 30));
     try {
-      const { room, backup } = await createRoomKey();
-      this.recipient = room.recipient;
-      await appendAudit('room.created', { recipient: room.recipient });
-      download('airlock-room.key', backup, 'text/plain');
+      return await work();
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  async createRoom(name: string, passphrase: string): Promise<void> {
+    await this.#busy("Making the room's keys and sealing their backup…", async () => {
+      const { room, backup } = await createRoom({ name, passphrase });
+      this.room = room;
+      await appendAudit('room.created', { recipient: room.recipient, receiptKey: room.receiptFingerprint ?? '' });
+      download(backupName(room.name), backup, 'text/plain');
       this.say(
-        'Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.',
+        'Room created. Its backup was downloaded, sealed with your passphrase: keep both safe — together they are the only way to move this room (its key and its receipt-signing key) to another browser.',
       );
-    } catch (e) {
-      this.fail(e);
-    }
+    });
   }
 
-  async restoreRoom(file: File): Promise<void> {
-    try {
-      this.recipient = (await importRoomKey(await file.text())).recipient;
-      await appendAudit('room.restored', { recipient: this.recipient });
-      this.say('Room key restored.');
-    } catch (e) {
-      this.fail(e);
-    }
+  async restoreRoom(file: File, passphrase: string): Promise<void> {
+    await this.#busy('Opening the backup…', async () => {
+      const { room, receiptKey } = await restoreRoom(await file.text(), { passphrase });
+      this.room = room;
+      await appendAudit('room.restored', {
+        recipient: room.recipient,
+        receiptKey: receiptKey === 'restored' ? (room.receiptFingerprint ?? '') : 'kept',
+      });
+      this.say(
+        receiptKey === 'restored'
+          ? `Room "${room.name}" restored with its receipt-signing key ${room.receiptFingerprint}: receipts verify against the invitation you sent before.`
+          : 'Room key restored from an identity file. That file holds no receipt-signing key: receipts from this browser are signed by its own key, so send your expert a new invitation.',
+      );
+    });
   }
 
-  invitation(room: string, stats: Record<string, string[]>): void {
-    if (!this.recipient) return this.say('Create the room key first.', 'error');
+  async backupRoom(passphrase: string): Promise<void> {
+    await this.#busy('Sealing a new backup…', async () => {
+      const backup = await backupRoom(passphrase);
+      await appendAudit('room.backup', { recipient: this.room?.recipient ?? '' });
+      download(backupName(this.room?.name ?? 'room'), backup, 'text/plain');
+      this.say('A new backup of the room was downloaded, sealed with the same passphrase.');
+    });
+  }
+
+  invitation(stats: Record<string, string[]>): void {
+    const current = this.room;
+    if (!current) return this.say('Create the room key first.', 'error');
+    const room = current.name;
     void (async () => {
       try {
         const tables = [];
@@ -146,7 +188,7 @@ export class Owner {
         const inv = {
           ...buildInvitation({
             room,
-            recipient: this.recipient!,
+            recipient: current.recipient,
             tables,
             stats,
             ...(this.pinned ? { expert: this.pinned } : {}),

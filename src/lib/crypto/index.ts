@@ -13,6 +13,7 @@ export {
   formatPublicKey,
   parsePublicKey,
   parsePrivateKey,
+  formatPrivateKey,
   generateSshKey,
   publicKeyBlob,
   signSsh,
@@ -22,13 +23,16 @@ export {
   type SshPrivateKey,
 } from './ssh.ts';
 export {
-  createRoomKey,
+  saveOwnerIdentity,
+  loadOwnerIdentity,
   importRoomKey,
   loadRoomKey,
   deleteRoomKey,
   importAgeIdentity,
+  importEd25519Seed,
   ownerSigner,
   type RoomKey,
+  type OwnerIdentity,
 } from './keystore.ts';
 export { ageHeader, encryptPayload, decryptAge } from './age-stream.ts';
 export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

@@ -1,20 +1,35 @@
 /**
- * The owner's room key in the browser: kept in IndexedDB as a non-extractable WebCrypto X25519
- * key, which page script can use to decrypt but never read out. The one chance to back it up is
- * when it is made (or imported): the caller gets the age identity file text once and it is not
- * stored anywhere. age-encryption accepts such a CryptoKey as an identity directly.
+ * The owner's keys in the browser: the room key (a WebCrypto X25519 key, which age-encryption accepts
+ * as an identity directly) and the receipt-signing key (Ed25519), both kept in IndexedDB as
+ * non-extractable keys that page script can use but never read out. Their only readable copy is
+ * the room's backup, sealed under the owner's passphrase when the room is made (rooms/backup.ts);
+ * it is kept here in that sealed form so the owner can download it again with the passphrase.
  */
 import { openDB, type DBSchema } from 'idb';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { base64urlnopad, bech32 } from '@scure/base';
-import { formatIdentityFile, generateOwnerKey, parseIdentityFile, KeyError } from './age.ts';
+import { parseIdentityFile, KeyError } from './age.ts';
+
+interface KeyRecord {
+  id: string;
+  /** `room`: the age recipient; empty for the receipt signer. */
+  recipient: string;
+  key: CryptoKey;
+  createdAt: number;
+  /** `receipt-signer`: the Ed25519 public key. */
+  publicKey?: Uint8Array;
+  /** `room`: the room's name. */
+  name?: string;
+  /**
+   * `room`: the room's backup as made or restored (armored age, scrypt): both private keys, readable
+   * only with the owner's passphrase. Absent for keys made before backups held the receipt key.
+   */
+  backup?: string;
+}
 
 interface KeyDB extends DBSchema {
   /** `room`: the age key (with its recipient); `receipt-signer`: the Ed25519 key (with its public bytes). */
-  keys: {
-    key: string;
-    value: { id: string; recipient: string; key: CryptoKey; createdAt: number; publicKey?: Uint8Array };
-  };
+  keys: { key: string; value: KeyRecord };
 }
 
 const DB = 'airlock-keys';
@@ -54,43 +69,100 @@ export interface RoomKey {
   createdAt: number;
 }
 
-/**
- * Makes the room key, stores it, and returns the backup text — the only time it exists in
- * readable form. Refuses to replace an existing key (that would lock out every bundle sealed to it).
- * @throws {KeyError} if a room key exists already.
- */
-export async function createRoomKey(): Promise<{ room: RoomKey; backup: string }> {
-  if (await loadRoomKey())
-    throw new KeyError(
-      'this browser already has a room key; delete it first (bundles sealed to it will no longer open)',
-    );
-  const k = await generateOwnerKey();
-  const room = await storeRoomKey(k.identity, k.recipient);
-  return { room, backup: formatIdentityFile(k) };
+/** Turns an Ed25519 seed into a non-extractable WebCrypto signing key. */
+export async function importEd25519Seed(seed: Uint8Array, publicKey: Uint8Array): Promise<CryptoKey> {
+  const jwk: JsonWebKey = {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    d: base64urlnopad.encode(seed),
+    x: base64urlnopad.encode(publicKey),
+  };
+  return crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']);
 }
 
-/** Restores a room key from a backup file (as written by createRoomKey, airlock keygen or age-keygen). */
-export async function importRoomKey(backupText: string, options: { replace?: boolean } = {}): Promise<RoomKey> {
-  const [k] = await parseIdentityFile(backupText);
+/** The owner's whole identity as stored: the room key and, when it has one, the receipt signer. */
+export interface OwnerIdentity {
+  name: string;
+  recipient: string;
+  createdAt: number;
+  /** The receipt-signing public key, once there is one. */
+  receiptPublicKey?: Uint8Array;
+  /** The sealed backup of both keys, when the room has one (see rooms/backup.ts). */
+  backup?: string;
+}
+
+/**
+ * Stores the owner's identity: the age room key and (when given) the receipt-signing key, both as
+ * non-extractable WebCrypto keys, in one transaction. Without a receipt key the stored one is kept.
+ * Refuses to replace another room key unless `replace` (that would lock out every bundle sealed to it).
+ * @throws {KeyError}
+ */
+export async function saveOwnerIdentity(input: {
+  name?: string;
+  identity: string;
+  recipient: string;
+  receipt?: { seed: Uint8Array; publicKey: Uint8Array };
+  backup?: string;
+  createdAt?: number;
+  replace?: boolean;
+}): Promise<RoomKey> {
   const existing = await loadRoomKey();
-  if (existing && existing.recipient !== k!.recipient && !options.replace) {
+  if (existing && existing.recipient !== input.recipient && !input.replace) {
     throw new KeyError(
-      `this browser has another room key (${existing.recipient.slice(0, 16)}…); replace it explicitly`,
+      `this browser has another room key (${existing.recipient.slice(0, 16)}…); replace it explicitly (bundles sealed to it will no longer open)`,
     );
   }
-  return storeRoomKey(k!.identity, k!.recipient);
-}
-
-async function storeRoomKey(identity: string, recipient: string): Promise<RoomKey> {
-  const key = await importAgeIdentity(identity);
-  const room = { recipient, key, createdAt: Date.now() };
+  const key = await importAgeIdentity(input.identity);
+  const signer = input.receipt ? await importEd25519Seed(input.receipt.seed, input.receipt.publicKey) : undefined;
+  const createdAt = input.createdAt ?? Date.now();
   const d = await db();
   try {
-    await d.put('keys', { id: ROOM, ...room });
+    const tx = d.transaction('keys', 'readwrite');
+    const old = await tx.store.get(ROOM);
+    // A backup belongs to the keys it holds: the same room restored from an identity file keeps it.
+    const backup = input.backup ?? (old?.recipient === input.recipient && !input.receipt ? old.backup : undefined);
+    await tx.store.put({
+      id: ROOM,
+      recipient: input.recipient,
+      key,
+      createdAt,
+      name: input.name ?? old?.name ?? 'room',
+      ...(backup ? { backup } : {}),
+    });
+    if (signer)
+      await tx.store.put({ id: SIGNER, recipient: '', key: signer, publicKey: input.receipt!.publicKey, createdAt });
+    await tx.done;
   } finally {
     d.close();
   }
-  return room;
+  return { recipient: input.recipient, key, createdAt };
+}
+
+/** The stored identity (never a private key), or undefined before a room exists. */
+export async function loadOwnerIdentity(): Promise<OwnerIdentity | undefined> {
+  const d = await db();
+  try {
+    const [room, signer] = await Promise.all([d.get('keys', ROOM), d.get('keys', SIGNER)]);
+    if (!room) return undefined;
+    return {
+      name: room.name ?? 'room',
+      recipient: room.recipient,
+      createdAt: room.createdAt,
+      ...(signer?.publicKey ? { receiptPublicKey: signer.publicKey } : {}),
+      ...(room.backup ? { backup: room.backup } : {}),
+    };
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * Restores a room key from an age identity file (as written by airlock keygen or age-keygen, or by
+ * Airlock before room backups). The receipt-signing key is not in such a file: the stored one is kept.
+ */
+export async function importRoomKey(backupText: string, options: { replace?: boolean } = {}): Promise<RoomKey> {
+  const [k] = await parseIdentityFile(backupText);
+  return saveOwnerIdentity({ identity: k!.identity, recipient: k!.recipient, replace: options.replace });
 }
 
 export async function loadRoomKey(): Promise<RoomKey | undefined> {
@@ -103,18 +175,22 @@ export async function loadRoomKey(): Promise<RoomKey | undefined> {
   }
 }
 
+/** Forgets the owner's identity: the room key, the receipt-signing key and the sealed backup. */
 export async function deleteRoomKey(): Promise<void> {
   const d = await db();
   try {
-    await d.delete('keys', ROOM);
+    const tx = d.transaction('keys', 'readwrite');
+    await Promise.all([tx.store.delete(ROOM), tx.store.delete(SIGNER), tx.done]);
   } finally {
     d.close();
   }
 }
 
 /**
- * The owner's receipt-signing key: a non-extractable WebCrypto Ed25519 key, made on first use and
- * kept beside the room key. Its public half goes into invitations so experts can check receipts.
+ * The owner's receipt-signing key: a non-extractable WebCrypto Ed25519 key kept beside the room key.
+ * Its public half goes into invitations so experts can check receipts. A room made with a backup has
+ * it from the start; a room key restored from a bare identity file (or made before backups held the
+ * receipt key) gets one here on first use, which no backup holds.
  */
 export async function ownerSigner(): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }> {
   const d = await db();
