@@ -8,7 +8,7 @@ import { formatPublicKey, loadRoomKey, ownerSigner } from '../../lib/crypto/inde
 import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../../lib/rooms/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
-import { inferenceRun, listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
+import { inferenceRun, listRuns, saveRun, type RunSummary } from '../../lib/runs/index.ts';
 import {
   importBundle,
   listBundles,
@@ -78,7 +78,7 @@ export class Owner {
   /** The output gate's report on the last run's outputs. */
   gate = $state<GateReport | null>(null);
   audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
-  runs = $state<StoredRun[]>([]);
+  runs = $state<RunSummary[]>([]);
   /** The model the owner exported last (an approved model), for scoring tables. */
   approved = $state<{ key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
   readonly scoreRun: RunState;
@@ -320,8 +320,8 @@ export class Owner {
       );
       await this.refresh();
     } catch (e) {
-      if (e instanceof BundleError && e.code === 'unknown-signer' && /no expert is pinned/.test(e.message)) {
-        this.pendingBundle = { file, signer: /SHA256:\S+/.exec(e.message)?.[0] ?? '' };
+      if (e instanceof BundleError && e.code === 'needs-trust' && e.signer) {
+        this.pendingBundle = { file, signer: e.signer };
         return;
       }
       this.fail(e);

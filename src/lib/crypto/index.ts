@@ -35,4 +35,5 @@ export {
   type OwnerIdentity,
 } from './keystore.ts';
 export { ageHeader, encryptPayload, decryptAge } from './age-stream.ts';
+export { AgeError, type AgeErrorCode } from './age-error.ts';
 export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

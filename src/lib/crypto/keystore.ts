@@ -5,7 +5,8 @@
  * the room's backup, sealed under the owner's passphrase when the room is made (rooms/backup.ts);
  * it is kept here in that sealed form so the owner can download it again with the passphrase.
  */
-import { openDB, type DBSchema } from 'idb';
+import type { DBSchema } from 'idb';
+import { database } from '../storage/index.ts';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { base64urlnopad, bech32 } from '@scure/base';
 import { parseIdentityFile, KeyError } from './age.ts';
@@ -35,13 +36,9 @@ interface KeyDB extends DBSchema {
 const DB = 'airlock-keys';
 const ROOM = 'room';
 
-function db() {
-  return openDB<KeyDB>(DB, 1, {
-    upgrade(d, old) {
-      if (old < 1) d.createObjectStore('keys', { keyPath: 'id' });
-    },
-  });
-}
+const db = database<KeyDB>(DB, 1, (d, old) => {
+  if (old < 1) d.createObjectStore('keys', { keyPath: 'id' });
+});
 
 /** Turns an `AGE-SECRET-KEY-1…` identity into a non-extractable WebCrypto key. */
 export async function importAgeIdentity(identity: string): Promise<CryptoKey> {
@@ -115,8 +112,7 @@ export async function saveOwnerIdentity(input: {
   const key = await importAgeIdentity(input.identity);
   const signer = input.receipt ? await importEd25519Seed(input.receipt.seed, input.receipt.publicKey) : undefined;
   const createdAt = input.createdAt ?? Date.now();
-  const d = await db();
-  try {
+  await db.run(async (d) => {
     const tx = d.transaction('keys', 'readwrite');
     const old = await tx.store.get(ROOM);
     // A backup belongs to the keys it holds: the same room restored from an identity file keeps it.
@@ -132,16 +128,13 @@ export async function saveOwnerIdentity(input: {
     if (signer)
       await tx.store.put({ id: SIGNER, recipient: '', key: signer, publicKey: input.receipt!.publicKey, createdAt });
     await tx.done;
-  } finally {
-    d.close();
-  }
+  });
   return { recipient: input.recipient, key, createdAt };
 }
 
 /** The stored identity (never a private key), or undefined before a room exists. */
 export async function loadOwnerIdentity(): Promise<OwnerIdentity | undefined> {
-  const d = await db();
-  try {
+  return db.run(async (d) => {
     const [room, signer] = await Promise.all([d.get('keys', ROOM), d.get('keys', SIGNER)]);
     if (!room) return undefined;
     return {
@@ -151,9 +144,7 @@ export async function loadOwnerIdentity(): Promise<OwnerIdentity | undefined> {
       ...(signer?.publicKey ? { receiptPublicKey: signer.publicKey } : {}),
       ...(room.backup ? { backup: room.backup } : {}),
     };
-  } finally {
-    d.close();
-  }
+  });
 }
 
 /**
@@ -166,24 +157,18 @@ export async function importRoomKey(backupText: string, options: { replace?: boo
 }
 
 export async function loadRoomKey(): Promise<RoomKey | undefined> {
-  const d = await db();
-  try {
+  return db.run(async (d) => {
     const v = await d.get('keys', ROOM);
     return v ? { recipient: v.recipient, key: v.key, createdAt: v.createdAt } : undefined;
-  } finally {
-    d.close();
-  }
+  });
 }
 
 /** Forgets the owner's identity: the room key, the receipt-signing key and the sealed backup. */
 export async function deleteRoomKey(): Promise<void> {
-  const d = await db();
-  try {
+  return db.run(async (d) => {
     const tx = d.transaction('keys', 'readwrite');
     await Promise.all([tx.store.delete(ROOM), tx.store.delete(SIGNER), tx.done]);
-  } finally {
-    d.close();
-  }
+  });
 }
 
 /**
@@ -193,8 +178,7 @@ export async function deleteRoomKey(): Promise<void> {
  * receipt key) gets one here on first use, which no backup holds.
  */
 export async function ownerSigner(): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }> {
-  const d = await db();
-  try {
+  return db.run(async (d) => {
     let v = await d.get('keys', SIGNER);
     if (!v) {
       const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
@@ -207,9 +191,7 @@ export async function ownerSigner(): Promise<{ publicKey: Uint8Array; sign(data:
       publicKey: v.publicKey!,
       sign: async (data) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, data as Uint8Array<ArrayBuffer>)),
     };
-  } finally {
-    d.close();
-  }
+  });
 }
 
 const SIGNER = 'receipt-signer';

@@ -1,3 +1,3 @@
 /** Past runs, kept in IndexedDB. */
-export { saveRun, listRuns, type StoredRun } from './store.ts';
+export { saveRun, listRuns, runDetails, type StoredRun, type RunSummary, type RunDetails } from './store.ts';
 export { inferenceRun, INFERENCE_CELL } from './inference.ts';
