@@ -14,12 +14,11 @@
  * `Decrypter.decryptHeader`, the library's entry point for delegated decryption. The interop tests
  * run both directions against the `age` program.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
 import { AgeError } from './age-error.ts';
-import { CHUNK, SEALED, TAG, chunkNonce, currentLanes, openChunk, sealChunks, type ChunkLanes } from './lanes.ts';
+import { CHUNK, SEALED, TAG, currentLanes, openChunk, sealChunks, type ChunkLanes } from './lanes.ts';
 
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
