@@ -7,7 +7,7 @@ import {
   DEFAULT_LIMITS,
   loadPyodideAssets,
   runNotebook,
-  storedSnapshot,
+  runtimeAssets,
   ensureSnapshot,
   clearSnapshot,
   type SandboxOptions,
@@ -21,7 +21,9 @@ import { deleteRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index
 import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../lib/rooms/index.ts';
 import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
-import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
+import type { GateReport } from '../lib/gate/index.ts';
+import { runBundle, type OwnerRun } from '../lib/runs/index.ts';
+import { AIRLOCK_VERSION } from '../lib/version.ts';
 import {
   loadFile,
   listTables,
@@ -53,8 +55,10 @@ export interface RunSealedResult {
   refused?: string;
   report?: RunReport;
   gate?: GateReport | null;
-  bundle?: { name: string; version: string; signer: string; manifestSha256: string; outputs: string[] };
-  tables?: Array<{ name: string; as: string; fingerprint: string; rows: number }>;
+  bundle?: OwnerRun['bundle'];
+  tables?: OwnerRun['tables'];
+  /** What the receipt says but the export's own part (see lib/runs/export.ts). */
+  receipt?: OwnerRun['receipt'];
 }
 
 export interface BundleSummary {
@@ -135,17 +139,11 @@ export interface AirlockAutomation {
   clearSnapshot(): Promise<void>;
 }
 
-/** The runtime files, with the warm-start snapshot when one is stored. */
-async function runtimeAssets() {
-  const [assets, snapshot] = await Promise.all([loadPyodideAssets(), storedSnapshot()]);
-  return snapshot ? { ...assets, snapshot } : assets;
-}
-
 export function installAutomation(): void {
   // Start loading the runtime files with the page; every run needs them.
   void loadPyodideAssets().catch(() => {});
   const automation: AirlockAutomation = {
-    version: __AIRLOCK_VERSION__,
+    version: AIRLOCK_VERSION,
     pyodideVersion: __PYODIDE_VERSION__,
     async run(req) {
       const stored = await Promise.all(
@@ -191,79 +189,17 @@ export function installAutomation(): void {
     async runSealed(req) {
       const room = await loadRoomKey();
       if (!room) return { refused: 'this browser has no room key; restore the owner key first' };
-      // As the app's Run button: Python starts while the bundle is decrypted and checked and the
-      // tables are read; a refused bundle stops the run before anything of it reaches Python.
-      class Refusal extends Error {}
-      const plan = (async () => {
-        let b;
-        try {
-          b = await openBundle(req.bundle, room.key, { ...(req.expert ? { expert: req.expert } : {}), prepareWheels });
-        } catch (e) {
-          throw new Refusal((e as Error).message);
-        }
-        const metas = await listTables();
-        const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(req.mapping);
-        const tables: NonNullable<RunSealedResult['tables']> = [];
-        for (const as of wanted) {
-          const name = req.mapping[as] ?? as;
-          const meta = metas.find((m) => m.name === name);
-          if (!meta)
-            throw new Refusal(
-              `the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>`,
-            );
-          tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
-        }
-        const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
-        const [mounted, forGate] = await Promise.all([load(), load()]);
-        return { b, tables, mounted, forGate };
-      })();
-      plan.catch(() => {});
-      const stop = new AbortController();
-      const running = runNotebook({
-        notebook: plan.then((p) => p.b.notebook),
-        wheels: plan.then((p) => p.b.prepared.wheels),
-        tables: plan.then((p) => p.mounted),
-        limits: req.limits,
-        onEvent: req.onEvent,
-        signal: stop.signal,
+      const limits = { ...DEFAULT_LIMITS, ...req.limits };
+      const r = await runBundle({
+        identity: room.key,
+        bundle: { sealed: req.bundle, ...(req.expert ? { expert: req.expert } : {}) },
+        mapping: req.mapping,
+        policy: { timeLimitSeconds: limits.timeLimitMs / 1000, maxOutputBytes: limits.maxOutputBytes },
         assets: runtimeAssets(),
+        ...(req.onEvent ? { onEvent: req.onEvent } : {}),
       });
-      let planned;
-      try {
-        planned = await plan;
-      } catch (e) {
-        stop.abort();
-        await running.catch(() => {});
-        if (e instanceof Refusal) return { refused: e.message };
-        throw e;
-      }
-      const { b, tables, forGate } = planned;
-      const report = await running;
-      const gate =
-        report.status === 'ok'
-          ? reviewOutputs(
-              report.outputs,
-              forGate,
-              {
-                maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
-                declared: b.manifest.outputs,
-              },
-              report.tripwires,
-            )
-          : null;
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
-      return {
-        report,
-        gate,
-        tables,
-        bundle: {
-          name: b.manifest.name,
-          version: b.manifest.version,
-          signer: b.signer,
-          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
-          outputs: b.manifest.outputs,
-        },
-      };
+      if (!r.ok) return { refused: r.refused.message };
+      return { report: r.report, gate: r.gate, tables: r.tables, bundle: r.bundle, receipt: r.receipt };
     },
     async openAndPrepare(bytes) {
       const room = await loadRoomKey();

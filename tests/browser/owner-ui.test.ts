@@ -200,7 +200,23 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
   await page.getByLabel('I have reviewed these problems and export anyway').check();
+  // An override needs the owner's reason, which the receipt records.
+  expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
+  await page.getByTestId('override-reason').fill('synthetic ids in a test table, reviewed with the expert');
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(true);
+  const overridden: Array<import('playwright-core').Download> = [];
+  page.on('download', (d) => overridden.push(d));
+  await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
+  await expect.poll(() => overridden.length).toBe(3);
+  page.removeAllListeners('download');
+  const signedOverride = Object.fromEntries(
+    await Promise.all(overridden.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)),
+  );
+  expect(
+    verifyReceipt(signedOverride['receipt.json']!, signedOverride['receipt.json.sig']!.toString('utf8'), {
+      owner: invitation.owner,
+    }).gate,
+  ).toMatchObject({ pass: false, overridden: true, reason: 'synthetic ids in a test table, reviewed with the expert' });
 
   // The audit log saw it all, and notices an edit made behind its back.
   await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
@@ -300,6 +316,15 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   });
   expect(receipt.owner.fingerprint).toBe(receiptFingerprint);
   expect(receipt.tables).toMatchObject([{ name: 'small', as: 'encounters', rows: 4 }]);
+
+  // The table goes away behind the page's back (another tab): the run is refused with a sentence
+  // naming it, and nothing runs (the app used to fail on a missing catalog entry mid-run).
+  page.removeAllListeners('download');
+  await page.evaluate(() => (window as any).airlock.data.remove('small'));
+  await page.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await expect
+    .poll(() => page.getByTestId('message').textContent())
+    .toContain('the bundle reads a table "encounters", and there is no local table "small" to give it');
 });
 
 test('the expert seals a bundle in the app from an invitation, and gets mock data from it', async () => {

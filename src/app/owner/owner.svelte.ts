@@ -2,13 +2,18 @@
  * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
  * it and call its methods; all I/O goes through src/lib.
  */
-import { Encrypter } from 'age-encryption';
-import { zipSync } from 'fflate';
 import { formatPublicKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
 import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../../lib/rooms/index.ts';
 import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
-import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
-import { inferenceRun, listRuns, saveRun, type RunSummary } from '../../lib/runs/index.ts';
+import {
+  DEFAULT_POLICY,
+  exportRun,
+  inferenceRun,
+  listRuns,
+  runBundle,
+  type OwnerRun,
+  type RunSummary,
+} from '../../lib/runs/index.ts';
 import {
   importBundle,
   listBundles,
@@ -30,9 +35,8 @@ import {
   type IngestOptions,
   type TableMeta,
 } from '../../lib/data/index.ts';
-import { DEFAULT_LIMITS, type ColumnType } from '../../lib/sandbox/index.ts';
-import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
-import { prepareWheels } from '../../lib/wheel/index.ts';
+import { runtimeAssets, type ColumnType } from '../../lib/sandbox/index.ts';
+import type { GateReport } from '../../lib/gate/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
@@ -83,8 +87,7 @@ export class Owner {
   approved = $state<{ key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
   readonly scoreRun: RunState;
   /** What the last run's receipt will say. */
-  #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
-  #lastKey: string | null = null;
+  #lastRun: OwnerRun | null = null;
   /** The last run's bundle author's age recipient, if they gave one (outputs may be encrypted to it). */
   replyTo = $state<string | undefined>(undefined);
   readonly run: RunState;
@@ -328,55 +331,25 @@ export class Owner {
     }
   }
 
-  /** Exports the last run's outputs with a receipt signed by the owner's key; `overridden` if the gate failed. */
-  async exportOutputs(overridden: boolean, encryptTo?: string): Promise<void> {
-    const report = this.run.report;
-    if (!report || !this.#lastRun || !this.gate) return;
+  /**
+   * Exports the last run's outputs with a receipt signed by the owner's key. A run the gate blocked
+   * leaves only with the owner's written reason, which the receipt records.
+   */
+  async exportOutputs(override: { reason: string } | undefined, encryptTo?: string): Promise<void> {
+    const run = this.#lastRun;
+    if (!run) return;
     try {
-      const outputs = await Promise.all(
-        report.outputs.map(async (o) => ({
-          path: o.path,
-          size: o.bytes.byteLength,
-          sha256: [...new Uint8Array(await crypto.subtle.digest('SHA-256', o.bytes as Uint8Array<ArrayBuffer>))]
-            .map((x) => x.toString(16).padStart(2, '0'))
-            .join(''),
-        })),
-      );
-      const signer = await ownerSigner();
-      const { bytes, signature } = await signReceiptWith(
-        {
-          ...this.#lastRun,
-          outputs,
-          gate: {
-            pass: this.gate.pass,
-            overridden: !this.gate.pass && overridden,
-            problems: this.gate.files.flatMap((f) => f.problems),
-            tripwires: this.gate.tripwires.map((t) => t.name),
-          },
-        },
-        signer.publicKey,
-        signer.sign,
-      );
-      if (encryptTo) {
-        // One zip of the outputs, age-encrypted to the expert: only they can read what left.
-        const e = new Encrypter();
-        e.addRecipient(encryptTo);
-        const zip = zipSync(Object.fromEntries(report.outputs.map((o) => [o.path, o.bytes])));
-        download(`${this.#lastRun.bundle.name}-${this.#lastRun.bundle.version}-outputs.zip.age`, await e.encrypt(zip));
-      } else {
-        for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
-      }
-      download('receipt.json', bytes, 'application/json');
-      download('receipt.json.sig', signature, 'text/plain');
-      for (const o of outputs)
-        await appendAudit('output.exported', {
-          path: o.path,
-          sha256: o.sha256,
-          gate: this.gate.pass ? 'passed' : 'overridden',
-        });
-      if (encryptTo) await appendAudit('output.encrypted', { to: encryptTo });
-      this.approved = { key: this.#lastKey!, files: report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })) };
-      this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
+      const exported = await exportRun(run, await ownerSigner(), {
+        ...(override ? { override } : {}),
+        ...(encryptTo ? { encryptTo } : {}),
+        record: true,
+      });
+      for (const f of exported.files) download(f.name.replaceAll('/', '_'), f.bytes, f.type);
+      this.approved = {
+        key: run.bundle.key!,
+        files: run.report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })),
+      };
+      this.say(`Exported ${exported.receipt.outputs.length} file(s) with a signed receipt.`);
     } catch (e) {
       this.fail(e);
     }
@@ -423,80 +396,28 @@ export class Owner {
   }
 
   async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
-    const room = await loadRoomKey();
+    const room = await loadRoomKey().catch(() => undefined);
     if (!room) return this.say('Create or restore the room key first.', 'error');
+    this.gate = null;
+    this.#lastRun = null;
     try {
-      // Python starts while the bundle is decrypted and checked: the run takes the notebook and
-      // wheels when they are ready, and nothing of the owner's reaches the sandbox before that.
-      const opened = openStoredBundle(key, room.key, prepareWheels);
-      opened.catch(() => {});
-      this.gate = null;
-      const metas = await listTables();
-      const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
-      // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
-      const [tables, forGate] = await Promise.all([load(), load()]);
-      const started = new Date().toISOString();
-      const running = this.run.start({
-        notebook: opened.then((b) => b.notebook),
-        wheels: opened.then((b) => b.prepared.wheels),
-        tables,
-      });
-      let b: Awaited<typeof opened>;
-      try {
-        b = await opened;
-      } catch (e) {
-        this.run.cancel();
-        await running;
-        throw e;
-      }
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
-      this.#lastRun = {
-        bundle: {
-          name: b.manifest.name,
-          version: b.manifest.version,
-          signer: b.signer,
-          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
-        },
-        tables: Object.entries(mapping).map(([as, name]) => {
-          const m = metas.find((t) => t.name === name)!;
-          return { name, as, fingerprint: m.fingerprint, rows: m.rowCount };
-        }),
-        software: { airlock: __AIRLOCK_VERSION__, pyodide: __PYODIDE_VERSION__ },
-        policy: { timeLimitSeconds: DEFAULT_LIMITS.timeLimitMs / 1000, maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes },
-        started,
-        ended: started,
-      };
-      this.#lastKey = key;
-      this.replyTo = b.manifest.author.recipient;
-      await appendAudit('run.started', { bundle: key });
-      const report = await running;
-      this.#lastRun.ended = new Date().toISOString();
-      await appendAudit('run.ended', {
-        bundle: key,
-        status: report.status,
-        outputs: report.outputs.length,
-        tripwires: report.tripwires.length,
-      });
-      if (report.status === 'ok') {
-        this.gate = reviewOutputs(
-          report.outputs,
-          forGate,
-          { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs },
-          report.tripwires,
-        );
-      }
-      await saveRun({
-        bundle: { key, name: b.manifest.name, version: b.manifest.version, signer: b.signer },
-        tables: mapping,
-        started: this.#lastRun.started,
-        ended: this.#lastRun.ended,
-        status: report.status,
-        message: report.message,
-        logs: report.logs,
-        outputs: report.outputs,
-        ...(this.gate ? { gate: { pass: this.gate.pass, problems: this.gate.files.flatMap((f) => f.problems) } } : {}),
-        tripwires: report.tripwires.map((t) => t.name),
-      });
+      const result = await this.run.track(
+        (hooks) =>
+          runBundle({
+            identity: room.key,
+            bundle: { key },
+            mapping,
+            policy: DEFAULT_POLICY,
+            assets: runtimeAssets(),
+            record: true,
+            ...hooks,
+          }),
+        (r) => (r.ok ? r.report : null),
+      );
+      if (!result.ok) return this.say(result.refused.message, 'error');
+      this.#lastRun = result;
+      this.gate = result.gate;
+      this.replyTo = result.replyTo;
       this.runs = await listRuns();
     } catch (e) {
       this.fail(e);

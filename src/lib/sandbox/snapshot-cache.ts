@@ -12,6 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import workerSource from './worker.ts?iife';
 import { Sandbox } from './host.ts';
 import type { PyodideAssets } from './protocol.ts';
+import { loadPyodideAssets } from './assets.ts';
 
 interface CacheDB extends DBSchema {
   snapshots: { key: string; value: { key: string; image: ArrayBuffer; createdAt: number } };
@@ -80,4 +81,10 @@ export function ensureSnapshot(assets: PyodideAssets): Promise<ArrayBuffer | und
 export async function clearSnapshot(): Promise<void> {
   memory = undefined;
   await db.run((d) => d.clear('snapshots'));
+}
+
+/** The runtime files every sandbox boots from, with the warm-start snapshot when one is stored. */
+export async function runtimeAssets(): Promise<PyodideAssets> {
+  const [assets, snapshot] = await Promise.all([loadPyodideAssets(), storedSnapshot()]);
+  return snapshot ? { ...assets, snapshot } : assets;
 }
