@@ -271,7 +271,7 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   await expect
     .poll(() => page.getByTestId('message').textContent(), { timeout: 30_000 })
     .toContain('the passphrase does not open this backup');
-  expect(await page.evaluate(() => (window as any).airlock.room.get())).toBeNull();
+  expect(await page.evaluate(() => (window as any).airlock.rooms.list())).toEqual([]);
 
   await page.getByTestId('restore-passphrase').fill(PASSPHRASE);
   await page.getByRole('button', { name: 'Restore', exact: true }).click();

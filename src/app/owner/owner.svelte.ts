@@ -1,42 +1,38 @@
 /**
- * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
- * it and call its methods; all I/O goes through src/lib.
+ * The owner's side of the app as reactive state: rooms, tables, bundles, runs. Components render
+ * it and call its methods; every workflow is in src/lib (rooms, runs), the same code
+ * `window.airlock` and the CLI call.
  */
-import { formatPublicKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
-import { backupRoom, createRoom, restoreRoom, roomInfo, type RoomInfo } from '../../lib/rooms/index.ts';
-import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
+import { readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
+import { BundleError, listBundles, type StoredBundle } from '../../lib/bundle/index.ts';
 import {
-  DEFAULT_POLICY,
-  exportRun,
-  inferenceRun,
-  listRuns,
-  runBundle,
-  type OwnerRun,
-  type RunSummary,
-} from '../../lib/runs/index.ts';
-import {
-  importBundle,
-  listBundles,
-  openStoredBundle,
-  pinnedExpert,
-  BundleError,
-  type StoredBundle,
-} from '../../lib/bundle/index.ts';
-import {
-  buildInvitation,
-  deleteTable,
   inferColumns,
-  loadFile,
   listTables,
-  loadTable,
   previewTable,
-  renameTable,
   IngestError,
   type IngestOptions,
   type TableMeta,
 } from '../../lib/data/index.ts';
-import { runtimeAssets, type ColumnType } from '../../lib/sandbox/index.ts';
 import type { GateReport } from '../../lib/gate/index.ts';
+import {
+  addTable,
+  backupRooms,
+  createRoom,
+  deleteOwnerTable,
+  getRoom,
+  grantTable,
+  importBundle,
+  listRooms,
+  renameOwnerTable,
+  restoreRooms,
+  revokeTable,
+  roomIdentity,
+  roomInvitation,
+  roomSigner,
+  type Room,
+} from '../../lib/rooms/index.ts';
+import { exportRun, listRuns, runBundle, scoreTable, type OwnerRun, type RunSummary } from '../../lib/runs/index.ts';
+import { runtimeAssets, type ColumnType } from '../../lib/sandbox/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
@@ -67,12 +63,13 @@ export interface Sniffed {
 }
 
 export class Owner {
-  room = $state<RoomInfo | null>(null);
+  rooms = $state<Room[]>([]);
+  /** The room the owner works in: every tab shows and acts on it. */
+  roomId = $state<string | null>(null);
   /** A room operation that takes seconds (scrypt) is under way. */
   busy = $state<string | null>(null);
   tables = $state<TableMeta[]>([]);
   bundles = $state<StoredBundle[]>([]);
-  pinned = $state<string | undefined>(undefined);
   /** One-line messages for the owner, newest first. */
   message = $state<{ text: string; kind: 'ok' | 'error' } | null>(null);
   loading = $state<{ name: string; done: number; total: number } | null>(null);
@@ -84,7 +81,7 @@ export class Owner {
   audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
   runs = $state<RunSummary[]>([]);
   /** The model the owner exported last (an approved model), for scoring tables. */
-  approved = $state<{ key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
+  approved = $state<{ room: string; key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
   readonly scoreRun: RunState;
   /** What the last run's receipt will say. */
   #lastRun: OwnerRun | null = null;
@@ -98,6 +95,11 @@ export class Owner {
     this.scoreRun = new RunState(airlock);
   }
 
+  /** The current room, or null before there is one. */
+  get room(): Room | null {
+    return this.rooms.find((r) => r.id === this.roomId) ?? null;
+  }
+
   private say(text: string, kind: 'ok' | 'error' = 'ok') {
     this.message = { text, kind };
   }
@@ -108,21 +110,25 @@ export class Owner {
 
   async refresh(): Promise<void> {
     try {
-      const [room, tables, bundles, pinned, runs] = await Promise.all([
-        roomInfo(),
-        listTables(),
-        listBundles(),
-        pinnedExpert(),
-        listRuns(),
-      ]);
-      this.runs = runs;
-      this.room = room ?? null;
+      const [rooms, tables] = await Promise.all([listRooms(), listTables()]);
+      this.rooms = rooms;
+      if (!rooms.some((r) => r.id === this.roomId))
+        this.roomId = (rooms.find((r) => !r.archived) ?? rooms[0])?.id ?? null;
       this.tables = tables;
-      this.bundles = bundles;
-      this.pinned = pinned;
+      const id = this.roomId;
+      [this.bundles, this.runs] = id ? await Promise.all([listBundles(id), listRuns(id)]) : [[], []];
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  async selectRoom(id: string): Promise<void> {
+    if (id === this.roomId) return;
+    this.roomId = id;
+    this.gate = null;
+    this.#lastRun = null;
+    this.pendingBundle = null;
+    await this.refresh();
   }
 
   /** Runs a room operation that takes seconds (scrypt) with a busy note painted first. */
@@ -142,70 +148,68 @@ export class Owner {
   async createRoom(name: string, passphrase: string): Promise<void> {
     await this.#busy("Making the room's keys and sealing their backup…", async () => {
       const { room, backup } = await createRoom({ name, passphrase });
-      this.room = room;
-      await appendAudit('room.created', { recipient: room.recipient, receiptKey: room.receiptFingerprint ?? '' });
+      this.roomId = room.id;
+      await this.refresh();
       download(backupName(room.name), backup, 'text/plain');
       this.say(
-        'Room created. Its backup was downloaded, sealed with your passphrase: keep both safe — together they are the only way to move this room (its key and its receipt-signing key) to another browser.',
+        `Room "${room.name}" created. Its backup was downloaded, sealed with your passphrase: keep both safe — together they are the only way to move this room (its key and its receipt-signing key) to another browser.`,
       );
     });
   }
 
-  async restoreRoom(file: File, passphrase: string): Promise<void> {
+  async restoreRooms(file: File, passphrase: string): Promise<void> {
     await this.#busy('Opening the backup…', async () => {
-      const { room, receiptKey } = await restoreRoom(await file.text(), { passphrase });
-      this.room = room;
-      await appendAudit('room.restored', {
-        recipient: room.recipient,
-        receiptKey: receiptKey === 'restored' ? (room.receiptFingerprint ?? '') : 'kept',
-      });
+      const { restored, skipped } = await restoreRooms(await file.text(), { passphrase });
+      if (restored[0]) this.roomId = restored[0].id;
+      await this.refresh();
+      const parts = [];
+      if (restored.length) {
+        parts.push(
+          `Restored ${restored.map((r) => `"${r.name}"`).join(', ')}${restored.length === 1 ? ` with its receipt-signing key ${restored[0]!.receiptFingerprint}` : ''}.`,
+        );
+        if (!restored.every((r) => r.backedUp)) {
+          parts.push(
+            'An identity file holds no receipt-signing key: receipts are signed by a new key, so send your expert a new invitation.',
+          );
+        }
+      }
+      for (const s of skipped) parts.push(`"${s.name}" was not restored: ${s.reason}.`);
+      this.say(parts.join(' '), restored.length ? 'ok' : 'error');
+    });
+  }
+
+  async backupRooms(which: 'current' | 'all', passphrase: string): Promise<void> {
+    const room = this.room;
+    await this.#busy('Sealing a new backup…', async () => {
+      const text = await backupRooms(which === 'all' ? 'all' : [room!.id], passphrase);
+      download(which === 'all' ? 'airlock-rooms.age' : backupName(room!.name), text, 'text/plain');
       this.say(
-        receiptKey === 'restored'
-          ? `Room "${room.name}" restored with its receipt-signing key ${room.receiptFingerprint}: receipts verify against the invitation you sent before.`
-          : 'Room key restored from an identity file. That file holds no receipt-signing key: receipts from this browser are signed by its own key, so send your expert a new invitation.',
+        which === 'all'
+          ? `A backup of all ${this.rooms.length} rooms was downloaded, sealed with the same passphrase.`
+          : `A new backup of "${room!.name}" was downloaded, sealed with the same passphrase.`,
       );
     });
   }
 
-  async backupRoom(passphrase: string): Promise<void> {
-    await this.#busy('Sealing a new backup…', async () => {
-      const backup = await backupRoom(passphrase);
-      await appendAudit('room.backup', { recipient: this.room?.recipient ?? '' });
-      download(backupName(this.room?.name ?? 'room'), backup, 'text/plain');
-      this.say('A new backup of the room was downloaded, sealed with the same passphrase.');
-    });
+  async setGrant(table: string, granted: boolean): Promise<void> {
+    if (!this.roomId) return;
+    try {
+      await (granted ? grantTable : revokeTable)(this.roomId, table);
+      await this.refresh();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   invitation(stats: Record<string, string[]>): void {
-    const current = this.room;
-    if (!current) return this.say('Create the room key first.', 'error');
-    const room = current.name;
+    const room = this.room;
+    if (!room) return this.say('Create a room first.', 'error');
     void (async () => {
       try {
-        const tables = [];
-        for (const t of this.tables) {
-          const full = await loadTable(t.name);
-          tables.push({ name: t.name, rowCount: full.rowCount, columns: full.columns });
-        }
-        const owner = formatPublicKey((await ownerSigner()).publicKey);
-        const inv = {
-          ...buildInvitation({
-            room,
-            recipient: current.recipient,
-            tables,
-            stats,
-            ...(this.pinned ? { expert: this.pinned } : {}),
-          }),
-          owner,
-        };
-        await appendAudit('invitation.exported', {
-          room,
-          tables: tables.length,
-          statistics: Object.values(stats).flat().length,
-        });
+        const inv = await roomInvitation(room.id, stats);
         download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');
         this.say(
-          'Invitation downloaded: names, types, counts and missing rates only' +
+          `Invitation for "${room.name}" downloaded: ${inv.tables.length} granted table(s), names, types, counts and missing rates only` +
             (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'),
         );
       } catch (e) {
@@ -238,6 +242,7 @@ export class Owner {
     }
   }
 
+  /** Loads the sniffed file; it is granted to the current room (other rooms see it once granted there). */
   async load(replace = false): Promise<void> {
     const s = this.sniffed;
     if (!s) return;
@@ -246,18 +251,13 @@ export class Owner {
     this.#abort = new AbortController();
     this.loading = { name: s.name, done: 0, total: s.file.size };
     try {
-      const { meta, report } = await loadFile(s.file, {
+      const { meta, report } = await addTable(s.file, {
         name: s.name,
         columns,
         replace,
         signal: this.#abort.signal,
         onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }),
-      });
-      await appendAudit(replace ? 'table.replaced' : 'table.loaded', {
-        name: meta.name,
-        rows: meta.rowCount,
-        fingerprint: meta.fingerprint,
-        file: s.file.name,
+        ...(this.roomId ? { grantTo: this.roomId } : {}),
       });
       this.sniffed = null;
       this.say(
@@ -286,8 +286,7 @@ export class Owner {
 
   async rename(from: string, to: string): Promise<void> {
     try {
-      await renameTable(from, to);
-      await appendAudit('table.renamed', { from, to });
+      await renameOwnerTable(from, to);
       await this.refresh();
     } catch (e) {
       this.fail(e);
@@ -296,8 +295,7 @@ export class Owner {
 
   async remove(name: string): Promise<void> {
     try {
-      await deleteTable(name);
-      await appendAudit('table.deleted', { name });
+      await deleteOwnerTable(name);
       if (this.preview?.name === name) this.preview = null;
       await this.refresh();
       this.say(`Deleted ${name}.`);
@@ -306,18 +304,12 @@ export class Owner {
     }
   }
 
-  async importBundleFile(file: File, options: { pinSigner?: boolean; force?: boolean } = {}): Promise<void> {
-    const room = await loadRoomKey();
-    if (!room) return this.say('Create or restore the room key first: bundles are sealed to it.', 'error');
+  async importBundleFile(file: File, options: { trust?: boolean; force?: boolean } = {}): Promise<void> {
+    const room = this.room;
+    if (!room) return this.say('Create or restore a room first: bundles are sealed to a room.', 'error');
     try {
-      const r = await importBundle(new Uint8Array(await file.arrayBuffer()), room.key, options);
+      const r = await importBundle(room.id, new Uint8Array(await file.arrayBuffer()), options);
       this.pendingBundle = null;
-      await appendAudit('bundle.imported', {
-        name: r.bundle.name,
-        version: r.bundle.version,
-        signer: r.bundle.signer,
-        ...(r.replaced ? { replaces: r.replaced } : {}),
-      });
       this.say(
         `Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`,
       );
@@ -332,20 +324,21 @@ export class Owner {
   }
 
   /**
-   * Exports the last run's outputs with a receipt signed by the owner's key. A run the gate blocked
+   * Exports the last run's outputs with a receipt signed by its room's key. A run the gate blocked
    * leaves only with the owner's written reason, which the receipt records.
    */
   async exportOutputs(override: { reason: string } | undefined, encryptTo?: string): Promise<void> {
     const run = this.#lastRun;
     if (!run) return;
     try {
-      const exported = await exportRun(run, await ownerSigner(), {
+      const exported = await exportRun(run, await roomSigner(run.room), {
         ...(override ? { override } : {}),
         ...(encryptTo ? { encryptTo } : {}),
         record: true,
       });
       for (const f of exported.files) download(f.name.replaceAll('/', '_'), f.bytes, f.type);
       this.approved = {
+        room: run.room,
         key: run.bundle.key!,
         files: run.report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })),
       };
@@ -360,34 +353,40 @@ export class Owner {
    * fresh sandbox. The scores stay in this browser unless the owner downloads them.
    */
   async scoreTable(table: string): Promise<void> {
-    const room = await loadRoomKey();
-    if (!room || !this.approved)
-      return this.say('Export a model first: only an approved model scores tables.', 'error');
+    const approved = this.approved;
+    if (!approved) return this.say('Export a model first: only an approved model scores tables.', 'error');
     try {
-      const b = await openStoredBundle(this.approved.key, room.key);
-      if (!b.manifest.inference) return this.say('This bundle declares no inference entry point.', 'error');
-      const { notebook, inputs } = inferenceRun(b.manifest.inference, table, this.approved.files);
-      await appendAudit('inference.started', { bundle: this.approved.key, table });
-      const report = await this.scoreRun.start({
-        notebook,
-        inputs,
-        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
-        tables: [await loadTable(table)],
-      });
-      await appendAudit('inference.ended', { bundle: this.approved.key, table, status: report.status });
+      const [room, identity] = await Promise.all([getRoom(approved.room), roomIdentity(approved.room)]);
+      const result = await this.scoreRun.track(
+        (hooks) =>
+          scoreTable({
+            room: { id: room.id, identity: identity.key, grants: room.grants, policy: room.policy },
+            bundleKey: approved.key,
+            model: approved.files,
+            table,
+            assets: runtimeAssets(),
+            ...hooks,
+          }),
+        (r) => (r.ok ? r.report : null),
+      );
+      if (!result.ok) this.say(result.refused, 'error');
     } catch (e) {
       this.fail(e);
     }
   }
 
   async loadAudit(): Promise<void> {
-    const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
-    this.audit = {
-      entries,
-      check: check.ok
-        ? `intact: ${check.entries} entries, every link checks out`
-        : `BROKEN at entry ${check.brokenAt}: ${check.reason}`,
-    };
+    try {
+      const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
+      this.audit = {
+        entries,
+        check: check.ok
+          ? `intact: ${check.entries} entries, every link checks out`
+          : `BROKEN at entry ${check.brokenAt}: ${check.reason}`,
+      };
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   exportAudit(): void {
@@ -396,18 +395,18 @@ export class Owner {
   }
 
   async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
-    const room = await loadRoomKey().catch(() => undefined);
-    if (!room) return this.say('Create or restore the room key first.', 'error');
+    const room = this.room;
+    if (!room) return this.say('Create or restore a room first.', 'error');
     this.gate = null;
     this.#lastRun = null;
     try {
+      const identity = await roomIdentity(room.id);
       const result = await this.run.track(
         (hooks) =>
           runBundle({
-            identity: room.key,
+            room: { id: room.id, identity: identity.key, grants: room.grants, policy: room.policy },
             bundle: { key },
             mapping,
-            policy: DEFAULT_POLICY,
             assets: runtimeAssets(),
             record: true,
             ...hooks,
@@ -418,7 +417,7 @@ export class Owner {
       this.#lastRun = result;
       this.gate = result.gate;
       this.replyTo = result.replyTo;
-      this.runs = await listRuns();
+      this.runs = await listRuns(room.id);
     } catch (e) {
       this.fail(e);
     }

@@ -20,11 +20,15 @@ const db = database<AuditDB>(AUDIT_DB, 1, (d, old) => {
  * Appends an entry. Reading the last entry and adding the next happen in one transaction, so two
  * tabs appending at once still form one chain.
  */
-export async function appendAudit(action: string, detail: AuditEntry['detail'] = {}): Promise<AuditEntry> {
+export async function appendAudit(
+  action: string,
+  detail: AuditEntry['detail'] = {},
+  room?: string,
+): Promise<AuditEntry> {
   return db.run(async (d) => {
     const tx = d.transaction('log', 'readwrite');
     const cursor = await tx.store.openCursor(null, 'prev');
-    const entry = nextEntry(cursor?.value, action, detail);
+    const entry = nextEntry(cursor?.value, action, detail, new Date(), room);
     await tx.store.add(entry);
     await tx.done;
     return entry;

@@ -237,6 +237,28 @@ async function readHeader(src: Source): Promise<Uint8Array> {
   }
 }
 
+/**
+ * True if `identity` opens the age file that starts with these bytes (only its header is read and
+ * unwrapped, nothing is decrypted): which of several keys a file is sealed to.
+ */
+export async function opensWith(file: Uint8Array, identity: string | CryptoKey): Promise<boolean> {
+  try {
+    const header = await readHeader(
+      new Source(
+        (async function* () {
+          yield file;
+        })(),
+      ),
+    );
+    const d = new Decrypter();
+    d.addIdentity(identity);
+    await d.decryptHeader(header);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
 async function readExactly(src: Source, n: number): Promise<Uint8Array> {
   const buf = new Uint8Array(n);

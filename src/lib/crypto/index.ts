@@ -22,18 +22,7 @@ export {
   type SshPublicKey,
   type SshPrivateKey,
 } from './ssh.ts';
-export {
-  saveOwnerIdentity,
-  loadOwnerIdentity,
-  importRoomKey,
-  loadRoomKey,
-  deleteRoomKey,
-  importAgeIdentity,
-  importEd25519Seed,
-  ownerSigner,
-  type RoomKey,
-  type OwnerIdentity,
-} from './keystore.ts';
-export { ageHeader, encryptPayload, decryptAge } from './age-stream.ts';
+export { importAgeIdentity, importEd25519Seed, webCryptoSigner } from './webcrypto.ts';
+export { ageHeader, encryptPayload, decryptAge, opensWith } from './age-stream.ts';
 export { AgeError, type AgeErrorCode } from './age-error.ts';
 export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

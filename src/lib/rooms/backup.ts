@@ -11,6 +11,7 @@
 import { Decrypter, Encrypter, armor } from 'age-encryption';
 import { identityToRecipient } from 'age-encryption';
 import { fingerprint, formatPrivateKey, parsePrivateKey, type SshPrivateKey } from '../crypto/index.ts';
+import type { Expert, RoomPolicy } from './store.ts';
 
 export const BACKUP_FORMAT = 'airlock-room-backup';
 export const BACKUP_VERSION = 1;
@@ -42,6 +43,12 @@ export interface RoomIdentity {
   recipient: string;
   /** The receipt-signing key, an OpenSSH private key file (ssh-ed25519). */
   receiptKey: string;
+  /** The room's settings, when the backup was made by Airlock (a hand-made backup may omit them). */
+  policy?: Partial<RoomPolicy>;
+  experts?: Expert[];
+  /** Names of the tables granted to the room (the tables themselves are not in a backup). */
+  grants?: string[];
+  archived?: boolean;
 }
 
 export interface RoomBackup {

@@ -1,5 +1,37 @@
-/** The owner's room: its identity (room key and receipt-signing key) and the passphrase-protected backup. */
-export { createRoom, restoreRoom, backupRoom, roomInfo, type RoomInfo } from './room.ts';
+/**
+ * The owner's rooms: one collaboration each, with its own keys (room key and receipt-signing key),
+ * policy, trusted experts, granted tables, bundles and runs; and their passphrase-sealed backup.
+ */
+export {
+  listRooms,
+  getRoom,
+  createRoom,
+  restoreRooms,
+  backupRooms,
+  renameRoom,
+  archiveRoom,
+  deleteRoom,
+  setPolicy,
+  trustExpert,
+  renameExpert,
+  untrustExpert,
+  grantTable,
+  revokeTable,
+  addTable,
+  renameOwnerTable,
+  deleteOwnerTable,
+  importBundle,
+  roomInvitation,
+  roomIdentity,
+  roomSigner,
+  RoomError,
+  type Room,
+  type RoomErrorCode,
+  type RestoreResult,
+  type ImportResult,
+  type RoomInvitation,
+} from './rooms.ts';
+export { KEYS_DB, type RoomPolicy, type Expert } from './store.ts';
 export {
   sealBackup,
   openBackup,

@@ -57,7 +57,7 @@ async function sha256(bytes: Uint8Array): Promise<string> {
  *   pass and no reason was given
  */
 export async function exportRun(
-  run: Pick<OwnerRun, 'report' | 'gate' | 'receipt' | 'bundle'>,
+  run: Pick<OwnerRun, 'room' | 'report' | 'gate' | 'receipt' | 'bundle'>,
   signer: ReceiptSigner,
   options: { override?: { reason: string }; encryptTo?: string; record?: boolean } = {},
 ): Promise<ExportedRun> {
@@ -107,14 +107,18 @@ export async function exportRun(
   );
   if (options.record) {
     for (const o of outputs) {
-      await appendAudit('output.exported', {
-        path: o.path,
-        sha256: o.sha256,
-        gate: gate.pass ? 'passed' : 'overridden',
-        ...(reason && !gate.pass ? { reason } : {}),
-      });
+      await appendAudit(
+        'output.exported',
+        {
+          path: o.path,
+          sha256: o.sha256,
+          gate: gate.pass ? 'passed' : 'overridden',
+          ...(reason && !gate.pass ? { reason } : {}),
+        },
+        run.room,
+      );
     }
-    if (options.encryptTo) await appendAudit('output.encrypted', { to: options.encryptTo });
+    if (options.encryptTo) await appendAudit('output.encrypted', { to: options.encryptTo }, run.room);
   }
   return { files, receipt: signed.receipt, receiptBytes: signed.bytes, signature: signed.signature };
 }

@@ -20,5 +20,14 @@ export {
   type ExportedRun,
   type ReceiptSigner,
 } from './export.ts';
-export { saveRun, listRuns, runDetails, type StoredRun, type RunSummary, type RunDetails } from './store.ts';
-export { inferenceRun, INFERENCE_CELL } from './inference.ts';
+export {
+  saveRun,
+  listRuns,
+  runDetails,
+  deleteRoomRuns,
+  RUNS_DB,
+  type StoredRun,
+  type RunSummary,
+  type RunDetails,
+} from './store.ts';
+export { inferenceRun, scoreTable, INFERENCE_CELL } from './inference.ts';

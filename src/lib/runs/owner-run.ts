@@ -30,13 +30,15 @@ export const DEFAULT_POLICY: RunPolicy = { timeLimitSeconds: 600, maxOutputBytes
 export const SOFTWARE = { airlock: AIRLOCK_VERSION, pyodide: __PYODIDE_VERSION__ } as const;
 
 export interface OwnerRunInput {
-  /** The room key that opens the bundle. */
-  identity: CryptoKey | string;
+  /**
+   * The room it runs in: its key opens the bundle, its grants are the tables it may read, its
+   * policy bounds the run (lib/rooms gives all three).
+   */
+  room: { id: string; identity: CryptoKey | string; grants: string[]; policy: RunPolicy };
   /** A bundle in the store (by key), or sealed bytes from elsewhere; `expert` refuses any other signer. */
   bundle: { key: string } | { sealed: Uint8Array; expert?: string };
   /** Bundle table name → local table name. A table the bundle reads and the mapping omits is taken under its own name. */
   mapping: Record<string, string>;
-  policy: RunPolicy;
   assets: PyodideAssets | Promise<PyodideAssets>;
   onEvent?: (e: SandboxEvent) => void;
   signal?: AbortSignal;
@@ -44,7 +46,7 @@ export interface OwnerRunInput {
   record?: boolean;
 }
 
-export type RefusalCode = 'bundle' | 'missing-table';
+export type RefusalCode = 'bundle' | 'missing-table' | 'not-granted';
 
 /** Why a run did not start; nothing of the bundle or the data reached a sandbox. */
 export interface Refusal {
@@ -60,6 +62,8 @@ export interface RunTable {
 }
 
 export interface OwnerRun {
+  /** The room it ran in. */
+  room: string;
   bundle: { key?: string; name: string; version: string; signer: string; manifestSha256: string; outputs: string[] };
   /** The expert's own age recipient, if the bundle gives one (outputs may be encrypted to it). */
   replyTo?: string;
@@ -89,8 +93,8 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
   const source = input.bundle;
   const opening =
     'key' in source
-      ? openStoredBundle(source.key, input.identity, prepareWheels)
-      : openBundle(source.sealed, input.identity, {
+      ? openStoredBundle(source.key, input.room.identity, prepareWheels)
+      : openBundle(source.sealed, input.room.identity, {
           ...(source.expert ? { expert: source.expert } : {}),
           prepareWheels,
         });
@@ -106,6 +110,12 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     const tables: RunTable[] = [];
     for (const as of wanted) {
       const name = input.mapping[as] ?? as;
+      if (!input.room.grants.includes(name)) {
+        throw new Refused({
+          code: 'not-granted',
+          message: `the bundle reads a table "${as}", and the table "${name}" is not granted to this room; grant it in the Room tab first`,
+        });
+      }
       const meta = metas.find((m) => m.name === name);
       if (!meta) {
         throw new Refused({
@@ -125,12 +135,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
   const stop = new AbortController();
   const abort = () => stop.abort();
   input.signal?.addEventListener('abort', abort, { once: true });
-  const timeLimitMs = input.policy.timeLimitSeconds * 1000;
+  const policy = input.room.policy;
+  const timeLimitMs = policy.timeLimitSeconds * 1000;
   const running = runNotebook({
     notebook: plan.then((p) => p.b.notebook),
     wheels: plan.then((p) => p.b.prepared.wheels),
     tables: plan.then((p) => p.mounted),
-    limits: { timeLimitMs, maxOutputBytes: input.policy.maxOutputBytes },
+    limits: { timeLimitMs, maxOutputBytes: policy.maxOutputBytes },
     assets: input.assets,
     signal: stop.signal,
     ...(input.onEvent ? { onEvent: input.onEvent } : {}),
@@ -156,7 +167,7 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
       ),
       outputs: b.manifest.outputs,
     };
-    if (input.record) await appendAudit('run.started', { bundle: `${bundle.name}@${bundle.version}` });
+    if (input.record) await appendAudit('run.started', { bundle: `${bundle.name}@${bundle.version}` }, input.room.id);
     const report = await running;
     // The review counts inside the run's time limit: whatever the notebook left of it.
     const gate =
@@ -164,12 +175,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
         ? reviewOutputs(
             report.outputs,
             forGate,
-            { maxOutputBytes: input.policy.maxOutputBytes, declared: b.manifest.outputs },
+            { maxOutputBytes: policy.maxOutputBytes, declared: b.manifest.outputs },
             report.tripwires,
           )
         : null;
     const ended = new Date();
     const run: OwnerRun = {
+      room: input.room.id,
       bundle,
       ...(b.manifest.author.recipient ? { replyTo: b.manifest.author.recipient } : {}),
       tables,
@@ -179,27 +191,32 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
         bundle: { name: bundle.name, version: bundle.version, manifestSha256: bundle.manifestSha256, signer: b.signer },
         tables,
         software: { ...SOFTWARE, pyodide: report.pyodideVersion ?? SOFTWARE.pyodide },
-        policy: { ...input.policy },
+        policy: { ...policy },
         started: started.toISOString(),
         ended: ended.toISOString(),
       },
     };
-    if (input.record) await record(run);
+    if (input.record) await record(input.room.id, run);
     return { ok: true, ...run };
   } finally {
     input.signal?.removeEventListener('abort', abort);
   }
 }
 
-async function record(run: OwnerRun): Promise<void> {
+async function record(room: string, run: OwnerRun): Promise<void> {
   const { report, gate, bundle } = run;
-  await appendAudit('run.ended', {
-    bundle: `${bundle.name}@${bundle.version}`,
-    status: report.status,
-    outputs: report.outputs.length,
-    tripwires: report.tripwires.length,
-  });
+  await appendAudit(
+    'run.ended',
+    {
+      bundle: `${bundle.name}@${bundle.version}`,
+      status: report.status,
+      outputs: report.outputs.length,
+      tripwires: report.tripwires.length,
+    },
+    room,
+  );
   await saveRun({
+    room,
     bundle: {
       key: bundle.key ?? `${bundle.name}@${bundle.version}`,
       name: bundle.name,

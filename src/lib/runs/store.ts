@@ -7,12 +7,14 @@
  * id only when the owner opens one run).
  */
 import type { DBSchema } from 'idb';
-import { database } from '../storage/index.ts';
+import { database, MIGRATED_ROOM } from '../storage/index.ts';
 import type { LogLine, RunStatus } from '../sandbox/index.ts';
 
 /** What the list of runs shows: no logs, no output bytes. */
 export interface RunSummary {
   id: string;
+  /** The room it ran in. */
+  room: string;
   bundle: { key: string; name: string; version: string; signer: string };
   /** Bundle table name → local table name. */
   tables: Record<string, string>;
@@ -36,11 +38,13 @@ export interface RunDetails {
 export type StoredRun = Omit<RunSummary, 'outputs'> & Omit<RunDetails, 'id'>;
 
 interface RunsDB extends DBSchema {
-  runs: { key: string; value: RunSummary; indexes: { started: string } };
+  runs: { key: string; value: RunSummary; indexes: { started: string; room: string } };
   details: { key: string; value: RunDetails };
 }
 
-const db = database<RunsDB>('airlock-runs', 2, async (d, old, _new, tx) => {
+export const RUNS_DB = 'airlock-runs';
+
+const db = database<RunsDB>(RUNS_DB, 3, async (d, old, _new, tx) => {
   if (old < 1) d.createObjectStore('runs', { keyPath: 'id' }).createIndex('started', 'started');
   if (old < 2) {
     // Version 1 kept logs and output bytes in each run: move them into `details`.
@@ -50,6 +54,16 @@ const db = database<RunsDB>('airlock-runs', 2, async (d, old, _new, tx) => {
         const run = c.value as unknown as StoredRun;
         await details.put({ id: run.id, logs: run.logs ?? [], outputs: run.outputs ?? [] });
         await c.update(summarize(run));
+      }
+    }
+  }
+  if (old < 3) {
+    // Rooms: every run of a one-room browser ran in the room it becomes.
+    const runs = tx.objectStore('runs');
+    runs.createIndex('room', 'room');
+    if (old >= 1) {
+      for (let c = await runs.openCursor(); c; c = await c.continue()) {
+        if (!c.value.room) await c.update({ ...c.value, room: MIGRATED_ROOM });
       }
     }
   }
@@ -74,9 +88,23 @@ export async function saveRun(run: Omit<StoredRun, 'id'>): Promise<RunSummary> {
   return summary;
 }
 
-/** Every run's summary, newest first. */
-export async function listRuns(): Promise<RunSummary[]> {
-  return (await db.run((d) => d.getAllFromIndex('runs', 'started'))).reverse();
+/** Every run's summary (of one room, or all), newest first. */
+export async function listRuns(room?: string): Promise<RunSummary[]> {
+  const all = await db.run((d) => d.getAllFromIndex('runs', 'started'));
+  return (room === undefined ? all : all.filter((r) => r.room === room)).reverse();
+}
+
+/** Deletes every run of a room, with its logs and outputs (when the room is deleted). */
+export async function deleteRoomRuns(room: string): Promise<number> {
+  return db.run(async (d) => {
+    const tx = d.transaction(['runs', 'details'], 'readwrite');
+    const keys = await tx.objectStore('runs').index('room').getAllKeys(room);
+    await Promise.all([
+      ...keys.flatMap((k) => [tx.objectStore('runs').delete(k), tx.objectStore('details').delete(k)]),
+      tx.done,
+    ]);
+    return keys.length;
+  });
 }
 
 /** One run's logs and outputs. */
