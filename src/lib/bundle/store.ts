@@ -140,7 +140,9 @@ export async function storeBundle(
 
 /** Every stored version's summary (of one room, or all), newest import first. */
 export async function listBundles(room?: string): Promise<StoredBundle[]> {
-  const all = await db.run((d) => (room === undefined ? d.getAll('bundles') : d.getAllFromIndex('bundles', 'room', room)));
+  const all = await db.run((d) =>
+    room === undefined ? d.getAll('bundles') : d.getAllFromIndex('bundles', 'room', room),
+  );
   return all.sort((a, b) => b.importedAt - a.importedAt);
 }
 

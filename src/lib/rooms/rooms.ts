@@ -139,7 +139,9 @@ export async function roomIdentity(id: string): Promise<{ recipient: string; key
 }
 
 /** Signs the room's receipts with its non-extractable receipt key. */
-export async function roomSigner(id: string): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }> {
+export async function roomSigner(
+  id: string,
+): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }> {
   const r = await record(id);
   return webCryptoSigner(r.receiptKey, r.receiptPublicKey);
 }
@@ -204,7 +206,11 @@ export async function createRoom(input: {
   };
   seed.fill(0);
   await addRoomRecord(rec);
-  await appendAudit('room.created', { name, recipient: rec.recipient, receiptKey: fingerprint(rec.receiptPublicKey) }, rec.id);
+  await appendAudit(
+    'room.created',
+    { name, recipient: rec.recipient, receiptKey: fingerprint(rec.receiptPublicKey) },
+    rec.id,
+  );
   return { room: view(rec), backup };
 }
 
@@ -241,7 +247,11 @@ export async function restoreRooms(
     }
     existing.push(rec);
     result.restored.push(view(rec));
-    await appendAudit('room.restored', { name: rec.name, recipient: rec.recipient, receiptKey: fingerprint(rec.receiptPublicKey) }, rec.id);
+    await appendAudit(
+      'room.restored',
+      { name: rec.name, recipient: rec.recipient, receiptKey: fingerprint(rec.receiptPublicKey) },
+      rec.id,
+    );
   };
   if (!isBackupFile(text)) {
     const [k] = await parseIdentityFile(text);
@@ -267,7 +277,10 @@ export async function restoreRooms(
     (r) => !options.only?.length || options.only.includes(r.name) || options.only.includes(r.recipient),
   );
   if (!wanted.length) {
-    throw new RoomError('bad-input', `the backup has no room named ${options.only!.map((n) => JSON.stringify(n)).join(' or ')}`);
+    throw new RoomError(
+      'bad-input',
+      `the backup has no room named ${options.only!.map((n) => JSON.stringify(n)).join(' or ')}`,
+    );
   }
   for (const r of wanted) {
     // Each room keeps a sealed backup of its own keys, under the same passphrase, for later backups.
@@ -343,7 +356,7 @@ export async function backupRooms(
     throw new BackupError(
       'wrong-passphrase',
       wrong.length === rooms.length
-        ? 'the passphrase does not open this room\'s backup'
+        ? "the passphrase does not open this room's backup"
         : `the passphrase does not open the backup of ${wrong.join(', ')} (made with another passphrase): back those up on their own`,
     );
   }
@@ -442,7 +455,9 @@ export async function untrustExpert(id: string, fp: string): Promise<Room> {
 export async function grantTable(id: string, table: string): Promise<Room> {
   const tables = await listTables();
   if (!tables.some((t) => t.name === table)) throw new RoomError('bad-input', `there is no table named "${table}"`);
-  const r = (await updateRoomRecord(id, (x) => (x.grants.includes(table) ? x : { ...x, grants: [...x.grants, table] })))!;
+  const r = (await updateRoomRecord(id, (x) =>
+    x.grants.includes(table) ? x : { ...x, grants: [...x.grants, table] },
+  ))!;
   if (!r) throw new RoomError('no-room', `there is no room ${JSON.stringify(id)} in this browser`);
   await appendAudit('table.granted', { table }, id);
   return view(r);
@@ -554,7 +569,10 @@ export async function importBundle(
     if (e instanceof BundleError && e.code === 'wrong-key') {
       const other = await roomOpening(sealed, id);
       if (other) {
-        throw new BundleError('wrong-key', `this bundle is sealed to your room "${other.name}", not to "${r.name}": import it there`);
+        throw new BundleError(
+          'wrong-key',
+          `this bundle is sealed to your room "${other.name}", not to "${r.name}": import it there`,
+        );
       }
     }
     throw e;

@@ -41,9 +41,6 @@ export interface RoomRecord {
   grants: string[];
 }
 
-
-
-
 interface LegacyKey {
   id: string;
   recipient: string;

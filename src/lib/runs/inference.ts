@@ -67,7 +67,10 @@ export async function scoreTable(input: {
   signal?: AbortSignal;
 }): Promise<{ ok: false; refused: string } | { ok: true; report: RunReport }> {
   if (!input.room.grants.includes(input.table)) {
-    return { ok: false, refused: `the table "${input.table}" is not granted to this room; grant it in the Room tab first` };
+    return {
+      ok: false,
+      refused: `the table "${input.table}" is not granted to this room; grant it in the Room tab first`,
+    };
   }
   const b = await openStoredBundle(input.bundleKey, input.room.identity);
   if (!b.manifest.inference) return { ok: false, refused: 'this bundle declares no inference entry point' };
@@ -78,11 +81,18 @@ export async function scoreTable(input: {
     inputs,
     wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes })),
     tables: [await loadTable(input.table)],
-    limits: { timeLimitMs: input.room.policy.timeLimitSeconds * 1000, maxOutputBytes: input.room.policy.maxOutputBytes },
+    limits: {
+      timeLimitMs: input.room.policy.timeLimitSeconds * 1000,
+      maxOutputBytes: input.room.policy.maxOutputBytes,
+    },
     assets: input.assets,
     ...(input.onEvent ? { onEvent: input.onEvent } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  await appendAudit('inference.ended', { bundle: input.bundleKey, table: input.table, status: report.status }, input.room.id);
+  await appendAudit(
+    'inference.ended',
+    { bundle: input.bundleKey, table: input.table, status: report.status },
+    input.room.id,
+  );
   return { ok: true, report };
 }
