@@ -24,7 +24,18 @@ function help(): string {
   ].join('\n');
 }
 
+/**
+ * An error nothing caught would be printed by Node itself, past out/err and their escaping, with a
+ * message that may quote a notebook or a bundle: print it like any other.
+ */
+function lastResort(e: unknown): void {
+  err(`airlock: unexpected error: ${(e as Error)?.stack ?? e}`);
+  process.exit(EXIT.failed);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(help());

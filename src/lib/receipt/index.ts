@@ -11,3 +11,12 @@ export {
   type Receipt,
   type ReceiptBody,
 } from './receipt.ts';
+export {
+  planExport,
+  outputNameProblem,
+  ExportError,
+  RECEIPT_FILES,
+  EXPORT_LIMITS,
+  type ExportPlan,
+  type ExportErrorCode,
+} from './export.ts';
