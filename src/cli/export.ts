@@ -41,7 +41,7 @@ export async function checkTarget(target: string, force: boolean): Promise<void>
     throw new ExportError(
       'not-empty',
       `${visibleText(target)} is not empty (it holds ${shown}): give a new or empty folder, or --force to save beside what is there (nothing is ever replaced)`,
-      entries,
+      entries.slice(0, 100),
     );
   }
 }
