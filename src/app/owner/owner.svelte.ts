@@ -31,10 +31,18 @@ import {
   roomSigner,
   type Room,
 } from '../../lib/rooms/index.ts';
-import { exportRun, listRuns, runBundle, scoreTable, type OwnerRun, type RunSummary } from '../../lib/runs/index.ts';
+import {
+  exportOwnerRun,
+  listRuns,
+  runBundle,
+  scoreTable,
+  type OwnerRun,
+  type RunSummary,
+} from '../../lib/runs/index.ts';
 import { runtimeAssets, type ColumnType } from '../../lib/sandbox/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
+import { visibleText } from '../../lib/text/index.ts';
 
 export function download(name: string, data: string | Uint8Array | Blob, type = 'application/octet-stream'): void {
   const url = URL.createObjectURL(data instanceof Blob ? data : new Blob([data as BlobPart], { type }));
@@ -331,12 +339,12 @@ export class Owner {
     const run = this.#lastRun;
     if (!run) return;
     try {
-      const exported = await exportRun(run, await roomSigner(run.room), {
+      const exported = await exportOwnerRun(run, await roomSigner(run.room), {
         ...(override ? { override } : {}),
         ...(encryptTo ? { encryptTo } : {}),
-        record: true,
       });
-      for (const f of exported.files) download(f.name.replaceAll('/', '_'), f.bytes, f.type);
+      // A download named model\u202egnp.exe would show as modelexe.png: name it with the controls visible.
+      for (const f of exported.files) download(visibleText(f.name).replaceAll('/', '_'), f.bytes, f.type);
       this.approved = {
         room: run.room,
         key: run.bundle.key!,

@@ -1,24 +1,34 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
-import { signReceipt } from '../../lib/receipt/index.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ExportError, exportRun } from '../../lib/receipt/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
 import { DIST, launchBrowser, startStaticServer } from '../browser.ts';
-import { CliError, EXIT, err, out, parse, type Command } from '../io.ts';
+import { checkTarget, saveExport } from '../export.ts';
+import { CliError, EXIT, err, notebookLines, out, parse, type Command } from '../io.ts';
 import { mustExist, readSigningKey, readText } from '../keys.ts';
 
 /** Exit codes of `airlock run` beyond the common ones (docs/CLI.md). */
-export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6 } as const;
+export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6, notSaved: 7 } as const;
 
 const usage = `usage: airlock run -i owner.key --bundle model.airlock --table NAME=FILE [--table …] -o out/
-                  [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve --sign owner_ed25519] [--json]
+                  [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve --sign owner_ed25519 [--force]] [--json]
 
 Runs a bundle on local tables with the same built app and sandbox as the browser, in headless
-Chromium. Prints the notebook's output as it comes, then the output gate's report. With --approve
-(and the gate passing) writes the outputs and a signed receipt (receipt.json, receipt.json.sig) to
-out/; without it nothing leaves. --expert refuses a bundle signed by any other key.
+Chromium. Prints the notebook's output as it comes (each line marked "│ "), then the output gate's
+report. With --approve (and the gate passing) writes the outputs and a signed receipt (receipt.json,
+receipt.json.sig) to out/, all or nothing; without it nothing leaves. out/ must be new or empty;
+--force saves beside files already there, but never replaces one. Outputs named like dot-files,
+the receipt, or Windows devices, or too long for the disk, are refused. --expert refuses a bundle
+signed by any other key.
 Exit codes: 0 done, 1 failed, 2 usage, 3 bad input (bundle refused, table missing or unreadable),
-4 the notebook failed, 5 the gate blocked the outputs, 6 time limit.`;
+4 the notebook failed, 5 the gate blocked the outputs, 6 time limit, 7 the outputs could not be saved
+(nothing was written).`;
+
+/** An export that cannot be saved ends the command with exit 7, nothing written. */
+function notSaved(e: unknown): never {
+  if (e instanceof ExportError) throw new CliError(`${e.message}`, RUN_EXIT.notSaved);
+  throw e;
+}
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(s.trim());
@@ -45,6 +55,7 @@ export const run: Command = {
         expert: { type: 'string' },
         approve: { type: 'boolean' },
         sign: { type: 'string' },
+        force: { type: 'boolean' },
         json: { type: 'boolean' },
       },
       usage,
@@ -73,8 +84,16 @@ export const run: Command = {
     const signer = values.sign ? readSigningKey(values.sign) : undefined;
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
     mustExist(values.bundle!, 'bundle');
+    // A folder that cannot take the outputs is refused before the run, not after it.
+    if (values.approve) await checkTarget(values.output!, !!values.force).catch(notSaved);
     const log = values.json ? () => {} : (s: string) => out(s);
-    const started = new Date();
+    // The notebook's own lines, marked (notebookLines); the stages are the app's.
+    const live = (stream: string, text: string) => {
+      if (values.json) return;
+      if (stream === 'stage') err(`[${text}]`);
+      else if (stream === 'stderr') err(notebookLines(text));
+      else out(notebookLines(text));
+    };
 
     const server = await startStaticServer('/');
     server.routes.set('/__run/bundle', { type: 'application/octet-stream', body: readFileSync(values.bundle!) });
@@ -85,9 +104,7 @@ export const run: Command = {
     let result: RunSealedResult;
     try {
       const page = await (await browser.newContext({ acceptDownloads: false })).newPage();
-      await page.exposeFunction('__airlockLog', (stream: string, text: string) =>
-        stream === 'stderr' ? (values.json ? undefined : err(text)) : log(text),
-      );
+      await page.exposeFunction('__airlockLog', live);
       await page.goto(`${server.appUrl}?noprewarm`);
       await page.waitForFunction(() => 'airlock' in window);
       // Page scripts are passed as text: tsx (esbuild keepNames) would wrap functions in helpers the page lacks.
@@ -122,7 +139,7 @@ export const run: Command = {
             limits,
             onEvent: (e) => {
               if (e.type === 'log') window.__airlockLog(e.stream, e.text);
-              else if (e.type === 'stage') window.__airlockLog('stderr', '[' + e.stage + ']');
+              else if (e.type === 'stage') window.__airlockLog('stage', e.stage);
             },
           });
           // Bytes cross back as base64: Playwright returns JSON.
@@ -175,39 +192,26 @@ export const run: Command = {
     }
     let written: string[] = [];
     if (values.approve && code === EXIT.ok && signer) {
-      const dir = resolve(values.output!);
-      mkdirSync(dir, { recursive: true });
-      for (const o of outputs) {
-        const path = join(dir, ...o.path.split('/'));
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, o.bytes);
-        written.push(o.path);
-      }
-      const { bytes, signature } = signReceipt(
-        {
-          bundle: {
-            name: result.bundle!.name,
-            version: result.bundle!.version,
-            manifestSha256: result.bundle!.manifestSha256,
-            signer: result.bundle!.signer,
-          },
-          tables: result.tables!,
-          software: { airlock: '0.1.0', pyodide: report.pyodideVersion ?? '' },
-          policy: { timeLimitSeconds: timeLimitMs / 1000, maxOutputBytes },
-          started: started.toISOString(),
-          ended: new Date().toISOString(),
-          outputs: outputs.map((o) => ({
-            path: o.path,
-            sha256: createHash('sha256').update(o.bytes).digest('hex'),
-            size: o.bytes.length,
-          })),
-          gate: { pass: true, overridden: false, problems: [], tripwires: report.tripwires.map((t) => t.name) },
-        },
+      // The same export as the app's (lib/runs): the receipt as the page drew it up, signed here
+      // with the owner's key file.
+      const exported = await exportRun(
+        { report: { ...report, outputs }, gate: gate!, receipt: result.receipt!, bundle: result.bundle! },
         signer,
       );
-      writeFileSync(join(dir, 'receipt.json'), bytes);
-      writeFileSync(join(dir, 'receipt.json.sig'), signature);
-      written = [...written, 'receipt.json', 'receipt.json.sig'];
+      const { receiptBytes: bytes, signature } = exported;
+      try {
+        written = await saveExport(values.output!, outputs, { json: bytes, sig: signature }, { force: values.force });
+      } catch (e) {
+        if (!(e instanceof ExportError)) throw e;
+        if (values.json) {
+          out(
+            JSON.stringify({ ok: false, exitCode: RUN_EXIT.notSaved, code: e.code, error: e.message, paths: e.paths }),
+          );
+          return RUN_EXIT.notSaved;
+        }
+        out(lines.join('\n'));
+        notSaved(e);
+      }
       lines.push(`approved: wrote ${written.join(', ')} to ${values.output}`);
     } else if (code === EXIT.ok) {
       lines.push('not approved: nothing was written (add --approve --sign KEY to export)');

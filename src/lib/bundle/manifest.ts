@@ -2,6 +2,8 @@
  * The bundle manifest (docs/BUNDLE.md): what the bundle holds and claims, signed by its author.
  * Parsing is strict: unknown top-level keys are refused, so a later format cannot be misread.
  */
+import { outputNameProblem } from '../receipt/index.ts';
+import { hiddenCharacter, visibleText } from '../text/index.ts';
 import { BundleError } from './errors.ts';
 
 export const FORMAT = 'airlock-bundle';
@@ -38,10 +40,30 @@ const bad = (why: string) => new BundleError('bad-manifest', `the bundle's manif
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const VERSION = /^[0-9]+(\.[0-9]+){0,3}([a-z0-9.+-]{0,30})?$/;
 const HEX = /^[0-9a-f]{64}$/;
+/** ISO 8601 in UTC, as sealBundle writes it (Date.parse alone accepts free text in parentheses). */
+const CREATED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** `ssh-ed25519 <base64>` and an optional comment (checked for hidden characters apart). */
+const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\n]{0,200})?$/;
+/** A Python module path and a function name: identifiers as PEP 3131 allows them, letters of any script. */
+const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]{0,99}$/u;
+
+/**
+ * Every name in a manifest is shown to the owner — in the app, in a terminal, in the gate's report —
+ * and must be what it looks like: no control characters (a terminal obeys them), no bidi controls (they
+ * reorder what is read) and no invisible characters (two names that look alike). Letters of any script
+ * are fine.
+ */
+function visible(v: string, what: string): string {
+  const c = hiddenCharacter(v);
+  if (c) throw bad(`${what} "${visibleText(v.slice(0, 80))}" holds the invisible or control character ${c}`);
+  return v;
+}
 
 function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
   const o = v as Partial<FileRef> | null;
   if (!o || typeof o !== 'object') throw bad(`${what} is missing`);
+  if (typeof o.path === 'string') visible(o.path, `${what} path`);
   if (
     typeof o.path !== 'string' ||
     !o.path.startsWith(dir) ||
@@ -56,13 +78,22 @@ function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
   return { path: o.path, sha256: o.sha256, size: o.size as number };
 }
 
-function names(v: unknown, what: string): string[] {
+/**
+ * A list of names: `outputs` must be files the owner can save (receipt/export.ts: plain relative
+ * paths, no dot-files, no receipt or reserved names), `tables` plain visible names.
+ */
+function names(v: unknown, what: 'outputs' | 'tables'): string[] {
   if (v === undefined) return [];
   if (
     !Array.isArray(v) ||
     v.some((x) => typeof x !== 'string' || !x || x.length > 200 || x.includes('..') || x.startsWith('/'))
   )
     throw bad(`${what} must be a list of plain names`);
+  for (const x of v as string[]) {
+    visible(x, `${what} entry`);
+    const p = what === 'outputs' ? outputNameProblem(x) : undefined;
+    if (p) throw bad(`outputs entry "${x}" ${p.why}`);
+  }
   return v as string[];
 }
 
@@ -105,15 +136,14 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (typeof m.name !== 'string' || !NAME.test(m.name))
     throw bad('name must be 1-100 letters, digits, ".", "_" or "-"');
   if (typeof m.version !== 'string' || !VERSION.test(m.version)) throw bad('version must look like 1.2.3');
-  if (typeof m.created !== 'string' || Number.isNaN(Date.parse(m.created))) throw bad('created is not a date');
+  if (typeof m.created !== 'string' || !CREATED.test(m.created) || Number.isNaN(Date.parse(m.created)))
+    throw bad('created is not an ISO 8601 date in UTC');
   const author = m.author as Manifest['author'] | undefined;
-  if (
-    !author ||
-    typeof author.fingerprint !== 'string' ||
-    !author.fingerprint.startsWith('SHA256:') ||
-    typeof author.publicKey !== 'string'
-  )
+  if (!author || typeof author.fingerprint !== 'string' || typeof author.publicKey !== 'string')
     throw bad('author is missing');
+  if (!FINGERPRINT.test(author.fingerprint)) throw bad('author.fingerprint is not an SHA256: fingerprint');
+  visible(author.publicKey, 'author.publicKey');
+  if (!PUBLIC_KEY.test(author.publicKey)) throw bad('author.publicKey is not an ssh-ed25519 public key');
   if (
     author.recipient !== undefined &&
     (typeof author.recipient !== 'string' || !/^age1[02-9ac-hj-np-z]{58}$/.test(author.recipient))
@@ -121,8 +151,14 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     throw bad('author.recipient is not an age recipient');
   if (!Array.isArray(m.wheels)) throw bad('wheels is not a list');
   const inference = m.inference as Manifest['inference'];
-  if (inference !== undefined && (typeof inference?.module !== 'string' || typeof inference?.function !== 'string'))
-    throw bad('inference needs module and function');
+  if (inference !== undefined) {
+    if (typeof inference?.module !== 'string' || typeof inference?.function !== 'string')
+      throw bad('inference needs module and function');
+    visible(inference.module, 'inference.module');
+    visible(inference.function, 'inference.function');
+    if (!inference.module.split('.').every((part) => IDENTIFIER.test(part)) || !IDENTIFIER.test(inference.function))
+      throw bad('inference needs a Python module path (a.b.c) and a function name');
+  }
   const manifest: Manifest = {
     format: FORMAT,
     formatVersion: m.formatVersion,

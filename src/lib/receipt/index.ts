@@ -11,3 +11,13 @@ export {
   type Receipt,
   type ReceiptBody,
 } from './receipt.ts';
+export {
+  planExport,
+  outputNameProblem,
+  ExportError,
+  RECEIPT_FILES,
+  EXPORT_LIMITS,
+  type ExportPlan,
+  type ExportErrorCode,
+} from './export.ts';
+export { exportRun, type RunToExport, type ExportFile, type ExportedRun, type ReceiptSigner } from './run-export.ts';

@@ -11,15 +11,7 @@ export {
   type RunPolicy,
   type RunTable,
 } from './owner-run.ts';
-export {
-  exportRun,
-  ExportError,
-  RECEIPT_FILES,
-  type ExportErrorCode,
-  type ExportFile,
-  type ExportedRun,
-  type ReceiptSigner,
-} from './export.ts';
+export { exportOwnerRun } from './export.ts';
 export {
   saveRun,
   listRuns,
