@@ -181,7 +181,9 @@ test('room key → table → invitation → bundle → run, and the refusals', a
     mimeType: 'application/octet-stream',
     buffer: await seal(recipient, generateSshKey('mallory'), '2.0.0'),
   });
-  await expect.poll(() => page.getByTestId('message').textContent()).toContain('not by the expert you trust');
+  await expect
+    .poll(() => page.getByTestId('message').textContent())
+    .toContain('not by an expert "readmission study" trusts');
   expect(await page.getByTestId('bundles').locator('tbody tr').count()).toBe(1);
 
   // A newer version that smuggles patient numbers into its "model": the gate blocks the download

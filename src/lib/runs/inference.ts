@@ -69,7 +69,7 @@ export async function scoreTable(input: {
   if (!input.room.grants.includes(input.table)) {
     return {
       ok: false,
-      refused: `the table "${input.table}" is not granted to this room; grant it in the Room tab first`,
+      refused: `the table "${input.table}" is not granted to this room; grant it to the room first (Tables tab)`,
     };
   }
   const b = await openStoredBundle(input.bundleKey, input.room.identity);

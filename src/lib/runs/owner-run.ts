@@ -110,17 +110,17 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     const tables: RunTable[] = [];
     for (const as of wanted) {
       const name = input.mapping[as] ?? as;
-      if (!input.room.grants.includes(name)) {
-        throw new Refused({
-          code: 'not-granted',
-          message: `the bundle reads a table "${as}", and the table "${name}" is not granted to this room; grant it in the Room tab first`,
-        });
-      }
       const meta = metas.find((m) => m.name === name);
       if (!meta) {
         throw new Refused({
           code: 'missing-table',
           message: `the bundle reads a table "${as}", and there is no local table "${name}" to give it`,
+        });
+      }
+      if (!input.room.grants.includes(name)) {
+        throw new Refused({
+          code: 'not-granted',
+          message: `the bundle reads a table "${as}", and the table "${name}" is not granted to this room; grant it to the room first (Tables tab)`,
         });
       }
       tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
