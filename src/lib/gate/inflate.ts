@@ -69,11 +69,17 @@ function concat(parts: Uint8Array[], n: number): Uint8Array {
   return out;
 }
 
-/** Offset of the DEFLATE data after a gzip header at `at` (RFC 1952 §2.3), or -1. */
+/**
+ * Offset of the DEFLATE data after a gzip header at `at` (RFC 1952 §2.3), or -1. Besides the magic,
+ * the reserved flags must be clear, XFL one of the values compressors write and OS a known one, so
+ * that chance bytes inside a binary file almost never look like a header (about 1 in 10^10 offsets).
+ */
 export function gzipBody(b: Uint8Array, at: number): number {
   if (b[at] !== 0x1f || b[at + 1] !== 0x8b || b[at + 2] !== 8) return -1;
   const flags = b[at + 3]!;
-  if (flags & 0xe0) return -1;
+  const xfl = b[at + 8];
+  const os = b[at + 9];
+  if (flags & 0xe0 || (xfl !== 0 && xfl !== 2 && xfl !== 4) || os === undefined || (os > 13 && os !== 255)) return -1;
   let p = at + 10;
   if (flags & 4) p += 2 + (b[p]! | (b[p + 1]! << 8));
   if (flags & 8) while (p < b.length && b[p++] !== 0);

@@ -28,7 +28,7 @@ import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue, type
 import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
 import { IdSet, WordSet } from './sets.ts';
 import { CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
-import { parseNpy, parseSafetensors } from './typed.ts';
+import { parseNpy, parseSafetensors, pngStreams } from './typed.ts';
 import { findEocd, listZip, readMember, UnreadableError } from './zip.ts';
 
 export interface LeakHit {
@@ -260,6 +260,18 @@ interface BlobOptions {
   exact?: boolean;
   /** A whole output or a zip member: a container it starts as must read, or it blocks. */
   top?: boolean;
+  /** The output of a decompression (no raw-DEFLATE guess on it). */
+  decompressed?: boolean;
+}
+
+/** The first 256 bytes are printable ASCII or UTF-8: text, which raw DEFLATE almost never is. */
+function looksLikeText(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 256);
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c < 9 || (c > 13 && c < 32) || c === 127) return false;
+  }
+  return true;
 }
 
 function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: BlobOptions): void {
@@ -274,11 +286,14 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
   if (full(ctx) || !b.length) return;
 
   // Containers the buffer starts as.
+  // A buffer that claims to be a zip is read through its directory or blocked, never searched for
+  // loose local headers (each would re-inflate the overlapping members the directory check refuses).
   let zipRead = false;
   if (!opts.textOnly) {
     const eocd = b.length >= 22 ? findEocd(b) : -1;
     const startsZip = b[0] === 0x50 && b[1] === 0x4b && b[2] === 3 && b[3] === 4;
     if (startsZip || eocd >= 0) {
+      zipRead = true;
       try {
         for (const m of listZip(b, meter, ctx.path)) {
           if (m.name.endsWith('/')) continue;
@@ -286,7 +301,6 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
           scanBlob(data, ctx, depth + 1, `${label}zip:${m.name}/`, { top: true });
           if (full(ctx)) return;
         }
-        zipRead = true;
       } catch (e) {
         if (!(e instanceof UnreadableError)) throw e;
         if (startsZip || opts.top) ctx.unreadable.push(`${where} is a zip that cannot be read safely: ${e.message}`);
@@ -294,22 +308,37 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
     }
     const gz = gzipBody(b, 0);
     const zl = gz < 0 ? zlibBody(b, 0) : -1;
+    const png = pngStreams(b);
+    const npy = parseNpy(b);
+    const safe = npy ? null : parseSafetensors(b);
     if (gz >= 0 || (zl >= 0 && plausibleDeflate(b, zl))) {
       const r = inflateRaw(b.subarray(gz >= 0 ? gz : zl), meter, ctx.path);
       if (r.ok) meter.chargeEntry(ctx.path);
       else if (gz >= 0 || opts.top)
         ctx.unreadable.push(`${where} is a ${gz >= 0 ? 'gzip' : 'zlib'} stream that does not decompress`);
-      scanBlob(r.data, ctx, depth + 1, `${label}${gz >= 0 ? 'gzip' : 'zlib'}/`, {});
+      scanBlob(r.data, ctx, depth + 1, `${label}${gz >= 0 ? 'gzip' : 'zlib'}/`, { decompressed: true });
       if (full(ctx)) return;
-    } else if (!zipRead && plausibleDeflate(b, 0)) {
-      // Raw DEFLATE has no header: try it wherever a buffer starts (a zlib.compressobj(wbits=-15) dump, base64 of it).
+    } else if (png) {
+      for (const s of png) {
+        const body = zlibBody(s.zlib, 0);
+        const r = body >= 0 ? inflateRaw(s.zlib.subarray(body), meter, ctx.path) : { data: new Uint8Array(), ok: false };
+        if (r.ok) meter.chargeEntry(ctx.path);
+        else ctx.unreadable.push(`${where} is a PNG whose ${s.name} data does not decompress`);
+        scanBlob(r.data, ctx, depth + 1, `${label}png:${s.name}/`, { decompressed: true });
+        if (full(ctx)) return;
+      }
+    } else if (!zipRead && !npy && !safe && !opts.decompressed && !looksLikeText(b) && plausibleDeflate(b, 0)) {
+      // Raw DEFLATE has no header: try it where a buffer of no known format starts (a
+      // zlib.compressobj(wbits=-15) dump, base64 of one). Not on what was itself decompressed: random
+      // bytes sometimes decode as DEFLATE for a long way, and that must not cascade.
       const r = inflateRaw(b, meter, ctx.path);
-      if (r.ok) meter.chargeEntry(ctx.path);
-      if (r.data.length) scanBlob(r.data, ctx, depth + 1, `${label}deflate/`, {});
+      if (r.ok) {
+        meter.chargeEntry(ctx.path);
+        scanBlob(r.data, ctx, depth + 1, `${label}deflate/`, { decompressed: true });
+      }
       if (full(ctx)) return;
     }
-    const npy = parseNpy(b);
-    const typed = npy ? [npy] : (parseSafetensors(b) ?? []);
+    const typed = npy ? [npy] : (safe ?? []);
     for (const t of typed) {
       const enc = `${label}${npy ? 'npy' : `safetensors:${t.name}`}:${t.type}`;
       scanElements(
@@ -353,7 +382,10 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
   for (const h of bin.structured)
     if (record(ctx, String(h.value), colOf(ctx.index, h.value), `${label}binary:${KIND_NAMES[h.kind]}`)) return;
 
-  // Compressed streams embedded anywhere: gzip members, zlib streams (CMF 0x78), zip local headers.
+  // Compressed streams embedded anywhere: gzip members and zip local headers (both have headers that
+  // chance bytes do not imitate). Not bare zlib: its two-byte header turns up every ~16 KiB of random
+  // bytes, and random bytes can decode as DEFLATE for megabytes (fflate does not check a stored
+  // block's length complement past the first block), so the search cost 1 s/MB; docs/SECURITY.md.
   if (!zipRead) scanEmbedded(b, ctx, depth, label);
 }
 
@@ -367,16 +399,13 @@ function scanEmbedded(b: Uint8Array, ctx: Ctx, depth: number, label: string): vo
   const n = b.length;
   for (let i = 1; i + 2 < n; i++) {
     const c = b[i]!;
-    if (c !== 0x1f && c !== 0x78 && c !== 0x50) continue;
+    if (c !== 0x1f && c !== 0x50) continue;
     let body = -1;
     let kind = '';
     let end = n;
     if (c === 0x1f) {
       body = gzipBody(b, i);
       kind = 'gzip';
-    } else if (c === 0x78) {
-      body = zlibBody(b, i);
-      kind = 'zlib';
     } else if (b[i + 1] === 0x4b && b[i + 2] === 3 && b[i + 3] === 4 && i + 30 <= n) {
       // A local file header outside any archive we read: inflate its member (method 8) as far as it goes.
       const method = b[i + 8]! | (b[i + 9]! << 8);
@@ -392,7 +421,7 @@ function scanEmbedded(b: Uint8Array, ctx: Ctx, depth: number, label: string): vo
     meter.checkTime(ctx.path);
     const r = inflateRaw(b.subarray(body, end), meter, ctx.path);
     if (r.ok) meter.chargeEntry(ctx.path);
-    if (r.data.length) scanBlob(r.data, ctx, depth + 1, `${label}${kind}@${i}/`, {});
+    if (r.data.length) scanBlob(r.data, ctx, depth + 1, `${label}${kind}@${i}/`, { decompressed: true });
     if (full(ctx)) return;
   }
 }

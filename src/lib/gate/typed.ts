@@ -78,3 +78,47 @@ export function parseSafetensors(b: Uint8Array): TypedArrayRef[] | null {
   }
   return out;
 }
+
+/**
+ * The compressed parts of a PNG (ISO/IEC 15948 §5, §11): the image data (all IDAT chunks together
+ * are one zlib stream) and compressed text (zTXt; iTXt with its compression flag). Null when `b` is
+ * not a PNG; the streams are zlib, header included.
+ */
+export function pngStreams(b: Uint8Array): Array<{ name: string; zlib: Uint8Array }> | null {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (b.length < 8 || sig.some((x, i) => b[i] !== x)) return null;
+  const idat: Uint8Array[] = [];
+  const out: Array<{ name: string; zlib: Uint8Array }> = [];
+  let p = 8;
+  while (p + 12 <= b.length) {
+    const len = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+    const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
+    const data = b.subarray(p + 8, Math.min(b.length, p + 8 + len));
+    if (type === 'IDAT') idat.push(data);
+    else if (type === 'zTXt') {
+      const nul = data.indexOf(0);
+      if (nul >= 0) out.push({ name: 'zTXt', zlib: data.subarray(nul + 2) });
+    } else if (type === 'iTXt') {
+      const nul = data.indexOf(0);
+      if (nul >= 0 && data[nul + 1] === 1) {
+        // keyword \0 flag method language \0 translated keyword \0 text
+        let q = data.indexOf(0, nul + 3);
+        if (q >= 0) q = data.indexOf(0, q + 1);
+        if (q >= 0) out.push({ name: 'iTXt', zlib: data.subarray(q + 1) });
+      }
+    }
+    if (type === 'IEND') break;
+    p += 12 + len;
+  }
+  if (idat.length) {
+    const total = idat.reduce((n, d) => n + d.length, 0);
+    const all = new Uint8Array(total);
+    let o = 0;
+    for (const d of idat) {
+      all.set(d, o);
+      o += d.length;
+    }
+    out.unshift({ name: 'IDAT', zlib: all });
+  }
+  return out;
+}
