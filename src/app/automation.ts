@@ -239,6 +239,8 @@ export function installAutomation(): void {
               {
                 maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
                 declared: b.manifest.outputs,
+                // The review counts inside the run's time limit: it gets what the notebook left of it.
+                deadline: performance.now() + (req.limits?.timeLimitMs ?? DEFAULT_LIMITS.timeLimitMs) - report.totalMs,
               },
               report.tripwires,
             )

@@ -41,11 +41,61 @@ const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>>
 
 function localHeader(name: string, method: number, crc: number, csize: number, usize: number): number[] {
   const n = [...strToU8(name)];
-  return [...u32(0x04034b50), ...u16(20), ...u16(0), ...u16(method), 0, 0, 0, 0, ...u32(crc), ...u32(csize), ...u32(usize), ...u16(n.length), ...u16(0), ...n];
+  return [
+    ...u32(0x04034b50),
+    ...u16(20),
+    ...u16(0),
+    ...u16(method),
+    0,
+    0,
+    0,
+    0,
+    ...u32(crc),
+    ...u32(csize),
+    ...u32(usize),
+    ...u16(n.length),
+    ...u16(0),
+    ...n,
+  ];
 }
-function centralHeader(name: string, method: number, crc: number, csize: number, usize: number, offset: number): number[] {
+function centralHeader(
+  name: string,
+  method: number,
+  crc: number,
+  csize: number,
+  usize: number,
+  offset: number,
+): number[] {
   const n = [...strToU8(name)];
-  return [...u32(0x02014b50), ...u16(20), ...u16(20), ...u16(0), ...u16(method), 0, 0, 0, 0, ...u32(crc), ...u32(csize), ...u32(usize), ...u16(n.length), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(offset), ...n];
+  return [
+    ...u32(0x02014b50),
+    ...u16(20),
+    ...u16(20),
+    ...u16(0),
+    ...u16(method),
+    0,
+    0,
+    0,
+    0,
+    ...u32(crc),
+    ...u32(csize),
+    ...u32(usize),
+    ...u16(n.length),
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...u32(offset),
+    ...n,
+  ];
 }
 function eocd(count: number, cdSize: number, cdOffset: number): number[] {
   return [...u32(0x06054b50), 0, 0, 0, 0, ...u16(count), ...u16(count), ...u32(cdSize), ...u32(cdOffset), 0, 0];
@@ -65,7 +115,10 @@ describe('hostile archives end quickly, blocked, with one line', () => {
   test('a member of 512 MiB of zeros (a ratio over 1000×): over the inflation budget, not skipped', () => {
     const bomb = new Uint8Array(deflateRawSync(new Uint8Array(512 << 20), { level: 1 }));
     const zip = rawZip([{ name: 'w.npy', method: 8, data: bomb, usize: 512 << 20, crc: 0 }]);
-    const { r, ms } = review([['w.npz', zip], ['metrics.json', strToU8('{"auc": 0.68}')]]);
+    const { r, ms } = review([
+      ['w.npz', zip],
+      ['metrics.json', strToU8('{"auc": 0.68}')],
+    ]);
     expect(r.pass).toBe(false);
     expect(r.files[0]!.problems.join()).toMatch(/decompresses past the review's limit/);
     // The review stops there: the later file is not reviewed, and says so.
@@ -103,13 +156,25 @@ describe('hostile archives end quickly, blocked, with one line', () => {
     const data = strToU8('0.1,0.2\n');
     const crc = CRC32.buf(data) >>> 0;
     const cases: Array<[string, Uint8Array, RegExp]> = [
-      ['local header names another file', rawZip([{ name: 'a.csv', localName: 'b.csv', method: 0, data, usize: data.length, crc }]), /names another file/],
+      [
+        'local header names another file',
+        rawZip([{ name: 'a.csv', localName: 'b.csv', method: 0, data, usize: data.length, crc }]),
+        /names another file/,
+      ],
       ['size lies', rawZip([{ name: 'a.csv', method: 0, data, usize: data.length + 1, crc }]), /sizes differ|disagree/],
       ['CRC lies', rawZip([{ name: 'a.csv', method: 0, data, usize: data.length, crc: crc ^ 1 }]), /CRC/],
       ['two entries, one local header', sameLocalTwice(data, crc), /overlap/],
-      ['deflated size lies', rawZip([{ name: 'a.csv', method: 8, data: new Uint8Array(deflateRawSync(data)), usize: data.length + 5, crc }]), /not the size|CRC/],
+      [
+        'deflated size lies',
+        rawZip([{ name: 'a.csv', method: 8, data: new Uint8Array(deflateRawSync(data)), usize: data.length + 5, crc }]),
+        /not the size|CRC/,
+      ],
       ['unknown method', rawZip([{ name: 'a.csv', method: 12, data, usize: data.length, crc }]), /method 12/],
-      ['truncated gzip', new Uint8Array(nodeGzip(strToU8('a'.repeat(5000) + ids.join(','))).subarray(0, 40)), /does not decompress/],
+      [
+        'truncated gzip',
+        new Uint8Array(nodeGzip(strToU8('a'.repeat(5000) + ids.join(','))).subarray(0, 40)),
+        /does not decompress/,
+      ],
       ['starts like a zip, no directory', zipSync({ 'a.csv': data }).subarray(0, 40), /no end-of-archive/],
     ];
     for (const [what, bytes, reason] of cases) {
@@ -210,7 +275,8 @@ function overlappingZip(members: number): Uint8Array {
     }
   }
   const cd: number[] = [];
-  for (let i = 0; i < members; i++) cd.push(...centralHeader(names[i]!, 8, crcs[i]!, csize[i]!, usize[i]!, offsets[i]!));
+  for (let i = 0; i < members; i++)
+    cd.push(...centralHeader(names[i]!, 8, crcs[i]!, csize[i]!, usize[i]!, offsets[i]!));
   const cdOffset = body.length + kernel.length;
   const file = new Uint8Array(cdOffset + cd.length + 22);
   file.set(body);

@@ -39,7 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  if (process.env.GATE_TABLE) console.log(results.map((r) => `| ${r.form} | ${r.caught ? 'caught' : 'MISSED'} | \`${r.encoding}\` |`).join('\n'));
+  if (process.env.GATE_TABLE)
+    console.log(results.map((r) => `| ${r.form} | ${r.caught ? 'caught' : 'MISSED'} | \`${r.encoding}\` |`).join('\n'));
 });
 
 function check(form: string, path: string, data: Uint8Array | string, columnName = 'patient_nbr') {
@@ -63,11 +64,17 @@ describe('numbers in text, in every everyday spelling', () => {
     ['a plus sign', () => `score +${id()}`],
     ['leading zeros', () => `code=000${id()}`],
     ['thousands separators (1,234,567)', () => `n = ${grouped(id(), ',')}`],
-    ['thousands separators (1 234 567, 1_234_567, 1\u00a0234\u00a0567)', () => `${grouped(id(), ' ')} ${grouped(id(), '_')} ${grouped(id(), '\u00a0')}`],
+    [
+      'thousands separators (1 234 567, 1_234_567, 1\u00a0234\u00a0567)',
+      () => `${grouped(id(), ' ')} ${grouped(id(), '_')} ${grouped(id(), '\u00a0')}`,
+    ],
     ['European grouping (1.234.567)', () => `n = ${grouped(id(), '.')}`],
     ['a fraction after the id: 8222157.5', () => JSON.stringify({ v: id() + 0.5 })],
     ['scientific notation: 8.222157e+06', () => `${id().toExponential()}`],
-    ['Python %e: 8.222157e+06', () => `${(id() / 10 ** (String(id()).length - 1)).toFixed(String(id()).length - 1)}e+0${String(id()).length - 1}`],
+    [
+      'Python %e: 8.222157e+06',
+      () => `${(id() / 10 ** (String(id()).length - 1)).toFixed(String(id()).length - 1)}e+0${String(id()).length - 1}`,
+    ],
     ['hex(id): 0x7d75cd', () => JSON.stringify({ k: `0x${id().toString(16)}` })],
     ['bare hex: 7d75cd', () => JSON.stringify({ k: id().toString(16) })],
   ])('%s', (form, make) => {
@@ -96,8 +103,14 @@ describe('wide text anywhere', () => {
   const pad = 'x'.repeat(2048);
   test.each<[string, () => Uint8Array]>([
     ['UTF-16LE after the first KiB', () => new Uint8Array(Buffer.concat([enc(pad), Buffer.from(text(), 'utf16le')]))],
-    ['UTF-16LE at an odd offset', () => new Uint8Array(Buffer.concat([enc(pad + 'y'), Buffer.from(text(), 'utf16le')]))],
-    ['UTF-16BE after the first KiB', () => new Uint8Array(Buffer.concat([enc(pad), Buffer.from(text(), 'utf16le').swap16()]))],
+    [
+      'UTF-16LE at an odd offset',
+      () => new Uint8Array(Buffer.concat([enc(pad + 'y'), Buffer.from(text(), 'utf16le')])),
+    ],
+    [
+      'UTF-16BE after the first KiB',
+      () => new Uint8Array(Buffer.concat([enc(pad), Buffer.from(text(), 'utf16le').swap16()])),
+    ],
     [
       'UTF-32LE',
       () => {
@@ -130,22 +143,43 @@ describe('raw binary numbers: arrays of ids in model file formats', () => {
     ['.npy of float32 ids (rounded above 2^24)', 'ids.npy', () => npy(patients, '<f4')],
     ['.npy of big-endian int32 ids', 'ids.npy', () => npy(patients, '>i4')],
     ['.npy holding a single id', 'ids.npy', () => npy([patients[2]!], '<i8')],
-    ['a 2-D .npy: ids beside features (row-major)', 'x.npy', () => npy(patients.flatMap((p, i) => [p, i % 3, 0.5 * i, 7]), '<f8', [patients.length, 4])],
-    ['.npz (numpy.savez) of int64 ids, real numpy file', 'ids.npz', () => new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/gate/numpy-ids.npz')))],
+    [
+      'a 2-D .npy: ids beside features (row-major)',
+      'x.npy',
+      () =>
+        npy(
+          patients.flatMap((p, i) => [p, i % 3, 0.5 * i, 7]),
+          '<f8',
+          [patients.length, 4],
+        ),
+    ],
+    [
+      '.npz (numpy.savez) of int64 ids, real numpy file',
+      'ids.npz',
+      () => new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/gate/numpy-ids.npz'))),
+    ],
     ['.npz, deflated, of int32 ids', 'ids.npz', () => zipSync({ 'ids.npy': npy(patients, '<i4') }, { level: 9 })],
-    ['safetensors, I64 tensor', 'm.safetensors', () => safetensors({ w: { dtype: 'F32', values: [0.1, -0.2] }, ids: { dtype: 'I64', values: patients } })],
+    [
+      'safetensors, I64 tensor',
+      'm.safetensors',
+      () => safetensors({ w: { dtype: 'F32', values: [0.1, -0.2] }, ids: { dtype: 'I64', values: patients } }),
+    ],
     ['safetensors, F64 tensor', 'm.safetensors', () => safetensors({ ids: { dtype: 'F64', values: patients } })],
     ['ONNX initializer, int64 raw_data', 'm.onnx', () => onnx(patients, 7)],
     ['ONNX initializer, float64 raw_data', 'm.onnx', () => onnx(patients, 11)],
     ['raw little-endian int32 in a .parquet-named file', 'x.parquet', () => packed(patients, '<i4')],
     ['raw big-endian int64', 'x.parquet', () => packed(patients, '>i8')],
-    ['raw float64 at an odd offset after noise', 'x.npy', () => {
-      const body = packed(patients, '<f8');
-      const out = new Uint8Array(1001 + body.length);
-      for (let i = 0; i < 1001; i++) out[i] = (i * 131) & 0xff;
-      out.set(body, 1001);
-      return out;
-    }],
+    [
+      'raw float64 at an odd offset after noise',
+      'x.npy',
+      () => {
+        const body = packed(patients, '<f8');
+        const out = new Uint8Array(1001 + body.length);
+        for (let i = 0; i < 1001; i++) out[i] = (i * 131) & 0xff;
+        out.set(body, 1001);
+        return out;
+      },
+    ],
   ])('%s', (form, path, make) => {
     const { hit } = check(form, path, make(), form.includes('real numpy') ? 'patient_nbr' : 'patient_nbr');
     expect(hit.encoding).toMatch(/npy|safetensors|binary/);
@@ -160,16 +194,24 @@ describe('compressed data', () => {
     ['raw deflate', 'out.csv', () => deflateSync(csv())],
     ['base64 of gzip in JSON', 'out.json', () => JSON.stringify({ blob: b64(gzipSync(csv())) })],
     ['base64 of zlib in JSON', 'out.json', () => JSON.stringify({ blob: b64(zlibSync(csv())) })],
-    ['gzip embedded after a header', 'out.png', () => {
-      const g = gzipSync(csv());
-      const out = new Uint8Array(300 + g.length);
-      out.set(enc('\x89PNG\r\n\x1a\n'));
-      out.set(g, 300);
-      return out;
-    }],
+    [
+      'gzip embedded after a header',
+      'out.png',
+      () => {
+        const g = gzipSync(csv());
+        const out = new Uint8Array(300 + g.length);
+        out.set(enc('\x89PNG\r\n\x1a\n'));
+        out.set(g, 300);
+        return out;
+      },
+    ],
     ['a PNG whose pixels hold the ids (IDAT in two chunks)', 'plot.png', () => png(csv(), false)],
     ['a PNG with a compressed text chunk (zTXt)', 'plot.png', () => png(csv(), true)],
-    ['a zip member that compresses more than 200×', 'out.npz', () => zipSync({ 'rows.csv': strToU8(new TextDecoder().decode(csv()) + '\n'.repeat(2_000_000)) }, { level: 9 })],
+    [
+      'a zip member that compresses more than 200×',
+      'out.npz',
+      () => zipSync({ 'rows.csv': strToU8(new TextDecoder().decode(csv()) + '\n'.repeat(2_000_000)) }, { level: 9 }),
+    ],
     ['a zip in a zip', 'out.npz', () => zipSync({ 'inner.zip': zipSync({ 'rows.csv': csv() }) })],
   ])('%s', (form, path, make) => {
     check(form, path, make());
@@ -194,14 +236,29 @@ function png(payload: Uint8Array, asText: boolean): Uint8Array {
   const pixels = zlibSync(new Uint8Array([0, ...payload]));
   const half = pixels.length >> 1;
   const parts = asText
-    ? [chunk('IDAT', zlibSync(new Uint8Array(payload.length + 1))), chunk('zTXt', new Uint8Array([...enc('Comment'), 0, 0, ...zlibSync(payload)]))]
+    ? [
+        chunk('IDAT', zlibSync(new Uint8Array(payload.length + 1))),
+        chunk('zTXt', new Uint8Array([...enc('Comment'), 0, 0, ...zlibSync(payload)])),
+      ]
     : [chunk('IDAT', pixels.subarray(0, half)), chunk('IDAT', pixels.subarray(half))];
-  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...parts, chunk('IEND', new Uint8Array())]));
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      ...parts,
+      chunk('IEND', new Uint8Array()),
+    ]),
+  );
 }
 
 describe('encounter ids too', () => {
   test('encounter_id glued and in binary', () => {
-    check('encounter_id glued: enc_<id>', 'out.json', JSON.stringify(encounters.map((e) => `enc_${e}`)), 'encounter_id');
+    check(
+      'encounter_id glued: enc_<id>',
+      'out.json',
+      JSON.stringify(encounters.map((e) => `enc_${e}`)),
+      'encounter_id',
+    );
     check('encounter_id as raw int32', 'out.npy', packed(encounters, '<i4'), 'encounter_id');
   });
 });
@@ -251,7 +308,12 @@ describe('text identifiers glued into longer tokens', () => {
     rowCount: names.length,
     columns: [
       { name: 'full_name', type: 'string', values: Int32Array.from(names, (_, i) => i), dictionary: names },
-      { name: 'email', type: 'string', values: Int32Array.from([0, 1]), dictionary: ['maria.gonzalez@example.org', 'jsmith42@example.com'] },
+      {
+        name: 'email',
+        type: 'string',
+        values: Int32Array.from([0, 1]),
+        dictionary: ['maria.gonzalez@example.org', 'jsmith42@example.com'],
+      },
       { name: 'mrn', type: 'string', values: Int32Array.from([0]), dictionary: ['MRN-004417'] },
     ],
   };

@@ -439,7 +439,12 @@ export class Owner {
         this.gate = reviewOutputs(
           report.outputs,
           forGate,
-          { maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes, declared: b.manifest.outputs },
+          {
+            maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes,
+            declared: b.manifest.outputs,
+            // The review counts inside the run's time limit: it gets what the notebook left of it.
+            deadline: performance.now() + DEFAULT_LIMITS.timeLimitMs - report.totalMs,
+          },
           report.tripwires,
         );
       }

@@ -207,7 +207,7 @@ export function scanBinary(b: Uint8Array, idx: BinaryIndex, tick: () => void): B
   };
   const words = idx.words;
   let w = u32(b, 0);
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const tags = words.get(w);
     if (tags) confirm(b, i, w, tags, idx, hit);
     if (++i + 4 > n) break;

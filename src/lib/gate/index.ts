@@ -9,10 +9,4 @@ export {
   type LeakIndex,
   type LeakScan,
 } from './leak.ts';
-export {
-  DEFAULT_REVIEW_BUDGET,
-  ReviewLimitError,
-  ReviewMeter,
-  type ReviewBudget,
-  type ReviewLimit,
-} from './budget.ts';
+export { DEFAULT_REVIEW_BUDGET, ReviewLimitError, ReviewMeter, type ReviewBudget, type ReviewLimit } from './budget.ts';

@@ -24,7 +24,7 @@
  */
 import type { SandboxTable } from '../sandbox/index.ts';
 import { ReviewMeter, type ReviewBudget } from './budget.ts';
-import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue, type BinaryIndex } from './binary.ts';
+import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue } from './binary.ts';
 import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
 import { IdSet, WordSet } from './sets.ts';
 import { CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
@@ -321,7 +321,8 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
     } else if (png) {
       for (const s of png) {
         const body = zlibBody(s.zlib, 0);
-        const r = body >= 0 ? inflateRaw(s.zlib.subarray(body), meter, ctx.path) : { data: new Uint8Array(), ok: false };
+        const r =
+          body >= 0 ? inflateRaw(s.zlib.subarray(body), meter, ctx.path) : { data: new Uint8Array(), ok: false };
         if (r.ok) meter.chargeEntry(ctx.path);
         else ctx.unreadable.push(`${where} is a PNG whose ${s.name} data does not decompress`);
         scanBlob(r.data, ctx, depth + 1, `${label}png:${s.name}/`, { decompressed: true });
@@ -470,8 +471,7 @@ function scanTextForms(b: Uint8Array, ctx: Ctx, encoding: string): void {
   if (full(ctx)) return;
   if (hasDates) {
     const s = latin1View(b);
-    for (const m of s.matchAll(DATE_YMD))
-      if (dateHit(dayOf(+m[1]!, +m[3]!, +m[4]!), m[0])) return;
+    for (const m of s.matchAll(DATE_YMD)) if (dateHit(dayOf(+m[1]!, +m[3]!, +m[4]!), m[0])) return;
     for (const m of s.matchAll(DATE_XXY)) {
       // 04/12/1961 is 4 December in Europe and 12 April in the US: both readings count.
       if (dateHit(dayOf(+m[4]!, +m[3]!, +m[1]!), m[0]) || dateHit(dayOf(+m[4]!, +m[1]!, +m[3]!), m[0])) return;
@@ -556,5 +556,3 @@ function normalizeBytes(b: Uint8Array): Uint8Array {
   for (const c of b) if (CLS[c]! & 39) out[o++] = c >= 65 && c <= 90 ? c | 32 : c;
   return out.subarray(0, o);
 }
-
-

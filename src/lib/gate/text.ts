@@ -303,8 +303,7 @@ export function encodedTokens(b: Uint8Array, each: (t: EncodedToken) => boolean 
 }
 
 const B64 = new Int8Array(256).fill(-1);
-for (let k = 0; k < 64; k++)
-  B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(k)] = k;
+for (let k = 0; k < 64; k++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(k)] = k;
 B64[45] = 62; // base64url '-'
 B64[95] = 63; // base64url '_'
 
@@ -346,7 +345,8 @@ export function decodeHex(b: Uint8Array, s: number, e: number): Uint8Array {
  */
 export function wideViews(b: Uint8Array): Array<{ name: string; text: Uint8Array }> {
   const n = b.length;
-  const printable = (c: number | undefined) => c !== undefined && ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13);
+  const printable = (c: number | undefined) =>
+    c !== undefined && ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13);
   // A unit of width w starting at u: LE puts the character first, BE last; the rest are zeros.
   const unitChar = (u: number, w: number, big: boolean): number => {
     if (u < 0 || u + w > n) return -1;

@@ -90,8 +90,7 @@ export function listZip(b: Uint8Array, meter: ReviewMeter, what: string): ZipMem
   const count = u16(b, eocd + 10);
   const cdSize = u32(b, eocd + 12);
   const cdOffset = u32(b, eocd + 16);
-  if (u16(b, eocd + 4) !== 0 || u16(b, eocd + 6) !== 0 || u16(b, eocd + 8) !== count)
-    throw bad('a multi-disk archive');
+  if (u16(b, eocd + 4) !== 0 || u16(b, eocd + 6) !== 0 || u16(b, eocd + 8) !== count) throw bad('a multi-disk archive');
   if (count === 0xffff || cdOffset === MAX32 || cdSize === MAX32) throw bad('a zip64 archive, which is not read');
   if (cdOffset + cdSize > eocd) throw bad('its central directory points outside the file');
   const members: ZipMember[] = [];
