@@ -11,7 +11,16 @@ import CRC32 from 'crc-32';
 import { join } from 'node:path';
 import { buildLeakIndex, reviewOutputs, type LeakIndex } from '../../src/lib/gate/index.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
-import { column, diabetesTable, npy, onnx, packed, safetensors } from './fixtures/gate-data.ts';
+import {
+  column,
+  diabetesTable,
+  msgpackUints,
+  npy,
+  onnx,
+  onnxInt64Data,
+  packed,
+  safetensors,
+} from './fixtures/gate-data.ts';
 
 let table: SandboxTable;
 let index: LeakIndex;
@@ -98,6 +107,43 @@ describe('short encodings of one value', () => {
   });
 });
 
+describe('bytes printed as text', () => {
+  const pyRepr = (b: Uint8Array) =>
+    "b'" +
+    [...b]
+      .map((c) =>
+        c === 92
+          ? '\\\\'
+          : c === 39
+            ? "\\'"
+            : c >= 32 && c < 127
+              ? String.fromCharCode(c)
+              : `\\x${c.toString(16).padStart(2, '0')}`,
+      )
+      .join('') +
+    "'";
+  test.each<[string, () => string]>([
+    ["Python's repr of int32 bytes: b'\\xcdu}\\x00…'", () => `weights = ${pyRepr(packed(patients, '<i4'))}\n`],
+    [
+      'a hex dump with spaces (bytes.hex(" "))',
+      () => [...packed(patients, '<i4')].map((c) => c.toString(16).padStart(2, '0')).join(' '),
+    ],
+    [
+      'a C array of 0x bytes',
+      () => `{${[...packed(patients, '<i8')].map((c) => `0x${c.toString(16).padStart(2, '0')}`).join(', ')}}`,
+    ],
+    [
+      'MIME base64 (76-character lines) of a gzip',
+      () =>
+        Buffer.from(gzipSync(strToU8(patients.join(',') + ' '.repeat(300)), { level: 0 }))
+          .toString('base64')
+          .replace(/(.{76})/g, '$1\n'),
+    ],
+  ])('%s', (form, make) => {
+    check(form, 'out.txt', make());
+  });
+});
+
 describe('wide text anywhere', () => {
   const text = () => `ids: ${patients.join(' ')}`;
   const pad = 'x'.repeat(2048);
@@ -167,6 +213,8 @@ describe('raw binary numbers: arrays of ids in model file formats', () => {
     ['safetensors, F64 tensor', 'm.safetensors', () => safetensors({ ids: { dtype: 'F64', values: patients } })],
     ['ONNX initializer, int64 raw_data', 'm.onnx', () => onnx(patients, 7)],
     ['ONNX initializer, float64 raw_data', 'm.onnx', () => onnx(patients, 11)],
+    ['ONNX int64_data (packed varints)', 'm.onnx', () => onnxInt64Data(patients)],
+    ['MessagePack list of uint32', 'm.parquet', () => msgpackUints(patients)],
     ['raw little-endian int32 in a .parquet-named file', 'x.parquet', () => packed(patients, '<i4')],
     ['raw big-endian int64', 'x.parquet', () => packed(patients, '>i8')],
     [
@@ -286,6 +334,11 @@ describe('dates of birth', () => {
     ['European 12.04.1961', `${dd}.${m}.${y}`],
     ['European 12-04-1961', `${dd}-${m}-${y}`],
     ['compact 19610412', `${y}${m}${dd}`],
+    ['day month-name year: 12 Apr 1961', `${+dd} ${d.toLocaleString('en', { month: 'short', timeZone: 'UTC' })} ${y}`],
+    [
+      'month-name day, year: April 12, 1961',
+      `${d.toLocaleString('en', { month: 'long', timeZone: 'UTC' })} ${+dd}, ${y}`,
+    ],
     ['epoch seconds', String(dobs[17]! / 1000)],
     ['epoch milliseconds', String(dobs[17]!)],
     ['epoch nanoseconds (pandas)', `${dobs[17]!}000000`],

@@ -29,7 +29,14 @@ export const K_I64LE = 64;
 /** Int64 of a value ≥ 2^32, big-endian: the key is the high word byte-swapped. */
 export const K_I64BE = 128;
 
+/** Protobuf varint (LEB128), as in ONNX's int64_data and any packed repeated field. */
+export const K_VARINT = 256;
+/** Protobuf sint64 (zigzag varint). */
+export const K_ZIGZAG = 512;
+
 export const KIND_NAMES: Record<number, string> = {
+  [K_VARINT]: 'varint',
+  [K_ZIGZAG]: 'zigzag-varint',
   [K_I32LE]: 'int32le',
   [K_I32BE]: 'int32be',
   [K_F32LE]: 'float32le',
@@ -48,21 +55,32 @@ export function bswap(x: number): number {
 
 /** Adds the binary forms of one identifier to the word table. */
 export function addBinaryForms(words: WordSet, v: number): void {
+  // Little-endian forms: the key's top 16 bits are the value's; big-endian: its bottom 16 bits.
+  const le = (key: number, kind: number) => {
+    words.add(key, kind);
+    words.hi[key >>> 16] = 1;
+  };
+  const be = (key: number, kind: number) => {
+    words.add(key, kind);
+    words.lo[key & 0xffff] = 1;
+  };
   if (v <= 0xffffffff) {
-    words.add(v, K_I32LE);
-    words.add(bswap(v), K_I32BE);
+    le(v, K_I32LE);
+    be(bswap(v), K_I32BE);
   } else {
-    words.add(v % 2 ** 32, K_I64LE);
-    words.add(bswap(Math.floor(v / 2 ** 32)), K_I64BE);
+    // The low word of an int64 is not its top: mark it in both tables.
+    le(v % 2 ** 32, K_I64LE);
+    words.lo[(v % 2 ** 32) & 0xffff] = 1;
+    be(bswap(Math.floor(v / 2 ** 32)), K_I64BE);
   }
   view.setFloat32(0, v, true);
   const f32 = view.getUint32(0, true);
-  words.add(f32, K_F32LE);
-  words.add(bswap(f32), K_F32BE);
+  le(f32, K_F32LE);
+  be(bswap(f32), K_F32BE);
   view.setFloat64(0, v, true);
   const hi = view.getUint32(4, true);
-  words.add(hi, K_F64LE);
-  words.add(bswap(hi), K_F64BE);
+  le(hi, K_F64LE);
+  be(bswap(hi), K_F64BE);
 }
 
 export interface BinaryHit {
@@ -183,21 +201,17 @@ export function scanBinary(b: Uint8Array, idx: BinaryIndex, tick: () => void): B
     if (set.has(offset)) return;
     values.set(`${kind}:${offset}`, value);
     const v = (o: number) => values.get(`${kind}:${o}`)!;
-    // Three in a row at the form's stride, or at 8 for 32-bit forms (int64 of a value < 2^32).
-    const strides = kind & (K_F64LE | K_F64BE | K_I64LE | K_I64BE) ? [8] : [4, 8];
-    for (const d of strides)
-      if (set.has(offset - d) && set.has(offset - 2 * d)) {
-        mark(kind, offset - 2 * d, v(offset - 2 * d));
-        mark(kind, offset - d, v(offset - d));
-        mark(kind, offset, value);
-      }
-    // Four at a common stride (ids in a row-major table): look back at the last 16 matches.
+    // Look back at the last 16 matches of the form: three at a stride of 4 to 16 bytes (an array,
+    // or a MessagePack/CBOR list: 5 and 9), or four at any stride up to 64 KiB (a row-major table).
     for (let k = list.length - 1; k >= 0 && k >= list.length - 16; k--) {
       const prev = list[k]!;
       const d = offset - prev;
       if (d > MAX_STRIDE) break;
-      if (d % 4 || d <= 8) continue;
-      if (set.has(prev - d) && set.has(prev - 2 * d)) {
+      if (d < 4 || !set.has(prev - d)) continue;
+      if (d <= 16) {
+        for (const o of [prev - d, prev]) mark(kind, o, v(o));
+        mark(kind, offset, value);
+      } else if (set.has(prev - 2 * d)) {
         for (const o of [prev - 2 * d, prev - d, prev]) mark(kind, o, v(o));
         mark(kind, offset, value);
       }
@@ -206,16 +220,70 @@ export function scanBinary(b: Uint8Array, idx: BinaryIndex, tick: () => void): B
     set.add(offset);
   };
   const words = idx.words;
+  const hiT = words.hi;
+  const loT = words.lo;
   let w = u32(b, 0);
   for (let i = 0; ;) {
-    const tags = words.get(w);
-    if (tags) confirm(b, i, w, tags, idx, hit);
+    if (hiT[w >>> 16] || loT[w & 0xffff]) {
+      const tags = words.get(w);
+      if (tags) confirm(b, i, w, tags, idx, hit);
+    }
     if (++i + 4 > n) break;
     w = ((w >>> 8) | (b[i + 3]! << 24)) >>> 0;
     if ((i & 0x3fffff) === 0) tick();
   }
+  matches += scanVarints(b, idx, mark);
   structured.sort((x, y) => x.offset - y.offset);
   return { structured, matches };
+}
+
+/** The word table's int32 key is the id itself, and its bitmap answers most misses from cache. */
+function isId(idx: BinaryIndex, x: number): boolean {
+  if (x < 10_000) return false; // MIN_ID (leak.ts): nothing smaller is indexed
+  return x <= 0xffffffff ? idx.words.hi[x >>> 16] === 1 && (idx.words.get(x) & K_I32LE) !== 0 : idx.ids.get(x) >= 0;
+}
+
+/** Consecutive varints that must all be identifiers: chance makes one every ~2,500 varints of random bytes. */
+const VARINT_RUN = 4;
+
+/**
+ * Varints (protobuf's packed repeated fields, e.g. an ONNX tensor written with int64_data): a varint
+ * ends at a byte below 0x80, so the bytes split into candidate varints in one pass, and a packed
+ * array of identifiers is a run of consecutive candidates that are all identifiers.
+ */
+function scanVarints(
+  b: Uint8Array,
+  idx: BinaryIndex,
+  mark: (kind: number, offset: number, value: number) => void,
+): number {
+  let matches = 0;
+  let run: Array<[number, number, number]> = [];
+  let s = 0;
+  for (let t = 0; t < b.length; t++) {
+    if (b[t]! & 0x80) continue;
+    const len = t - s + 1;
+    let kind = 0;
+    let value = 0;
+    if (len >= 2 && len <= 8) {
+      let v = 0;
+      for (let k = t; k >= s; k--) v = v * 128 + (b[k]! & 0x7f);
+      if (isId(idx, v)) {
+        kind = K_VARINT;
+        value = v;
+      } else if (v % 2 === 0 && isId(idx, v / 2)) {
+        kind = K_ZIGZAG;
+        value = v / 2;
+      }
+    }
+    if (kind) {
+      matches++;
+      run.push([kind, s, value]);
+      if (run.length === VARINT_RUN) for (const [k, o, v] of run) mark(k, o, v);
+      else if (run.length > VARINT_RUN) mark(kind, s, value);
+    } else run = [];
+    s = t + 1;
+  }
+  return matches;
 }
 
 /** One value stored alone in exactly 4 or 8 bytes (a short base64 or hex encoding): every form. */

@@ -27,7 +27,7 @@ import { ReviewMeter, type ReviewBudget } from './budget.ts';
 import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue } from './binary.ts';
 import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
 import { IdSet, WordSet } from './sets.ts';
-import { CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
+import { byteRuns, CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
 import { parseNpy, parseSafetensors, pngStreams } from './typed.ts';
 import { findEocd, listZip, readMember, UnreadableError } from './zip.ts';
 
@@ -367,6 +367,11 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
     return full(ctx);
   });
   if (full(ctx)) return;
+  byteRuns(b, (bytes) => {
+    scanBlob(bytes, ctx, depth + 1, `${label}escaped/`, { exact: bytes.length === 4 || bytes.length === 8 });
+    return full(ctx);
+  });
+  if (full(ctx)) return;
   for (const v of wideViews(b)) {
     scanBlob(v.text, ctx, depth + 1, `${label}${v.name}/`, { textOnly: true });
     if (full(ctx)) return;
@@ -429,6 +434,12 @@ function scanEmbedded(b: Uint8Array, ctx: Ctx, depth: number, label: string): vo
 
 const DATE_YMD = /(?<![0-9])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![0-9])/g;
 const DATE_XXY = /(?<![0-9])(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?![0-9])/g;
+const MONTHS = 'jan feb mar apr may jun jul aug sep oct nov dec'.split(' ');
+const MON = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\\.?';
+/** 12 Apr 1961, 12-Apr-1961, 12 April 1961 */
+const DATE_DMY = new RegExp(`(?<![0-9])(\\d{1,2})[ -]${MON}[ ,-]+(\\d{4})(?![0-9])`, 'gi');
+/** April 12, 1961; Apr 12 1961 */
+const DATE_MDY = new RegExp(`(?<![a-z])${MON} (\\d{1,2})(?:st|nd|rd|th)?,? (\\d{4})(?![0-9])`, 'gi');
 
 function dayOf(y: number, m: number, d: number): number | null {
   if (m < 1 || m > 12 || d < 1 || d > 31) return null;
@@ -476,6 +487,9 @@ function scanTextForms(b: Uint8Array, ctx: Ctx, encoding: string): void {
       // 04/12/1961 is 4 December in Europe and 12 April in the US: both readings count.
       if (dateHit(dayOf(+m[4]!, +m[3]!, +m[1]!), m[0]) || dateHit(dayOf(+m[4]!, +m[1]!, +m[3]!), m[0])) return;
     }
+    const month = (name: string) => MONTHS.indexOf(name.slice(0, 3).toLowerCase()) + 1;
+    for (const m of s.matchAll(DATE_DMY)) if (dateHit(dayOf(+m[3]!, month(m[2]!), +m[1]!), m[0])) return;
+    for (const m of s.matchAll(DATE_MDY)) if (dateHit(dayOf(+m[3]!, month(m[1]!), +m[2]!), m[0])) return;
   }
   if (index.texts.size) scanTextIds(b, ctx, encoding);
 }

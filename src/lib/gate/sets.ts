@@ -6,27 +6,40 @@
 
 const GOLDEN = 0x9e3779b1;
 
-/** A set of non-zero unsigned 32-bit integers, each carrying a small bit mask (`tag`). */
+/**
+ * A set of non-zero unsigned 32-bit integers, each carrying a small bit mask (`tag`). The binary
+ * scan looks up one word per byte offset, almost always absent: a bitmap of 16 bits per key (at
+ * most 4 MiB) answers most of those from cache, where the table itself (tens of MB for the real
+ * data's 1.4 million keys) would cost a cache miss per byte (measured: 3× slower).
+ */
 export class WordSet {
   readonly #keys: Uint32Array;
   readonly #tags: Uint8Array;
   readonly #shift: number;
   readonly #mask: number;
+  readonly #bloom: Uint32Array;
+  readonly #bloomShift: number;
   size = 0;
 
   constructor(capacity: number) {
     let bits = 4;
-    while (1 << bits < capacity * 4) bits++;
+    while (1 << bits < capacity * 2) bits++;
     this.#keys = new Uint32Array(1 << bits);
     this.#tags = new Uint8Array(1 << bits);
     this.#shift = 32 - bits;
     this.#mask = (1 << bits) - 1;
+    let bloomBits = 10;
+    while (bloomBits < 25 && 1 << bloomBits < capacity * 16) bloomBits++;
+    this.#bloom = new Uint32Array(1 << (bloomBits - 5));
+    this.#bloomShift = 32 - bloomBits;
   }
 
   /** Adds `tag`'s bits to `key`'s mask; key 0 is not stored (it is the empty slot). */
   add(key: number, tag: number): void {
     key >>>= 0;
     if (key === 0) return;
+    const h = Math.imul(key, 0x85ebca6b) >>> this.#bloomShift;
+    this.#bloom[h >>> 5]! |= 1 << (h & 31);
     let i = Math.imul(key, GOLDEN) >>> this.#shift;
     for (;;) {
       const k = this.#keys[i]!;
@@ -44,9 +57,18 @@ export class WordSet {
     }
   }
 
+  /**
+   * Top and bottom 16 bits of the keys that are read little-endian (`hi`) and byte-swapped (`lo`):
+   * 64 KiB tables that stay in cache and reject most words before the bitmap (binary.ts).
+   */
+  readonly hi = new Uint8Array(65536);
+  readonly lo = new Uint8Array(65536);
+
   /** The key's mask, 0 when absent. */
   get(key: number): number {
     key >>>= 0;
+    const h = Math.imul(key, 0x85ebca6b) >>> this.#bloomShift;
+    if (!(this.#bloom[h >>> 5]! & (1 << (h & 31)))) return 0;
     let i = Math.imul(key, GOLDEN) >>> this.#shift;
     for (;;) {
       const k = this.#keys[i]!;

@@ -274,19 +274,32 @@ export function encodedTokens(b: Uint8Array, each: (t: EncodedToken) => boolean 
     let digit = 0;
     let hexLetters = 0;
     let other = 0;
+    let line = i;
+    let lines = 0;
     while (e < n) {
       const k = CLS[b[e]!]!;
       if (k & DIGIT) digit++;
       else if (k & LOWER) lower++;
       else if (k & UPPER) upper++;
       else if (k & B64X) other++;
-      else break;
+      else {
+        // MIME base64 (base64.encodebytes, PEM) breaks lines every 76 or 64 characters: one token.
+        const nl = b[e] === 10 ? 1 : b[e] === 13 && b[e + 1] === 10 ? 2 : 0;
+        if (nl && e - line >= 60 && (e - line) % 4 === 0 && CLS[b[e + nl] ?? 0]! & (ALNUM | B64X)) {
+          e += nl;
+          line = e;
+          lines++;
+          continue;
+        }
+        break;
+      }
       if (k & HEXL) hexLetters++;
       e++;
     }
+    if (lines) other++; // not hex, and never an ordinary word
     let pad = 0;
     while (e + pad < n && b[e + pad] === 61 && pad < 2) pad++;
-    const len = e - i;
+    const len = e - i - lines;
     if (!other && hexLetters === lower + upper && (lower === 0 || upper === 0) && len >= 8 && len % 2 === 0) {
       // Hex. All-digit words decode to text only when they are the hex of digits (pairs 3x).
       let digitsText = true;
@@ -402,4 +415,82 @@ export function wideViews(b: Uint8Array): Array<{ name: string; text: Uint8Array
     views.push({ name, text });
   }
   return views;
+}
+
+/**
+ * Bytes written as escapes or lists, the way a notebook prints a `bytes` value or a hex dump:
+ * Python's bytes repr and C or JS strings (backslash-x escapes, the usual one-letter escapes and
+ * literal characters between), and lists of hex pairs (`cd 75 7d 00`, `cd:75:7d:00`,
+ * `0xcd, 0x75`, the body of `hexdump -C`). At least 4 escapes or 8 pairs; the decoded bytes go
+ * through every scanner again.
+ */
+export function byteRuns(b: Uint8Array, each: (bytes: Uint8Array) => boolean | void): void {
+  const n = b.length;
+  const hexv = (c: number) => (c <= 57 ? c - 48 : (c | 32) - 87);
+  const isHex = (c: number | undefined) => c !== undefined && (CLS[c]! & (DIGIT | HEXL)) !== 0;
+  // Escapes: from each backslash-x, the whole escaped string around it.
+  for (let z = b.indexOf(92); z >= 0;) {
+    if (!(b[z + 1] === 120 && isHex(b[z + 2]) && isHex(b[z + 3]))) {
+      z = b.indexOf(92, z + 1);
+      continue;
+    }
+    // Back to the opening quote (or the start of the line).
+    let s = z;
+    while (s > 0 && b[s - 1] !== 39 && b[s - 1] !== 34 && b[s - 1] !== 10) s--;
+    const out: number[] = [];
+    let escapes = 0;
+    let k = s;
+    while (k < n && b[k] !== 39 && b[k] !== 34 && b[k] !== 10) {
+      if (b[k] === 92) {
+        const c = b[k + 1];
+        if (c === 120 && isHex(b[k + 2]) && isHex(b[k + 3])) {
+          out.push((hexv(b[k + 2]!) << 4) | hexv(b[k + 3]!));
+          escapes++;
+          k += 4;
+          continue;
+        }
+        const simple: Record<number, number> = { 110: 10, 114: 13, 116: 9, 48: 0, 92: 92, 39: 39, 34: 34 };
+        if (c !== undefined && simple[c] !== undefined) {
+          out.push(simple[c]!);
+          k += 2;
+          continue;
+        }
+      }
+      out.push(b[k]!);
+      k++;
+    }
+    if (escapes >= 4 && each(Uint8Array.from(out))) return;
+    z = b.indexOf(92, Math.max(k, z + 1));
+  }
+  // Lists of hex pairs.
+  let i = 0;
+  while (i < n) {
+    const start = i;
+    const bytes: number[] = [];
+    let k = i;
+    for (;;) {
+      let t = k;
+      if (b[t] === 48 && (b[t + 1] === 120 || b[t + 1] === 88)) t += 2;
+      if (!(
+        isHex(b[t]) &&
+        isHex(b[t + 1]) &&
+        !(CLS[b[t + 2] ?? 0]! & ALNUM) &&
+        !(t === k && k > 0 && CLS[b[k - 1]!]! & ALNUM)
+      ))
+        break;
+      bytes.push((hexv(b[t]!) << 4) | hexv(b[t + 1]!));
+      k = t + 2;
+      // One or two separator characters: space, colon, comma, hyphen, semicolon (", " between 0x items).
+      let sep = 0;
+      while (sep < 2 && k + sep < n && [32, 58, 44, 45, 59].includes(b[k + sep]!)) sep++;
+      if (!sep) break;
+      k += sep;
+    }
+    if (bytes.length >= 8) {
+      if (each(Uint8Array.from(bytes))) return;
+      i = k;
+    } else i = start + 1;
+    // Skip to the next place a pair can start.
+    while (i < n && !(isHex(b[i]) && !(i > 0 && CLS[b[i - 1]!]! & ALNUM))) i++;
+  }
 }
