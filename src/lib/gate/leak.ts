@@ -101,7 +101,7 @@ function normalizeText(v: string): Uint8Array {
 export function buildLeakIndex(tables: SandboxTable[], options: { highCardinality?: number } = {}): LeakIndex {
   const ratio = options.highCardinality ?? 0.5;
   const columns: LeakIndex['columns'] = [];
-  const numbers: number[][] = [];
+  const numbers: Array<{ col: number; values: number[] }> = [];
   const texts = new Map<string, number>();
   const dayList: Array<[number, number]> = [];
   for (const t of tables) {
@@ -130,7 +130,7 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
           distinct: distinct.size,
         }) - 1;
       const nums: number[] = [];
-      numbers.push(nums);
+      numbers.push({ col, values: nums });
       for (const raw of distinct) {
         if (typeof raw === 'number') {
           if (Number.isSafeInteger(raw) && Math.abs(raw) >= MIN_ID) nums.push(Math.abs(raw));
@@ -153,15 +153,10 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
             if (wn.length >= MIN_WORD && !texts.has(latin1(wn))) texts.set(latin1(wn), col);
           }
       }
-      (nums as number[] & { col?: number }).col = col;
     }
   }
-  const total = numbers.reduce((s, n) => s + n.length, 0);
-  const ids = new IdSet(total);
-  for (const nums of numbers) {
-    const col = (nums as number[] & { col?: number }).col!;
-    for (const v of nums) ids.add(v, col);
-  }
+  const ids = new IdSet(numbers.reduce((s, n) => s + n.values.length, 0));
+  for (const { col, values } of numbers) for (const v of values) ids.add(v, col);
   const idsF32 = new IdSet(ids.size);
   const words = new WordSet(ids.size * 6);
   for (const v of ids.values()) {
