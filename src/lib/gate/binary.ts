@@ -89,9 +89,14 @@ export interface BinaryHit {
   value: number;
 }
 
+/** Identifiers below this are also in a bitmap (2 MiB): exact in one access, for the varint scan. */
+export const SMALL = 1 << 24;
+
 /** The index's parts the binary scanners need. */
 export interface BinaryIndex {
   ids: IdSet;
+  /** Bit v set for every identifier v < {@link SMALL}. */
+  small: Uint8Array;
   /** float32 roundings of ids ≥ 2^24 (not exact in float32) */
   idsF32: IdSet;
   words: WordSet;
@@ -240,6 +245,7 @@ export function scanBinary(b: Uint8Array, idx: BinaryIndex, tick: () => void): B
 /** The word table's int32 key is the id itself, and its bitmap answers most misses from cache. */
 function isId(idx: BinaryIndex, x: number): boolean {
   if (x < 10_000) return false; // MIN_ID (leak.ts): nothing smaller is indexed
+  if (x < SMALL) return (idx.small[x >>> 3]! & (1 << (x & 7))) !== 0;
   return x <= 0xffffffff ? idx.words.hi[x >>> 16] === 1 && (idx.words.get(x) & K_I32LE) !== 0 : idx.ids.get(x) >= 0;
 }
 

@@ -24,7 +24,7 @@
  */
 import type { SandboxTable } from '../sandbox/index.ts';
 import { ReviewMeter, type ReviewBudget } from './budget.ts';
-import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue } from './binary.ts';
+import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue, SMALL } from './binary.ts';
 import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
 import { IdSet, WordSet } from './sets.ts';
 import { byteRuns, CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
@@ -51,6 +51,8 @@ export interface LeakIndex {
   ids: IdSet;
   /** float32 roundings of identifiers ≥ 2^24, which float32 cannot hold exactly. */
   idsF32: IdSet;
+  /** Bit v set for every identifier v < 2^24 (binary.ts SMALL). */
+  small: Uint8Array;
   /** The 32-bit keys of every binary form of every identifier (binary.ts). */
   words: WordSet;
   /** Dates of birth: day number since 1970-01-01 + {@link DAY_BIAS} → column. */
@@ -157,11 +159,13 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
   }
   const ids = new IdSet(numbers.reduce((s, n) => s + n.values.length, 0));
   for (const { col, values } of numbers) for (const v of values) ids.add(v, col);
+  const small = new Uint8Array(SMALL >>> 3);
   const idsF32 = new IdSet(ids.size);
   const words = new WordSet(ids.size * 6);
   for (const v of ids.values()) {
     addBinaryForms(words, v);
     if (v >= 2 ** 24) idsF32.add(Math.fround(v), ids.get(v));
+    else small[v >>> 3]! |= 1 << (v & 7);
   }
   const days = new IdSet(dayList.length);
   for (const [d, col] of dayList) days.add(d + DAY_BIAS, col);
@@ -172,7 +176,7 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
     textHashes.add(textHash(b), 1);
     maxText = Math.max(maxText, b.length);
   }
-  return { columns, ids, idsF32, words, days, texts, textHashes, maxText };
+  return { columns, ids, idsF32, small, words, days, texts, textHashes, maxText };
 }
 
 function latin1(b: Uint8Array): string {
