@@ -4,10 +4,9 @@
  */
 import {
   Sandbox,
-  DEFAULT_LIMITS,
   loadPyodideAssets,
   runNotebook,
-  storedSnapshot,
+  runtimeAssets,
   ensureSnapshot,
   clearSnapshot,
   type SandboxOptions,
@@ -17,20 +16,57 @@ import {
   type SandboxEvent,
   type RunLimits,
 } from '../lib/sandbox/index.ts';
-import { createRoomKey, deleteRoomKey, importRoomKey, loadRoomKey, parsePrivateKey } from '../lib/crypto/index.ts';
-import { openBundle, sealBundle, streamToBlob, type Manifest, type NamedBytes } from '../lib/bundle/index.ts';
-import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
-import { reviewOutputs, type GateReport } from '../lib/gate/index.ts';
+import { parsePrivateKey } from '../lib/crypto/index.ts';
 import {
-  loadFile,
-  listTables,
-  loadTable,
-  previewTable,
-  renameTable,
-  deleteTable,
-  type IngestOptions,
-  type TableMeta,
-} from '../lib/data/index.ts';
+  addTable,
+  deleteOwnerTable,
+  renameOwnerTable,
+  archiveRoom,
+  backupRooms,
+  createRoom,
+  deleteRoom,
+  getRoom,
+  grantTable,
+  importBundle,
+  listRooms,
+  renameRoom,
+  restoreRooms,
+  revokeTable,
+  roomIdentity,
+  roomInvitation,
+  roomSigner,
+  setPolicy,
+  trustExpert,
+  untrustExpert,
+  type RestoreResult,
+  type Room,
+  type RoomInvitation,
+  type RoomPolicy,
+} from '../lib/rooms/index.ts';
+import { readAuditLog, verifyAuditLog, type AuditEntry } from '../lib/audit/index.ts';
+import {
+  listBundles,
+  openBundle,
+  sealBundle,
+  streamToBlob,
+  type Manifest,
+  type NamedBytes,
+  type StoredBundle,
+} from '../lib/bundle/index.ts';
+import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
+import type { GateReport } from '../lib/gate/index.ts';
+import {
+  exportRun,
+  listRuns,
+  runBundle,
+  type ExportedRun,
+  type OwnerRun,
+  type OwnerRunInput,
+  type OwnerRunResult,
+  type RunSummary,
+} from '../lib/runs/index.ts';
+import { AIRLOCK_VERSION } from '../lib/version.ts';
+import { listTables, loadTable, previewTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
   /** The notebook and wheels, or promises of them (Python starts while a bundle is still opening). */
@@ -50,10 +86,14 @@ export interface AutomationRunRequest {
 
 export interface RunSealedResult {
   refused?: string;
+  /** Why it was refused, as a code (lib/runs RefusalCode). */
+  refusal?: string;
   report?: RunReport;
   gate?: GateReport | null;
-  bundle?: { name: string; version: string; signer: string; manifestSha256: string; outputs: string[] };
-  tables?: Array<{ name: string; as: string; fingerprint: string; rows: number }>;
+  bundle?: OwnerRun['bundle'];
+  tables?: OwnerRun['tables'];
+  /** What the receipt says but the export's own part (see lib/runs/export.ts). */
+  receipt?: OwnerRun['receipt'];
 }
 
 export interface BundleSummary {
@@ -62,28 +102,77 @@ export interface BundleSummary {
 }
 
 export interface AirlockAutomation {
-  /** The owner's room key (non-extractable, in IndexedDB). */
-  room: {
-    create(): Promise<{ recipient: string; backup: string }>;
-    restore(backup: string, replace?: boolean): Promise<{ recipient: string }>;
-    get(): Promise<{ recipient: string; extractable: boolean } | null>;
-    remove(): Promise<void>;
+  /**
+   * The owner's rooms: each with its own room key and receipt-signing key (non-extractable, in
+   * IndexedDB), policy, trusted experts, granted tables, bundles and runs (lib/rooms).
+   */
+  rooms: {
+    list(): Promise<Room[]>;
+    /** Makes a room; `backup` is the passphrase-sealed backup of both its keys (armored age). */
+    create(options: {
+      name?: string;
+      passphrase: string;
+      policy?: Partial<RoomPolicy>;
+      grants?: string[];
+      workFactor?: number;
+    }): Promise<{ room: Room; backup: string }>;
+    /** From a backup (with its passphrase) or a bare age identity file (a room with its room key only). */
+    restore(text: string, options?: { passphrase?: string; only?: string[]; name?: string }): Promise<RestoreResult>;
+    /** One backup file of these rooms (or all), sealed with the passphrase that opens each room's kept backup. */
+    backup(ids: string[] | 'all', passphrase: string, options?: { workFactor?: number }): Promise<string>;
+    rename(id: string, name: string): Promise<Room>;
+    archive(id: string, archived: boolean): Promise<Room>;
+    remove(id: string): Promise<{ bundles: number; runs: number }>;
+    setPolicy(id: string, policy: Partial<RoomPolicy>): Promise<Room>;
+    trust(id: string, key: string, name?: string): Promise<Room>;
+    untrust(id: string, fingerprint: string): Promise<Room>;
+    grant(id: string, table: string): Promise<Room>;
+    revoke(id: string, table: string): Promise<Room>;
+    invitation(id: string, stats?: Record<string, string[]>): Promise<RoomInvitation>;
+    /** As the Bundles tab imports a file: `trust` trusts its signer when the room trusts no one yet. */
+    importBundle(
+      id: string,
+      bytes: Uint8Array,
+      options?: { trust?: boolean; force?: boolean },
+    ): Promise<{ bundle: StoredBundle; replaced?: string }>;
+    bundles(id: string): Promise<StoredBundle[]>;
+    runs(id: string): Promise<RunSummary[]>;
+    /** The Bundles tab's Run: a stored bundle on the room's granted tables. */
+    run(
+      id: string,
+      bundleKey: string,
+      mapping: Record<string, string>,
+      options?: { onEvent?: (e: SandboxEvent) => void },
+    ): Promise<RunSealedResult>;
+  };
+  /**
+   * Exports the last run made through `rooms.run` or `runSealed`, signed with its room's receipt key:
+   * the files that leave (outputs or their encrypted zip, receipt.json, receipt.json.sig).
+   */
+  exportLast(options?: { override?: { reason: string }; encryptTo?: string }): Promise<ExportedRun>;
+  /** The audit log, and whether its chain is intact. */
+  audit: {
+    read(room?: string): Promise<AuditEntry[]>;
+    verify(): Promise<{ ok: boolean; entries: number }>;
   };
   /** The owner's stored tables. */
   data: {
     load(
       file: { name: string; bytes: Uint8Array },
-      options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean },
+      options?: Omit<IngestOptions, 'signal' | 'onProgress'> & { replace?: boolean; grantTo?: string },
     ): Promise<TableMeta>;
-    /** A picked file (or any Blob with a name), loaded as the Tables tab does (with its progress and cancel). */
-    loadFile(file: File, options?: IngestOptions & { replace?: boolean }): Promise<TableMeta>;
+    /**
+     * A picked file (or any Blob with a name), loaded as the Tables tab does (with its progress and
+     * cancel), and granted to the room `grantTo` if given.
+     */
+    loadFile(file: File, options?: IngestOptions & { replace?: boolean; grantTo?: string }): Promise<TableMeta>;
     list(): Promise<TableMeta[]>;
     preview(name: string, rows?: number): Promise<{ columns: string[]; rows: string[][] }>;
     rename(from: string, to: string): Promise<void>;
     remove(name: string): Promise<void>;
   };
-  /** Opens and checks a bundle with the room key; returns what it is, never its code. */
-  inspectBundle(bytes: Uint8Array, options?: { expert?: string }): Promise<BundleSummary>;
+  /** Opens and checks a bundle with a room's key; returns what it is, never its code. */
+  inspectBundle(bytes: Uint8Array, options: { room: string; expert?: string }): Promise<BundleSummary>;
   /** The expert's side: seal files into a bundle (the same code as the Expert tab and the CLI). */
   sealBundle(input: {
     recipient: string;
@@ -96,20 +185,23 @@ export interface AirlockAutomation {
     tables?: string[];
   }): Promise<Uint8Array>;
   /**
-   * The owner's whole run on a sealed bundle, as the headless runner drives it: open and check the
-   * bundle (pinning `expert` if given), mount the mapped stored tables, run, and review the outputs
-   * at the gate. A refusal (bad bundle, missing table) comes back as `refused`, with nothing run.
+   * The owner's whole run on a sealed bundle in a room, as the headless runner drives it: open and
+   * check the bundle (refusing any signer but `expert` if given), mount the mapped granted tables,
+   * run, and review the outputs at the gate. A refusal (bad bundle, missing or ungranted table)
+   * comes back as `refused`, with nothing run. `limits` narrow the room's policy for this run.
    */
   runSealed(req: {
+    room: string;
     bundle: Uint8Array;
     mapping: Record<string, string>;
     expert?: string;
     limits?: Partial<RunLimits>;
     onEvent?: (e: SandboxEvent) => void;
   }): Promise<RunSealedResult>;
-  /** Opens a bundle with the room key and starts a sandbox with its wheels installed (for measurements). */
+  /** Opens a bundle with a room's key and starts a sandbox with its wheels installed (for measurements). */
   openAndPrepare(
     bytes: Uint8Array,
+    room: string,
   ): Promise<{ openMs: number; checkedMs: number; bootedMs: number; readyMs: number; wheels: number }>;
   version: string;
   pyodideVersion: string;
@@ -123,17 +215,43 @@ export interface AirlockAutomation {
   clearSnapshot(): Promise<void>;
 }
 
-/** The runtime files, with the warm-start snapshot when one is stored. */
-async function runtimeAssets() {
-  const [assets, snapshot] = await Promise.all([loadPyodideAssets(), storedSnapshot()]);
-  return snapshot ? { ...assets, snapshot } : assets;
+/** The last run of this page, for `exportLast` (the app keeps its own in the Bundles tab's state). */
+let last: OwnerRun | undefined;
+
+/** Runs a bundle in a room with the room's key, grants and policy (narrowed by `limits`). */
+async function runInRoom(
+  id: string,
+  bundle: OwnerRunInput['bundle'],
+  mapping: Record<string, string>,
+  options: { limits?: Partial<RunLimits>; onEvent?: (e: SandboxEvent) => void; record?: boolean },
+): Promise<OwnerRunResult> {
+  const [room, identity] = await Promise.all([getRoom(id), roomIdentity(id)]);
+  const policy = {
+    timeLimitSeconds: options.limits?.timeLimitMs ? options.limits.timeLimitMs / 1000 : room.policy.timeLimitSeconds,
+    maxOutputBytes: options.limits?.maxOutputBytes ?? room.policy.maxOutputBytes,
+  };
+  const result = await runBundle({
+    room: { id, identity: identity.key, grants: room.grants, policy },
+    bundle,
+    mapping,
+    assets: runtimeAssets(),
+    record: !!options.record,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  if (result.ok) last = result;
+  return result;
+}
+
+function settle(r: OwnerRunResult): RunSealedResult {
+  if (!r.ok) return { refused: r.refused.message, refusal: r.refused.code };
+  return { report: r.report, gate: r.gate, tables: r.tables, bundle: r.bundle, receipt: r.receipt };
 }
 
 export function installAutomation(): void {
   // Start loading the runtime files with the page; every run needs them.
   void loadPyodideAssets().catch(() => {});
   const automation: AirlockAutomation = {
-    version: __AIRLOCK_VERSION__,
+    version: AIRLOCK_VERSION,
     pyodideVersion: __PYODIDE_VERSION__,
     async run(req) {
       const stored = await Promise.all(
@@ -147,12 +265,12 @@ export function installAutomation(): void {
       },
       async loadFile(file, options = {}) {
         // As the Tables tab loads a file the owner picked.
-        return (await loadFile(file, options)).meta;
+        return (await addTable(file, options)).meta;
       },
       list: listTables,
       preview: previewTable,
-      rename: renameTable,
-      remove: deleteTable,
+      rename: renameOwnerTable,
+      remove: deleteOwnerTable,
     },
     async sandbox(options = {}) {
       const assets = runtimeAssets().then((a) => (options.snapshot ? { ...a, snapshot: options.snapshot } : a));
@@ -162,106 +280,48 @@ export function installAutomation(): void {
       return !!(await ensureSnapshot(await loadPyodideAssets()));
     },
     clearSnapshot,
-    room: {
-      async create() {
-        const { room, backup } = await createRoomKey();
-        return { recipient: room.recipient, backup };
+    rooms: {
+      list: listRooms,
+      create: createRoom,
+      restore: restoreRooms,
+      backup: backupRooms,
+      rename: renameRoom,
+      archive: archiveRoom,
+      remove: deleteRoom,
+      setPolicy,
+      trust: trustExpert,
+      untrust: untrustExpert,
+      grant: grantTable,
+      revoke: revokeTable,
+      invitation: roomInvitation,
+      importBundle,
+      bundles: listBundles,
+      runs: listRuns,
+      async run(id, bundleKey, mapping, options = {}) {
+        return settle(await runInRoom(id, { key: bundleKey }, mapping, { ...options, record: true }));
       },
-      async restore(backup, replace = false) {
-        return { recipient: (await importRoomKey(backup, { replace })).recipient };
+    },
+    async exportLast(options = {}) {
+      if (!last) throw new Error('no run to export: run a bundle first');
+      return exportRun(last, await roomSigner(last.room), { ...options, record: true });
+    },
+    audit: {
+      read: async (room) => (await readAuditLog()).filter((e) => room === undefined || e.room === room),
+      verify: async () => {
+        const v = await verifyAuditLog();
+        return { ok: v.ok, entries: v.entries };
       },
-      async get() {
-        const r = await loadRoomKey();
-        return r ? { recipient: r.recipient, extractable: r.key.extractable } : null;
-      },
-      remove: deleteRoomKey,
     },
     async sealBundle(input) {
       const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) });
       return new Uint8Array(await (await streamToBlob(stream)).arrayBuffer());
     },
     async runSealed(req) {
-      const room = await loadRoomKey();
-      if (!room) return { refused: 'this browser has no room key; restore the owner key first' };
-      // As the app's Run button: Python starts while the bundle is decrypted and checked and the
-      // tables are read; a refused bundle stops the run before anything of it reaches Python.
-      class Refusal extends Error {}
-      const plan = (async () => {
-        let b;
-        try {
-          b = await openBundle(req.bundle, room.key, { ...(req.expert ? { expert: req.expert } : {}), prepareWheels });
-        } catch (e) {
-          throw new Refusal((e as Error).message);
-        }
-        const metas = await listTables();
-        const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(req.mapping);
-        const tables: NonNullable<RunSealedResult['tables']> = [];
-        for (const as of wanted) {
-          const name = req.mapping[as] ?? as;
-          const meta = metas.find((m) => m.name === name);
-          if (!meta)
-            throw new Refusal(
-              `the bundle reads a table "${as}", and there is no local table "${name}" to give it; add --table ${as}=<file>`,
-            );
-          tables.push({ name, as, fingerprint: meta.fingerprint, rows: meta.rowCount });
-        }
-        const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
-        const [mounted, forGate] = await Promise.all([load(), load()]);
-        return { b, tables, mounted, forGate };
-      })();
-      plan.catch(() => {});
-      const stop = new AbortController();
-      const running = runNotebook({
-        notebook: plan.then((p) => p.b.notebook),
-        wheels: plan.then((p) => p.b.prepared.wheels),
-        tables: plan.then((p) => p.mounted),
-        limits: req.limits,
-        onEvent: req.onEvent,
-        signal: stop.signal,
-        assets: runtimeAssets(),
-      });
-      let planned;
-      try {
-        planned = await plan;
-      } catch (e) {
-        stop.abort();
-        await running.catch(() => {});
-        if (e instanceof Refusal) return { refused: e.message };
-        throw e;
-      }
-      const { b, tables, forGate } = planned;
-      const report = await running;
-      const gate =
-        report.status === 'ok'
-          ? reviewOutputs(
-              report.outputs,
-              forGate,
-              {
-                maxOutputBytes: req.limits?.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
-                declared: b.manifest.outputs,
-                // The review counts inside the run's time limit: it gets what the notebook left of it.
-                deadline: performance.now() + (req.limits?.timeLimitMs ?? DEFAULT_LIMITS.timeLimitMs) - report.totalMs,
-              },
-              report.tripwires,
-            )
-          : null;
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
-      return {
-        report,
-        gate,
-        tables,
-        bundle: {
-          name: b.manifest.name,
-          version: b.manifest.version,
-          signer: b.signer,
-          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
-          outputs: b.manifest.outputs,
-        },
-      };
+      const sealed = { sealed: req.bundle, ...(req.expert ? { expert: req.expert } : {}) };
+      return settle(await runInRoom(req.room, sealed, req.mapping, req));
     },
-    async openAndPrepare(bytes) {
-      const room = await loadRoomKey();
-      if (!room) throw new Error('this browser has no room key yet');
+    async openAndPrepare(bytes, id) {
+      const room = await roomIdentity(id);
       // What a run does before its first cell: Python starts while the bundle is decrypted, and the
       // wheels are checked in the host (beside the bundle's own hash checks) while Python is still starting.
       const t0 = performance.now();
@@ -280,10 +340,9 @@ export function installAutomation(): void {
         sandbox.dispose();
       }
     },
-    async inspectBundle(bytes, options = {}) {
-      const room = await loadRoomKey();
-      if (!room) throw new Error('this browser has no room key yet; create or restore one first');
-      const b = await openBundle(bytes, room.key, options);
+    async inspectBundle(bytes, options) {
+      const room = await roomIdentity(options.room);
+      const b = await openBundle(bytes, room.key, options.expert ? { expert: options.expert } : {});
       return { signer: b.signer, manifest: b.manifest };
     },
     async makeSnapshot() {

@@ -77,8 +77,8 @@ export async function benchBundleChromium(
 
     const { page } = await openApp(browser, server);
     // The room key is the Node run's key, restored into the browser (as an owner would from a backup).
-    const recipient = (await page.evaluate((b) => (window as any).airlock.room.restore(b), `${identity}\n`))
-      .recipient as string;
+    const room = (await page.evaluate((b) => (window as any).airlock.rooms.restore(b), `${identity}\n`)).restored[0];
+    const recipient = room.recipient as string;
     // A real 100 MB wheel (a package with a 100 MB data file), stored uncompressed.
     const wheel = buildWheel(
       {
@@ -106,7 +106,7 @@ export async function benchBundleChromium(
       { recipient, signingKey, filename: wheel.filename },
     );
     const ready = async () =>
-      (await page.evaluate(() => (window as any).airlock.openAndPrepare((window as any).__sealed))) as {
+      (await page.evaluate((id) => (window as any).airlock.openAndPrepare((window as any).__sealed, id), room.id)) as {
         openMs: number;
         checkedMs: number;
         bootedMs: number;

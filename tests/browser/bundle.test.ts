@@ -22,19 +22,36 @@ afterAll(async () => {
   await server?.close();
 });
 
-test('room key: made once, kept non-extractable across reloads, opens bundles, refuses foreign ones', async () => {
+test('a room: its keys kept non-extractable across reloads, open its bundles, refuse foreign ones; its backup restores both', async () => {
   const { page } = await openApp(browser, server);
-  const made = await page.evaluate(() => (window as any).airlock.room.create());
+  const { room: made, backup } = await page.evaluate(() =>
+    (window as any).airlock.rooms.create({ name: 'study', passphrase: 'a long passphrase', workFactor: 12 }),
+  );
   expect(made.recipient).toMatch(/^age1/);
-  expect(made.backup).toContain('AGE-SECRET-KEY-1');
-  await expect(page.evaluate(() => (window as any).airlock.room.create())).rejects.toThrow('already has a room key');
+  expect(made.receiptFingerprint).toMatch(/^SHA256:/);
+  // The backup is sealed: neither private key is readable without the passphrase.
+  expect(backup).toContain('BEGIN AGE ENCRYPTED FILE');
+  expect(backup).not.toContain('AGE-SECRET-KEY-1');
+  expect(backup).not.toContain('OPENSSH PRIVATE KEY');
 
   await page.reload();
   await page.waitForFunction(() => 'airlock' in window);
-  expect(await page.evaluate(() => (window as any).airlock.room.get())).toEqual({
-    recipient: made.recipient,
-    extractable: false,
-  });
+  expect(await page.evaluate(() => (window as any).airlock.rooms.list())).toMatchObject([
+    { id: made.id, recipient: made.recipient, receiptFingerprint: made.receiptFingerprint, backedUp: true },
+  ]);
+  // Non-extractable: the stored keys can be used, never read out.
+  expect(
+    await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const r = indexedDB.open('airlock-keys');
+          r.onsuccess = () => {
+            const g = r.result.transaction('rooms').objectStore('rooms').getAll();
+            g.onsuccess = () => resolve(g.result.map((x: any) => [x.roomKey.extractable, x.receiptKey.extractable]));
+          };
+        }),
+    ),
+  ).toEqual([[false, false]]);
 
   const expert = generateSshKey('expert');
   const notebook = new TextEncoder().encode(
@@ -53,8 +70,8 @@ test('room key: made once, kept non-extractable across reloads, opens bundles, r
     return [...new Uint8Array(await new Response(stream).arrayBuffer())];
   };
   const summary = await page.evaluate(
-    async ({ bytes, expert }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { expert }),
-    { bytes: await seal(made.recipient), expert: expert.publicKey },
+    async ({ bytes, expert, room }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { room, expert }),
+    { bytes: await seal(made.recipient), expert: expert.publicKey, room: made.id },
   );
   expect(summary.manifest).toMatchObject({ name: 'm', version: '1.0' });
   expect(summary.signer).toMatch(/^SHA256:/);
@@ -62,29 +79,54 @@ test('room key: made once, kept non-extractable across reloads, opens bundles, r
   const { generateOwnerKey } = await import('../../src/lib/crypto/index.ts');
   const stranger = await generateOwnerKey();
   await expect(
-    page.evaluate(
-      async (bytes) => (window as any).airlock.inspectBundle(new Uint8Array(bytes)),
-      await seal(stranger.recipient),
-    ),
+    page.evaluate(async ({ bytes, room }) => (window as any).airlock.inspectBundle(new Uint8Array(bytes), { room }), {
+      bytes: await seal(stranger.recipient),
+      room: made.id,
+    }),
   ).rejects.toThrow('sealed for another room');
 
-  // The backup restores the same key in a fresh browser profile.
+  // The backup restores the whole identity — room key and receipt-signing key — in a fresh browser
+  // profile, and only with its passphrase.
   const { page: fresh } = await openApp(browser, server);
-  expect(await fresh.evaluate((b) => (window as any).airlock.room.restore(b), made.backup)).toEqual({
-    recipient: made.recipient,
+  await expect(
+    fresh.evaluate((b) => (window as any).airlock.rooms.restore(b, { passphrase: 'another passphrase' }), backup),
+  ).rejects.toThrow('the passphrase does not open this backup');
+  expect(await fresh.evaluate(() => (window as any).airlock.rooms.list())).toEqual([]);
+  const restored = await fresh.evaluate(
+    (b) => (window as any).airlock.rooms.restore(b, { passphrase: 'a long passphrase' }),
+    backup,
+  );
+  expect(restored).toMatchObject({
+    restored: [{ recipient: made.recipient, receiptFingerprint: made.receiptFingerprint, name: 'study' }],
+    skipped: [],
   });
-  expect(await fresh.evaluate(() => (window as any).airlock.room.get())).toEqual({
-    recipient: made.recipient,
-    extractable: false,
-  });
+  // Restoring it again never replaces the room silently.
+  expect(
+    await fresh.evaluate((b) => (window as any).airlock.rooms.restore(b, { passphrase: 'a long passphrase' }), backup),
+  ).toMatchObject({ restored: [], skipped: [{ name: 'study' }] });
+  // A new backup made later, with the passphrase, restores the same identity again.
+  const id = restored.restored[0].id;
+  const again = await fresh.evaluate(
+    (id) => (window as any).airlock.rooms.backup([id], 'a long passphrase', { workFactor: 12 }),
+    id,
+  );
+  await expect(
+    fresh.evaluate((id) => (window as any).airlock.rooms.backup([id], 'wrong passphrase'), id),
+  ).rejects.toThrow('the passphrase does not open');
+  const { page: third } = await openApp(browser, server);
+  expect(
+    await third.evaluate((b) => (window as any).airlock.rooms.restore(b, { passphrase: 'a long passphrase' }), again),
+  ).toMatchObject({ restored: [{ recipient: made.recipient, receiptFingerprint: made.receiptFingerprint }] });
 });
 
 test('large bundles are sealed and opened on the app cipher workers; the result is a standard bundle, and a changed chunk is refused', async () => {
   const { page } = await openApp(browser, server);
-  const room = await page.evaluate(() => (window as any).airlock.room.create());
+  const { room, backup } = await page.evaluate(() =>
+    (window as any).airlock.rooms.create({ passphrase: 'a long passphrase', workFactor: 12 }),
+  );
   const expert = generateSshKey('expert');
   const r = await page.evaluate(
-    async ({ recipient, signingKey }) => {
+    async ({ recipient, signingKey, id }) => {
       const a = (window as any).airlock;
       const size = 12 * 1024 * 1024; // 192 chunks: several runs per worker
       const weights = new Uint8Array(size);
@@ -98,10 +140,10 @@ test('large bundles are sealed and opened on the app cipher workers; the result 
         notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode('{"nbformat":4,"cells":[]}') },
         wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: weights }],
       });
-      const opened = await a.inspectBundle(sealed);
+      const opened = await a.inspectBundle(sealed, { room: id });
       const changed = sealed.slice();
       changed[Math.floor(changed.length / 2)]! ^= 1;
-      const refused = await a.inspectBundle(changed).then(
+      const refused = await a.inspectBundle(changed, { room: id }).then(
         () => 'opened',
         (e: Error) => e.message,
       );
@@ -110,14 +152,15 @@ test('large bundles are sealed and opened on the app cipher workers; the result 
       for (let o = 0; o < sealed.length; o += 32768) b64 += String.fromCharCode(...sealed.subarray(o, o + 32768));
       return { manifest: opened.manifest, refused, workers, sealed: btoa(b64) };
     },
-    { recipient: room.recipient, signingKey: expert.privateKey },
+    { recipient: room.recipient, signingKey: expert.privateKey, id: room.id },
   );
   expect(r.workers, 'the cipher worker script was loaded').toBeGreaterThan(0);
   expect(r.manifest.wheels[0].size).toBe(12 * 1024 * 1024);
   expect(r.refused).toMatch(/damaged|changed/);
   // Sealed on the workers, opened here on one thread with the room key's backup: the same format.
   const { openBundle } = await import('../../src/lib/bundle/index.ts');
-  const identity = room.backup.split('\n').find((l: string) => l.startsWith('AGE-SECRET-KEY-1'))!;
+  const { openBackup } = await import('../../src/lib/rooms/index.ts');
+  const { identity } = (await openBackup(backup, 'a long passphrase')).rooms[0]!;
   const b = await openBundle(new Uint8Array(Buffer.from(r.sealed, 'base64')), identity, { expert: expert.publicKey });
   expect(b.wheels[0]!.bytes.length).toBe(12 * 1024 * 1024);
   expect(b.manifest.wheels[0]!.sha256).toBe(r.manifest.wheels[0].sha256);

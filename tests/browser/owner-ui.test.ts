@@ -61,6 +61,11 @@ async function seal(recipient: string, signer = expert, version = '1.0.0', cell 
   return Buffer.from(await new Response(stream).arrayBuffer());
 }
 const expert = generateSshKey('expert');
+const PASSPHRASE = 'correct horse battery staple';
+/** What the first test leaves for the second: the room's backup, the invitation the expert holds. */
+let backupText = '';
+let receiptFingerprint = '';
+let invitation: { owner: string; recipient: string };
 
 test('room key → table → invitation → bundle → run, and the refusals', async () => {
   expertAge = await (await import('../../src/lib/crypto/index.ts')).generateOwnerKey();
@@ -68,11 +73,20 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   const nav = (name: string) => page.getByRole('navigation').getByRole('button', { name }).click();
 
   await nav('Room');
-  const backup = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Create room key' }).click();
-  expect((await backup).suggestedFilename()).toBe('airlock-room.key');
+  await page.getByTestId('room-name-input').fill('readmission study');
+  await page.getByTestId('passphrase').fill('short');
+  expect(await page.getByRole('button', { name: 'Create room and download its backup' }).isEnabled()).toBe(false);
+  await page.getByTestId('passphrase').fill(PASSPHRASE);
+  await page.getByTestId('passphrase-confirm').fill(PASSPHRASE);
+  const backup = page.waitForEvent('download', { timeout: 30_000 });
+  await page.getByRole('button', { name: 'Create room and download its backup' }).click();
+  const backupFile = await backup;
+  expect(backupFile.suggestedFilename()).toBe('airlock-room-readmission-study.age');
+  backupText = readFileSync((await backupFile.path())!, 'utf8');
   const recipient = (await page.getByTestId('recipient').textContent())!;
   expect(recipient).toMatch(/^age1/);
+  receiptFingerprint = (await page.getByTestId('receipt-fingerprint').textContent())!;
+  expect(receiptFingerprint).toMatch(/^SHA256:/);
 
   await nav('Tables');
   await page.getByTestId('table-file').setInputFiles({ name: 'diabetic_data.csv', mimeType: 'text/csv', buffer: csv });
@@ -88,7 +102,7 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   const inv = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download invitation' }).click();
   const invPath = await (await inv).path();
-  const invitation = JSON.parse(readFileSync(invPath!, 'utf8'));
+  invitation = JSON.parse(readFileSync(invPath!, 'utf8'));
   expect(invitation).toMatchObject({
     format: 'airlock-invitation',
     recipient,
@@ -186,7 +200,23 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
   await page.getByLabel('I have reviewed these problems and export anyway').check();
+  // An override needs the owner's reason, which the receipt records.
+  expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
+  await page.getByTestId('override-reason').fill('synthetic ids in a test table, reviewed with the expert');
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(true);
+  const overridden: Array<import('playwright-core').Download> = [];
+  page.on('download', (d) => overridden.push(d));
+  await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
+  await expect.poll(() => overridden.length).toBe(3);
+  page.removeAllListeners('download');
+  const signedOverride = Object.fromEntries(
+    await Promise.all(overridden.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)),
+  );
+  expect(
+    verifyReceipt(signedOverride['receipt.json']!, signedOverride['receipt.json.sig']!.toString('utf8'), {
+      owner: invitation.owner,
+    }).gate,
+  ).toMatchObject({ pass: false, overridden: true, reason: 'synthetic ids in a test table, reviewed with the expert' });
 
   // The audit log saw it all, and notices an edit made behind its back.
   await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
@@ -228,6 +258,73 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   expect(gates).toEqual(['blocked', 'passed']);
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-results', 'owner-flow.png'), fullPage: true });
+});
+
+test('a room restored from its backup in a fresh browser signs receipts that verify against the original invitation', async () => {
+  expect(backupText).toContain('BEGIN AGE ENCRYPTED FILE');
+  const { page } = await openApp(browser, server);
+  await page.getByRole('navigation').getByRole('button', { name: 'Room' }).click();
+  const file = { name: 'airlock-room-readmission-study.age', mimeType: 'text/plain', buffer: Buffer.from(backupText) };
+  await page.getByTestId('restore-file').setInputFiles(file);
+  await page.getByTestId('restore-passphrase').fill('not the passphrase');
+  await page.getByRole('button', { name: 'Restore', exact: true }).click();
+  await expect
+    .poll(() => page.getByTestId('message').textContent(), { timeout: 30_000 })
+    .toContain('the passphrase does not open this backup');
+  expect(await page.evaluate(() => (window as any).airlock.rooms.list())).toEqual([]);
+
+  await page.getByTestId('restore-passphrase').fill(PASSPHRASE);
+  await page.getByRole('button', { name: 'Restore', exact: true }).click();
+  await expect
+    .poll(() => page.getByTestId('receipt-fingerprint').textContent(), { timeout: 30_000 })
+    .toBe(receiptFingerprint);
+  expect(await page.getByTestId('recipient').textContent()).toBe(invitation.recipient);
+  expect(await page.getByTestId('room-name').textContent()).toBe('readmission study');
+
+  await page.getByRole('navigation').getByRole('button', { name: 'Tables' }).click();
+  const small = 'patient_nbr,readmitted\n1001,NO\n1002,<30\n1003,>30\n1004,NO\n';
+  await page
+    .getByTestId('table-file')
+    .setInputFiles({ name: 'small.csv', mimeType: 'text/csv', buffer: Buffer.from(small) });
+  await page.getByTestId('table-name').fill('small');
+  await page.getByRole('button', { name: 'Load table' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded small');
+
+  await page.getByRole('navigation').getByRole('button', { name: 'Bundles' }).click();
+  await page.getByTestId('bundle-file').setInputFiles({
+    name: 'readmission.airlock',
+    mimeType: 'application/octet-stream',
+    buffer: await seal(invitation.recipient),
+  });
+  await page.getByRole('button', { name: 'Trust this expert and import' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.0.0');
+  await page.locator('label.map select').selectOption('small');
+  await page.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await expect
+    .poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 })
+    .toContain('The output gate passed');
+  const downloads: Array<import('playwright-core').Download> = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
+  await expect.poll(() => downloads.length).toBe(3);
+  const byName = Object.fromEntries(
+    await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)),
+  );
+  const { verifyReceipt } = await import('../../src/lib/receipt/index.ts');
+  const receipt = verifyReceipt(byName['receipt.json']!, byName['receipt.json.sig']!.toString('utf8'), {
+    owner: invitation.owner,
+  });
+  expect(receipt.owner.fingerprint).toBe(receiptFingerprint);
+  expect(receipt.tables).toMatchObject([{ name: 'small', as: 'encounters', rows: 4 }]);
+
+  // The table goes away behind the page's back (another tab): the run is refused with a sentence
+  // naming it, and nothing runs (the app used to fail on a missing catalog entry mid-run).
+  page.removeAllListeners('download');
+  await page.evaluate(() => (window as any).airlock.data.remove('small'));
+  await page.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await expect
+    .poll(() => page.getByTestId('message').textContent())
+    .toContain('the bundle reads a table "encounters", and there is no local table "small" to give it');
 });
 
 test('the expert seals a bundle in the app from an invitation, and gets mock data from it', async () => {

@@ -1,37 +1,38 @@
 /**
- * The owner's side of the app as reactive state: room key, tables, bundles, runs. Components render
- * it and call its methods; all I/O goes through src/lib.
+ * The owner's side of the app as reactive state: rooms, tables, bundles, runs. Components render
+ * it and call its methods; every workflow is in src/lib (rooms, runs), the same code
+ * `window.airlock` and the CLI call.
  */
-import { Encrypter } from 'age-encryption';
-import { zipSync } from 'fflate';
-import { createRoomKey, formatPublicKey, importRoomKey, loadRoomKey, ownerSigner } from '../../lib/crypto/index.ts';
-import { appendAudit, readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
-import { signReceiptWith, type ReceiptBody } from '../../lib/receipt/index.ts';
-import { inferenceRun, listRuns, saveRun, type StoredRun } from '../../lib/runs/index.ts';
+import { readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
+import { BundleError, listBundles, type StoredBundle } from '../../lib/bundle/index.ts';
 import {
-  importBundle,
-  listBundles,
-  openStoredBundle,
-  pinnedExpert,
-  BundleError,
-  type StoredBundle,
-} from '../../lib/bundle/index.ts';
-import {
-  buildInvitation,
-  deleteTable,
   inferColumns,
-  loadFile,
   listTables,
-  loadTable,
   previewTable,
-  renameTable,
   IngestError,
   type IngestOptions,
   type TableMeta,
 } from '../../lib/data/index.ts';
-import { DEFAULT_LIMITS, type ColumnType } from '../../lib/sandbox/index.ts';
-import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
-import { prepareWheels } from '../../lib/wheel/index.ts';
+import type { GateReport } from '../../lib/gate/index.ts';
+import {
+  addTable,
+  backupRooms,
+  createRoom,
+  deleteOwnerTable,
+  getRoom,
+  grantTable,
+  importBundle,
+  listRooms,
+  renameOwnerTable,
+  restoreRooms,
+  revokeTable,
+  roomIdentity,
+  roomInvitation,
+  roomSigner,
+  type Room,
+} from '../../lib/rooms/index.ts';
+import { exportRun, listRuns, runBundle, scoreTable, type OwnerRun, type RunSummary } from '../../lib/runs/index.ts';
+import { runtimeAssets, type ColumnType } from '../../lib/sandbox/index.ts';
 import type { AirlockAutomation } from '../automation.ts';
 import { RunState } from '../run/run-state.svelte.ts';
 
@@ -44,6 +45,16 @@ export function download(name: string, data: string | Uint8Array | Blob, type = 
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** The backup's file name: the room's name, made safe for any file system. */
+function backupName(room: string): string {
+  const slug = room
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+  return `airlock-room${slug ? '-' + slug : ''}.age`;
+}
+
 export interface Sniffed {
   file: File;
   name: string;
@@ -52,10 +63,13 @@ export interface Sniffed {
 }
 
 export class Owner {
-  recipient = $state<string | null>(null);
+  rooms = $state<Room[]>([]);
+  /** The room the owner works in: every tab shows and acts on it. */
+  roomId = $state<string | null>(null);
+  /** A room operation that takes seconds (scrypt) is under way. */
+  busy = $state<string | null>(null);
   tables = $state<TableMeta[]>([]);
   bundles = $state<StoredBundle[]>([]);
-  pinned = $state<string | undefined>(undefined);
   /** One-line messages for the owner, newest first. */
   message = $state<{ text: string; kind: 'ok' | 'error' } | null>(null);
   loading = $state<{ name: string; done: number; total: number } | null>(null);
@@ -65,13 +79,12 @@ export class Owner {
   /** The output gate's report on the last run's outputs. */
   gate = $state<GateReport | null>(null);
   audit = $state<{ entries: AuditEntry[]; check: string } | null>(null);
-  runs = $state<StoredRun[]>([]);
+  runs = $state<RunSummary[]>([]);
   /** The model the owner exported last (an approved model), for scoring tables. */
-  approved = $state<{ key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
+  approved = $state<{ room: string; key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
   readonly scoreRun: RunState;
   /** What the last run's receipt will say. */
-  #lastRun: Omit<ReceiptBody, 'outputs' | 'gate'> | null = null;
-  #lastKey: string | null = null;
+  #lastRun: OwnerRun | null = null;
   /** The last run's bundle author's age recipient, if they gave one (outputs may be encrypted to it). */
   replyTo = $state<string | undefined>(undefined);
   readonly run: RunState;
@@ -80,6 +93,11 @@ export class Owner {
   constructor(airlock: AirlockAutomation) {
     this.run = new RunState(airlock);
     this.scoreRun = new RunState(airlock);
+  }
+
+  /** The current room, or null before there is one. */
+  get room(): Room | null {
+    return this.rooms.find((r) => r.id === this.roomId) ?? null;
   }
 
   private say(text: string, kind: 'ok' | 'error' = 'ok') {
@@ -92,75 +110,106 @@ export class Owner {
 
   async refresh(): Promise<void> {
     try {
-      const [room, tables, bundles, pinned, runs] = await Promise.all([
-        loadRoomKey(),
-        listTables(),
-        listBundles(),
-        pinnedExpert(),
-        listRuns(),
-      ]);
-      this.runs = runs;
-      this.recipient = room?.recipient ?? null;
+      const [rooms, tables] = await Promise.all([listRooms(), listTables()]);
+      this.rooms = rooms;
+      if (!rooms.some((r) => r.id === this.roomId))
+        this.roomId = (rooms.find((r) => !r.archived) ?? rooms[0])?.id ?? null;
       this.tables = tables;
-      this.bundles = bundles;
-      this.pinned = pinned;
+      const id = this.roomId;
+      [this.bundles, this.runs] = id ? await Promise.all([listBundles(id), listRuns(id)]) : [[], []];
     } catch (e) {
       this.fail(e);
     }
   }
 
-  async createRoom(): Promise<void> {
+  async selectRoom(id: string): Promise<void> {
+    if (id === this.roomId) return;
+    this.roomId = id;
+    this.gate = null;
+    this.#lastRun = null;
+    this.pendingBundle = null;
+    await this.refresh();
+  }
+
+  /** Runs a room operation that takes seconds (scrypt) with a busy note painted first. */
+  async #busy<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
+    this.busy = what;
+    await new Promise((r) => setTimeout(r, 30));
     try {
-      const { room, backup } = await createRoomKey();
-      this.recipient = room.recipient;
-      await appendAudit('room.created', { recipient: room.recipient });
-      download('airlock-room.key', backup, 'text/plain');
+      return await work();
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  async createRoom(name: string, passphrase: string): Promise<void> {
+    await this.#busy("Making the room's keys and sealing their backup…", async () => {
+      const { room, backup } = await createRoom({ name, passphrase });
+      this.roomId = room.id;
+      await this.refresh();
+      download(backupName(room.name), backup, 'text/plain');
       this.say(
-        'Room key created. Its backup was downloaded: keep it safe — it is the only copy that can leave this browser.',
+        `Room "${room.name}" created. Its backup was downloaded, sealed with your passphrase: keep both safe — together they are the only way to move this room (its key and its receipt-signing key) to another browser.`,
       );
-    } catch (e) {
-      this.fail(e);
-    }
+    });
   }
 
-  async restoreRoom(file: File): Promise<void> {
+  async restoreRooms(file: File, passphrase: string): Promise<void> {
+    await this.#busy('Opening the backup…', async () => {
+      const { restored, skipped } = await restoreRooms(await file.text(), { passphrase });
+      if (restored[0]) this.roomId = restored[0].id;
+      await this.refresh();
+      const parts = [];
+      if (restored.length) {
+        parts.push(
+          `Restored ${restored.map((r) => `"${r.name}"`).join(', ')}${restored.length === 1 ? ` with its receipt-signing key ${restored[0]!.receiptFingerprint}` : ''}.`,
+        );
+        if (!restored.every((r) => r.backedUp)) {
+          parts.push(
+            'An identity file holds no receipt-signing key: receipts are signed by a new key, so send your expert a new invitation.',
+          );
+        }
+      }
+      for (const s of skipped) parts.push(`"${s.name}" was not restored: ${s.reason}.`);
+      this.say(parts.join(' '), restored.length ? 'ok' : 'error');
+    });
+  }
+
+  async backupRooms(which: 'current' | 'all', passphrase: string): Promise<void> {
+    const room = this.room;
+    await this.#busy('Sealing a new backup…', async () => {
+      const text = await backupRooms(which === 'all' ? 'all' : [room!.id], passphrase);
+      download(which === 'all' ? 'airlock-rooms.age' : backupName(room!.name), text, 'text/plain');
+      this.say(
+        which === 'all'
+          ? `A backup of all ${this.rooms.length} rooms was downloaded, sealed with the same passphrase.`
+          : `A new backup of "${room!.name}" was downloaded, sealed with the same passphrase.`,
+      );
+    });
+  }
+
+  async setGrant(table: string, granted: boolean): Promise<void> {
+    if (!this.roomId) return;
     try {
-      this.recipient = (await importRoomKey(await file.text())).recipient;
-      await appendAudit('room.restored', { recipient: this.recipient });
-      this.say('Room key restored.');
+      await (granted ? grantTable : revokeTable)(this.roomId, table);
+      await this.refresh();
     } catch (e) {
       this.fail(e);
     }
   }
 
-  invitation(room: string, stats: Record<string, string[]>): void {
-    if (!this.recipient) return this.say('Create the room key first.', 'error');
+  invitation(stats: Record<string, string[]>): void {
+    const room = this.room;
+    if (!room) return this.say('Create a room first.', 'error');
     void (async () => {
       try {
-        const tables = [];
-        for (const t of this.tables) {
-          const full = await loadTable(t.name);
-          tables.push({ name: t.name, rowCount: full.rowCount, columns: full.columns });
-        }
-        const owner = formatPublicKey((await ownerSigner()).publicKey);
-        const inv = {
-          ...buildInvitation({
-            room,
-            recipient: this.recipient!,
-            tables,
-            stats,
-            ...(this.pinned ? { expert: this.pinned } : {}),
-          }),
-          owner,
-        };
-        await appendAudit('invitation.exported', {
-          room,
-          tables: tables.length,
-          statistics: Object.values(stats).flat().length,
-        });
+        const inv = await roomInvitation(room.id, stats);
         download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');
         this.say(
-          'Invitation downloaded: names, types, counts and missing rates only' +
+          `Invitation for "${room.name}" downloaded: ${inv.tables.length} granted table(s), names, types, counts and missing rates only` +
             (Object.values(stats).flat().length ? ', plus the k-anonymous statistics you chose.' : '.'),
         );
       } catch (e) {
@@ -193,6 +242,7 @@ export class Owner {
     }
   }
 
+  /** Loads the sniffed file; it is granted to the current room (other rooms see it once granted there). */
   async load(replace = false): Promise<void> {
     const s = this.sniffed;
     if (!s) return;
@@ -201,18 +251,13 @@ export class Owner {
     this.#abort = new AbortController();
     this.loading = { name: s.name, done: 0, total: s.file.size };
     try {
-      const { meta, report } = await loadFile(s.file, {
+      const { meta, report } = await addTable(s.file, {
         name: s.name,
         columns,
         replace,
         signal: this.#abort.signal,
         onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }),
-      });
-      await appendAudit(replace ? 'table.replaced' : 'table.loaded', {
-        name: meta.name,
-        rows: meta.rowCount,
-        fingerprint: meta.fingerprint,
-        file: s.file.name,
+        ...(this.roomId ? { grantTo: this.roomId } : {}),
       });
       this.sniffed = null;
       this.say(
@@ -241,8 +286,7 @@ export class Owner {
 
   async rename(from: string, to: string): Promise<void> {
     try {
-      await renameTable(from, to);
-      await appendAudit('table.renamed', { from, to });
+      await renameOwnerTable(from, to);
       await this.refresh();
     } catch (e) {
       this.fail(e);
@@ -251,8 +295,7 @@ export class Owner {
 
   async remove(name: string): Promise<void> {
     try {
-      await deleteTable(name);
-      await appendAudit('table.deleted', { name });
+      await deleteOwnerTable(name);
       if (this.preview?.name === name) this.preview = null;
       await this.refresh();
       this.say(`Deleted ${name}.`);
@@ -261,80 +304,45 @@ export class Owner {
     }
   }
 
-  async importBundleFile(file: File, options: { pinSigner?: boolean; force?: boolean } = {}): Promise<void> {
-    const room = await loadRoomKey();
-    if (!room) return this.say('Create or restore the room key first: bundles are sealed to it.', 'error');
+  async importBundleFile(file: File, options: { trust?: boolean; force?: boolean } = {}): Promise<void> {
+    const room = this.room;
+    if (!room) return this.say('Create or restore a room first: bundles are sealed to a room.', 'error');
     try {
-      const r = await importBundle(new Uint8Array(await file.arrayBuffer()), room.key, options);
+      const r = await importBundle(room.id, new Uint8Array(await file.arrayBuffer()), options);
       this.pendingBundle = null;
-      await appendAudit('bundle.imported', {
-        name: r.bundle.name,
-        version: r.bundle.version,
-        signer: r.bundle.signer,
-        ...(r.replaced ? { replaces: r.replaced } : {}),
-      });
       this.say(
         `Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`,
       );
       await this.refresh();
     } catch (e) {
-      if (e instanceof BundleError && e.code === 'unknown-signer' && /no expert is pinned/.test(e.message)) {
-        this.pendingBundle = { file, signer: /SHA256:\S+/.exec(e.message)?.[0] ?? '' };
+      if (e instanceof BundleError && e.code === 'needs-trust' && e.signer) {
+        this.pendingBundle = { file, signer: e.signer };
         return;
       }
       this.fail(e);
     }
   }
 
-  /** Exports the last run's outputs with a receipt signed by the owner's key; `overridden` if the gate failed. */
-  async exportOutputs(overridden: boolean, encryptTo?: string): Promise<void> {
-    const report = this.run.report;
-    if (!report || !this.#lastRun || !this.gate) return;
+  /**
+   * Exports the last run's outputs with a receipt signed by its room's key. A run the gate blocked
+   * leaves only with the owner's written reason, which the receipt records.
+   */
+  async exportOutputs(override: { reason: string } | undefined, encryptTo?: string): Promise<void> {
+    const run = this.#lastRun;
+    if (!run) return;
     try {
-      const outputs = await Promise.all(
-        report.outputs.map(async (o) => ({
-          path: o.path,
-          size: o.bytes.byteLength,
-          sha256: [...new Uint8Array(await crypto.subtle.digest('SHA-256', o.bytes as Uint8Array<ArrayBuffer>))]
-            .map((x) => x.toString(16).padStart(2, '0'))
-            .join(''),
-        })),
-      );
-      const signer = await ownerSigner();
-      const { bytes, signature } = await signReceiptWith(
-        {
-          ...this.#lastRun,
-          outputs,
-          gate: {
-            pass: this.gate.pass,
-            overridden: !this.gate.pass && overridden,
-            problems: this.gate.files.flatMap((f) => f.problems),
-            tripwires: this.gate.tripwires.map((t) => t.name),
-          },
-        },
-        signer.publicKey,
-        signer.sign,
-      );
-      if (encryptTo) {
-        // One zip of the outputs, age-encrypted to the expert: only they can read what left.
-        const e = new Encrypter();
-        e.addRecipient(encryptTo);
-        const zip = zipSync(Object.fromEntries(report.outputs.map((o) => [o.path, o.bytes])));
-        download(`${this.#lastRun.bundle.name}-${this.#lastRun.bundle.version}-outputs.zip.age`, await e.encrypt(zip));
-      } else {
-        for (const o of report.outputs) download(o.path.replaceAll('/', '_'), o.bytes);
-      }
-      download('receipt.json', bytes, 'application/json');
-      download('receipt.json.sig', signature, 'text/plain');
-      for (const o of outputs)
-        await appendAudit('output.exported', {
-          path: o.path,
-          sha256: o.sha256,
-          gate: this.gate.pass ? 'passed' : 'overridden',
-        });
-      if (encryptTo) await appendAudit('output.encrypted', { to: encryptTo });
-      this.approved = { key: this.#lastKey!, files: report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })) };
-      this.say(`Exported ${outputs.length} file(s) with a signed receipt.`);
+      const exported = await exportRun(run, await roomSigner(run.room), {
+        ...(override ? { override } : {}),
+        ...(encryptTo ? { encryptTo } : {}),
+        record: true,
+      });
+      for (const f of exported.files) download(f.name.replaceAll('/', '_'), f.bytes, f.type);
+      this.approved = {
+        room: run.room,
+        key: run.bundle.key!,
+        files: run.report.outputs.map((o) => ({ path: o.path, bytes: o.bytes })),
+      };
+      this.say(`Exported ${exported.receipt.outputs.length} file(s) with a signed receipt.`);
     } catch (e) {
       this.fail(e);
     }
@@ -345,34 +353,40 @@ export class Owner {
    * fresh sandbox. The scores stay in this browser unless the owner downloads them.
    */
   async scoreTable(table: string): Promise<void> {
-    const room = await loadRoomKey();
-    if (!room || !this.approved)
-      return this.say('Export a model first: only an approved model scores tables.', 'error');
+    const approved = this.approved;
+    if (!approved) return this.say('Export a model first: only an approved model scores tables.', 'error');
     try {
-      const b = await openStoredBundle(this.approved.key, room.key);
-      if (!b.manifest.inference) return this.say('This bundle declares no inference entry point.', 'error');
-      const { notebook, inputs } = inferenceRun(b.manifest.inference, table, this.approved.files);
-      await appendAudit('inference.started', { bundle: this.approved.key, table });
-      const report = await this.scoreRun.start({
-        notebook,
-        inputs,
-        wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes.slice().buffer as ArrayBuffer })),
-        tables: [await loadTable(table)],
-      });
-      await appendAudit('inference.ended', { bundle: this.approved.key, table, status: report.status });
+      const [room, identity] = await Promise.all([getRoom(approved.room), roomIdentity(approved.room)]);
+      const result = await this.scoreRun.track(
+        (hooks) =>
+          scoreTable({
+            room: { id: room.id, identity: identity.key, grants: room.grants, policy: room.policy },
+            bundleKey: approved.key,
+            model: approved.files,
+            table,
+            assets: runtimeAssets(),
+            ...hooks,
+          }),
+        (r) => (r.ok ? r.report : null),
+      );
+      if (!result.ok) this.say(result.refused, 'error');
     } catch (e) {
       this.fail(e);
     }
   }
 
   async loadAudit(): Promise<void> {
-    const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
-    this.audit = {
-      entries,
-      check: check.ok
-        ? `intact: ${check.entries} entries, every link checks out`
-        : `BROKEN at entry ${check.brokenAt}: ${check.reason}`,
-    };
+    try {
+      const [entries, check] = await Promise.all([readAuditLog(), verifyAuditLog()]);
+      this.audit = {
+        entries,
+        check: check.ok
+          ? `intact: ${check.entries} entries, every link checks out`
+          : `BROKEN at entry ${check.brokenAt}: ${check.reason}`,
+      };
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   exportAudit(): void {
@@ -381,86 +395,29 @@ export class Owner {
   }
 
   async runBundle(key: string, mapping: Record<string, string>): Promise<void> {
-    const room = await loadRoomKey();
-    if (!room) return this.say('Create or restore the room key first.', 'error');
+    const room = this.room;
+    if (!room) return this.say('Create or restore a room first.', 'error');
+    this.gate = null;
+    this.#lastRun = null;
     try {
-      // Python starts while the bundle is decrypted and checked: the run takes the notebook and
-      // wheels when they are ready, and nothing of the owner's reaches the sandbox before that.
-      const opened = openStoredBundle(key, room.key, prepareWheels);
-      opened.catch(() => {});
-      this.gate = null;
-      const metas = await listTables();
-      const load = () => Promise.all(Object.entries(mapping).map(([as, name]) => loadTable(name, as)));
-      // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
-      const [tables, forGate] = await Promise.all([load(), load()]);
-      const started = new Date().toISOString();
-      const running = this.run.start({
-        notebook: opened.then((b) => b.notebook),
-        wheels: opened.then((b) => b.prepared.wheels),
-        tables,
-      });
-      let b: Awaited<typeof opened>;
-      try {
-        b = await opened;
-      } catch (e) {
-        this.run.cancel();
-        await running;
-        throw e;
-      }
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', b.manifestBytes as Uint8Array<ArrayBuffer>));
-      this.#lastRun = {
-        bundle: {
-          name: b.manifest.name,
-          version: b.manifest.version,
-          signer: b.signer,
-          manifestSha256: [...digest].map((x) => x.toString(16).padStart(2, '0')).join(''),
-        },
-        tables: Object.entries(mapping).map(([as, name]) => {
-          const m = metas.find((t) => t.name === name)!;
-          return { name, as, fingerprint: m.fingerprint, rows: m.rowCount };
-        }),
-        software: { airlock: __AIRLOCK_VERSION__, pyodide: __PYODIDE_VERSION__ },
-        policy: { timeLimitSeconds: DEFAULT_LIMITS.timeLimitMs / 1000, maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes },
-        started,
-        ended: started,
-      };
-      this.#lastKey = key;
-      this.replyTo = b.manifest.author.recipient;
-      await appendAudit('run.started', { bundle: key });
-      const report = await running;
-      this.#lastRun.ended = new Date().toISOString();
-      await appendAudit('run.ended', {
-        bundle: key,
-        status: report.status,
-        outputs: report.outputs.length,
-        tripwires: report.tripwires.length,
-      });
-      if (report.status === 'ok') {
-        this.gate = reviewOutputs(
-          report.outputs,
-          forGate,
-          {
-            maxOutputBytes: DEFAULT_LIMITS.maxOutputBytes,
-            declared: b.manifest.outputs,
-            // The review counts inside the run's time limit: it gets what the notebook left of it.
-            deadline: performance.now() + DEFAULT_LIMITS.timeLimitMs - report.totalMs,
-          },
-          report.tripwires,
-        );
-      }
-      await saveRun({
-        bundle: { key, name: b.manifest.name, version: b.manifest.version, signer: b.signer },
-        tables: mapping,
-        started: this.#lastRun.started,
-        ended: this.#lastRun.ended,
-        status: report.status,
-        message: report.message,
-        logs: report.logs,
-        outputs: report.outputs,
-        ...(this.gate ? { gate: { pass: this.gate.pass, problems: this.gate.files.flatMap((f) => f.problems) } } : {}),
-        tripwires: report.tripwires.map((t) => t.name),
-      });
-      this.runs = await listRuns();
+      const identity = await roomIdentity(room.id);
+      const result = await this.run.track(
+        (hooks) =>
+          runBundle({
+            room: { id: room.id, identity: identity.key, grants: room.grants, policy: room.policy },
+            bundle: { key },
+            mapping,
+            assets: runtimeAssets(),
+            record: true,
+            ...hooks,
+          }),
+        (r) => (r.ok ? r.report : null),
+      );
+      if (!result.ok) return this.say(result.refused.message, 'error');
+      this.#lastRun = result;
+      this.gate = result.gate;
+      this.replyTo = result.replyTo;
+      this.runs = await listRuns(room.id);
     } catch (e) {
       this.fail(e);
     }

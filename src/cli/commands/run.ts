@@ -93,26 +93,29 @@ export const run: Command = {
       // Page scripts are passed as text: tsx (esbuild keepNames) would wrap functions in helpers the page lacks.
       const inPage = <T>(script: string, arg: unknown) =>
         page.evaluate(`(${script})(${JSON.stringify(arg)})`) as Promise<T>;
-      const restored = await inPage<string | null>(
-        `(k) => window.airlock.room.restore(k).then(() => null, (e) => e.message)`,
+      // The owner's key becomes a room of this throwaway browser profile; the tables are granted to it.
+      const restored = await inPage<{ room?: string; error?: string }>(
+        `(k) => window.airlock.rooms.restore(k).then((r) => ({ room: r.restored[0].id }), (e) => ({ error: e.message }))`,
         ownerKey,
       );
-      if (restored) throw new CliError(`${values.identity}: ${restored}`, RUN_EXIT.badInput);
+      if (!restored.room) throw new CliError(`${values.identity}: ${restored.error}`, RUN_EXIT.badInput);
+      const room = restored.room;
       for (let i = 0; i < tables.length; i++) {
         const t = tables[i]!;
         log(`loading ${t.file} as ${t.as}…`);
         const e = await inPage<string | null>(
-          `async ({ i, name, as }) => {
+          `async ({ i, name, as, room }) => {
             const bytes = new Uint8Array(await (await fetch('/__run/table/' + i)).arrayBuffer());
-            return window.airlock.data.load({ name, bytes }, { name: as, replace: true }).then(() => null, (e) => e.message);
+            return window.airlock.data.load({ name, bytes }, { name: as, replace: true, grantTo: room }).then(() => null, (e) => e.message);
           }`,
-          { i, name: basename(t.file), as: t.as },
+          { i, name: basename(t.file), as: t.as, room },
         );
         if (e) throw new CliError(`${t.file}: ${e}`, RUN_EXIT.badInput);
       }
       result = await inPage<RunSealedResult>(
-        `async ({ mapping, expert, limits }) => {
+        `async ({ room, mapping, expert, limits }) => {
           const r = await window.airlock.runSealed({
+            room,
             bundle: new Uint8Array(await (await fetch('/__run/bundle')).arrayBuffer()),
             mapping,
             expert,
@@ -131,6 +134,7 @@ export const run: Command = {
           return r;
         }`,
         {
+          room,
           mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])),
           expert,
           limits: { timeLimitMs, maxOutputBytes },

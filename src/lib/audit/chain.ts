@@ -12,6 +12,8 @@ export interface AuditEntry {
   /** e.g. `table.loaded`, `bundle.imported`, `run.started`, `output.exported`. */
   action: string;
   detail: Record<string, string | number | boolean>;
+  /** The room the action belongs to (absent for actions of no room, and in entries made before rooms). */
+  room?: string;
   /** Hash of the previous entry; 64 zeros for the first. */
   prev: string;
   hash: string;
@@ -19,10 +21,15 @@ export interface AuditEntry {
 
 export const GENESIS = '0'.repeat(64);
 
-/** The hash an entry must carry: SHA-256 over its other fields, serialised in a fixed order. */
+/**
+ * The hash an entry must carry: SHA-256 over its other fields, serialised in a fixed order. The room
+ * is hashed when the entry has one, so entries written before rooms keep their hashes.
+ */
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   const detail = Object.fromEntries(Object.entries(e.detail).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify([e.seq, e.at, e.action, detail, e.prev]))));
+  const fields: unknown[] = [e.seq, e.at, e.action, detail, e.prev];
+  if (e.room !== undefined) fields.push(e.room);
+  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(fields))));
 }
 
 export function nextEntry(
@@ -30,8 +37,16 @@ export function nextEntry(
   action: string,
   detail: AuditEntry['detail'],
   at = new Date(),
+  room?: string,
 ): AuditEntry {
-  const e = { seq: last ? last.seq + 1 : 1, at: at.toISOString(), action, detail, prev: last ? last.hash : GENESIS };
+  const e = {
+    seq: last ? last.seq + 1 : 1,
+    at: at.toISOString(),
+    action,
+    detail,
+    ...(room !== undefined ? { room } : {}),
+    prev: last ? last.hash : GENESIS,
+  };
   return { ...e, hash: entryHash(e) };
 }
 

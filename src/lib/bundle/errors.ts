@@ -1,3 +1,7 @@
+/**
+ * Why a bundle was refused. `needs-trust`: nothing is wrong with it, but no expert is trusted in the
+ * room yet — show `signer` to the owner and import again with their consent.
+ */
 /** Why a bundle was refused. `message` is one line naming the problem and, where possible, what to do. */
 export type BundleErrorCode =
   | 'not-age'
@@ -10,6 +14,7 @@ export type BundleErrorCode =
   | 'unsigned'
   | 'bad-signature'
   | 'unknown-signer'
+  | 'needs-trust'
   | 'hash-mismatch'
   | 'missing-file'
   | 'extra-file'
@@ -21,6 +26,8 @@ export class BundleError extends Error {
   constructor(
     readonly code: BundleErrorCode,
     message: string,
+    /** `needs-trust`, `unknown-signer`: the fingerprint of the key that signed the bundle. */
+    readonly signer?: string,
   ) {
     super(message);
   }

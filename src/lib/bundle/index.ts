@@ -25,11 +25,15 @@ export { decideImport, type ImportDecision, type KnownVersion } from './versions
 export { BundleError, type BundleErrorCode } from './errors.ts';
 export { readZip, zipPieces, ZIP_LIMITS } from './zip.ts';
 export {
-  importBundle,
+  storeBundle,
   listBundles,
+  getBundle,
+  deleteBundleVersion,
+  deleteRoomBundles,
   openStoredBundle,
-  pinExpert,
-  pinnedExpert,
+  legacyPinnedExpert,
+  forgetLegacyPinnedExpert,
+  BUNDLES_DB,
   type StoredBundle,
-  type ImportResult,
+  type StoreResult,
 } from './store.ts';

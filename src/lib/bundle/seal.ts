@@ -4,6 +4,7 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
+  AgeError,
   ageHeader,
   decryptAge,
   encryptPayload,
@@ -186,28 +187,31 @@ export interface PrepareOptions<P> extends OpenOptions {
 }
 
 function ageFailure(e: unknown): BundleError {
-  const m = e instanceof Error ? e.message : String(e);
-  if (/no identity matched/.test(m))
-    return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
-  if (/trailing/.test(m))
-    return new BundleError(
-      'tampered',
-      'the bundle is longer than its encryption says: bytes were added after it was sealed',
-    );
-  if (/too small|size is invalid|final chunk|EOF|truncat/i.test(m))
-    return new BundleError('truncated', 'the bundle is truncated or damaged; ask for it again');
-  if (/HMAC|invalid header|stanza|non-ASCII/i.test(m))
-    return new BundleError(
-      'tampered',
-      'the bundle was changed after it was sealed (its encryption header does not check out)',
-    );
-  // A cut-off chunk and a changed one fail the same authentication: name both.
-  if (/tag/i.test(m))
-    return new BundleError(
-      'tampered',
-      'the bundle is damaged: it was truncated or changed after it was sealed; ask for it again',
-    );
-  return new BundleError('tampered', `the bundle cannot be decrypted (${m.slice(0, 80)})`);
+  if (!(e instanceof AgeError)) throw e;
+  switch (e.code) {
+    case 'wrong-key':
+      return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
+    case 'trailing':
+      return new BundleError(
+        'tampered',
+        'the bundle is longer than its encryption says: bytes were added after it was sealed',
+      );
+    case 'truncated':
+      return new BundleError('truncated', 'the bundle is truncated or damaged; ask for it again');
+    case 'bad-header':
+      return new BundleError(
+        'tampered',
+        'the bundle was changed after it was sealed (its encryption header does not check out)',
+      );
+    case 'tampered':
+      // A cut-off chunk and a changed one fail the same authentication: name both.
+      return new BundleError(
+        'tampered',
+        'the bundle is damaged: it was truncated or changed after it was sealed; ask for it again',
+      );
+    case 'failed':
+      return new BundleError('tampered', `the bundle cannot be decrypted (${e.message.slice(0, 80)})`);
+  }
 }
 
 /**

@@ -14,11 +14,11 @@
  * `Decrypter.decryptHeader`, the library's entry point for delegated decryption. The interop tests
  * run both directions against the `age` program.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
-import { CHUNK, SEALED, TAG, chunkNonce, currentLanes, sealChunks, type ChunkLanes } from './lanes.ts';
+import { AgeError } from './age-error.ts';
+import { CHUNK, SEALED, TAG, currentLanes, openChunk, sealChunks, type ChunkLanes } from './lanes.ts';
 
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
@@ -34,9 +34,17 @@ const PAYLOAD = new TextEncoder().encode('payload');
 const MAGIC = new TextEncoder().encode('age-encryption.org/v1\n');
 const MAC_LINE = new TextEncoder().encode('\n--- ');
 
-/** A failure with the same wording as `age-encryption`'s, so callers map both alike. */
-export class AgeError extends Error {
-  override name = 'AgeError';
+/**
+ * age-encryption throws plain Errors, so its header errors are classified by their wording here,
+ * at the one call into it, and nowhere else (typage's messages: "no identity matched any of the
+ * file's recipients", "invalid header HMAC", "invalid stanza", "invalid header", …).
+ */
+function headerFailure(e: unknown): AgeError {
+  if (e instanceof AgeError) return e;
+  const m = e instanceof Error ? e.message : String(e);
+  if (/no identity matched/i.test(m)) return new AgeError('wrong-key', m);
+  if (/HMAC|header|stanza|non-ASCII|base64|version/i.test(m)) return new AgeError('bad-header', m);
+  return new AgeError('failed', m);
 }
 
 function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
@@ -62,7 +70,7 @@ export async function ageHeader(recipient: string | Recipient): Promise<{ prefix
   const empty = await e.encrypt(new Uint8Array(0));
   // header ‖ nonce ‖ the sealed empty final chunk (a bare tag): keep all but the tag.
   const prefix = empty.subarray(0, empty.length - TAG);
-  if (!fileKey || prefix.length < MAGIC.length + NONCE) throw new AgeError('could not start the age file');
+  if (!fileKey || prefix.length < MAGIC.length + NONCE) throw new AgeError('failed', 'could not start the age file');
   return { prefix, key: payloadKey(fileKey, prefix.subarray(prefix.length - NONCE)) };
 }
 
@@ -161,11 +169,11 @@ export function encryptPayload(
 
 /** The plaintext size of a STREAM payload of `n` bytes. Same rules (and messages) as age-encryption. */
 export function payloadPlaintextSize(n: number): number {
-  if (n < TAG) throw new AgeError('ciphertext is too small');
+  if (n < TAG) throw new AgeError('truncated', 'ciphertext is too small');
   if (n === TAG) return 0;
   const full = Math.floor(n / SEALED);
   const rest = n % SEALED;
-  if (rest > 0 && rest <= TAG) throw new AgeError('ciphertext size is invalid');
+  if (rest > 0 && rest <= TAG) throw new AgeError('truncated', 'ciphertext size is invalid');
   return n - full * TAG - (rest > 0 ? TAG : 0);
 }
 
@@ -218,9 +226,9 @@ async function readHeader(src: Source): Promise<Uint8Array> {
       }
     }
     searched = buf.length;
-    if (buf.length > MAX_HEADER) throw new AgeError('invalid header: no MAC line in the first 64 KiB');
+    if (buf.length > MAX_HEADER) throw new AgeError('bad-header', 'invalid header: no MAC line in the first 64 KiB');
     const more = await src.next();
-    if (!more) throw new AgeError('invalid header: the file ends inside it (truncated?)');
+    if (!more) throw new AgeError('truncated', 'invalid header: the file ends inside it (truncated?)');
     const joined = new Uint8Array(buf.length + Math.min(more.length, MAX_HEADER + 1));
     joined.set(buf);
     joined.set(more.subarray(0, joined.length - buf.length), buf.length);
@@ -229,12 +237,34 @@ async function readHeader(src: Source): Promise<Uint8Array> {
   }
 }
 
+/**
+ * True if `identity` opens the age file that starts with these bytes (only its header is read and
+ * unwrapped, nothing is decrypted): which of several keys a file is sealed to.
+ */
+export async function opensWith(file: Uint8Array, identity: string | CryptoKey): Promise<boolean> {
+  try {
+    const header = await readHeader(
+      new Source(
+        (async function* () {
+          yield file;
+        })(),
+      ),
+    );
+    const d = new Decrypter();
+    d.addIdentity(identity);
+    await d.decryptHeader(header);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
 async function readExactly(src: Source, n: number): Promise<Uint8Array> {
   const buf = new Uint8Array(n);
   for (let got = 0; got < n;) {
     const b = await src.next();
-    if (!b) throw new AgeError('the file is truncated: unexpected EOF');
+    if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
     const k = Math.min(n - got, b.length);
     buf.set(b.subarray(0, k), got);
     got += k;
@@ -286,8 +316,8 @@ async function openInLanes(
  * @param source the file's bytes in any chunking (a `ReadableStream` is async-iterable).
  * @param size the file's length in bytes (the payload's length fixes the plaintext size and which
  *   chunk is the last).
- * @throws {Error} with age-encryption's wording: "no identity matched…", "invalid header HMAC",
- *   "ciphertext is too small", an authentication ("tag") failure, …
+ * @throws {AgeError} with its code (wrong key, bad header, truncated, trailing data, a chunk that fails
+ *   authentication)
  */
 export async function decryptAge(
   source: AsyncIterable<Uint8Array>,
@@ -300,12 +330,17 @@ export async function decryptAge(
     const header = await readHeader(src);
     const d = new Decrypter();
     d.addIdentity(identity);
-    const fileKey = await d.decryptHeader(header);
+    let fileKey: Uint8Array;
+    try {
+      fileKey = await d.decryptHeader(header);
+    } catch (e) {
+      throw headerFailure(e);
+    }
     const nonce = new Uint8Array(NONCE);
     let got = 0;
     while (got < NONCE) {
       const b = await src.next();
-      if (!b) throw new AgeError('ciphertext is too small');
+      if (!b) throw new AgeError('truncated', 'ciphertext is too small');
       const n = Math.min(NONCE - got, b.length);
       nonce.set(b.subarray(0, n), got);
       got += n;
@@ -318,7 +353,7 @@ export async function decryptAge(
     const lanes = currentLanes();
     if (lanes && chunks >= 2 * LANE_RUN) {
       await openInLanes(lanes, src, key, payload, chunks, out, onProgress);
-      if (await src.next()) throw new AgeError('the file is longer than its size says: trailing data');
+      if (await src.next()) throw new AgeError('trailing', 'the file is longer than its size says: trailing data');
       return out;
     }
     const staged = new Uint8Array(SEALED);
@@ -327,7 +362,7 @@ export async function decryptAge(
       const last = counter === chunks - 1;
       const want = last ? payload - counter * SEALED : SEALED;
       const b = await src.next();
-      if (!b) throw new AgeError('the file is truncated: unexpected EOF');
+      if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
       let sealed: Uint8Array;
       if (used === 0 && b.length >= want) {
         // A whole sealed chunk straight from the source's buffer; no staging copy.
@@ -343,7 +378,7 @@ export async function decryptAge(
         used = 0;
       }
       const at = counter * CHUNK;
-      chacha20poly1305(key, chunkNonce(counter, last)).decrypt(sealed, out.subarray(at, at + want - TAG));
+      openChunk(key, counter, last, sealed, out.subarray(at, at + want - TAG));
       counter++;
       if (counter % YIELD_EVERY === 0) {
         onProgress?.(Math.min(out.length, counter * CHUNK), out.length);
@@ -353,7 +388,7 @@ export async function decryptAge(
       }
     }
     onProgress?.(out.length, out.length);
-    if (await src.next()) throw new AgeError('the file is longer than its size says: trailing data');
+    if (await src.next()) throw new AgeError('trailing', 'the file is longer than its size says: trailing data');
     return out;
   } finally {
     src.cancel();

@@ -13,6 +13,7 @@ export {
   formatPublicKey,
   parsePublicKey,
   parsePrivateKey,
+  formatPrivateKey,
   generateSshKey,
   publicKeyBlob,
   signSsh,
@@ -21,14 +22,7 @@ export {
   type SshPublicKey,
   type SshPrivateKey,
 } from './ssh.ts';
-export {
-  createRoomKey,
-  importRoomKey,
-  loadRoomKey,
-  deleteRoomKey,
-  importAgeIdentity,
-  ownerSigner,
-  type RoomKey,
-} from './keystore.ts';
-export { ageHeader, encryptPayload, decryptAge } from './age-stream.ts';
+export { importAgeIdentity, importEd25519Seed, webCryptoSigner } from './webcrypto.ts';
+export { ageHeader, encryptPayload, decryptAge, opensWith } from './age-stream.ts';
+export { AgeError, type AgeErrorCode } from './age-error.ts';
 export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';

@@ -9,6 +9,7 @@
  * the core) everything runs on the calling thread, with the same results byte for byte.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { AgeError, type AgeErrorCode } from './age-error.ts';
 
 export const CHUNK = 64 * 1024;
 export const TAG = 16;
@@ -36,12 +37,27 @@ export function openChunks(key: Uint8Array, first: number, sealed: Uint8Array, f
   for (let k = 0; k < count; k++) {
     const from = k * SEALED;
     const to = Math.min(sealed.length, from + SEALED);
-    chacha20poly1305(key, chunkNonce(first + k, final && k === count - 1)).decrypt(
+    openChunk(
+      key,
+      first + k,
+      final && k === count - 1,
       sealed.subarray(from, to),
       out.subarray(k * CHUNK, k * CHUNK + (to - from - TAG)),
     );
   }
   return out;
+}
+
+/**
+ * Opens one sealed chunk into `out`.
+ * @throws {AgeError} `tampered` when it fails authentication: changed, cut, moved, or the wrong last chunk
+ */
+export function openChunk(key: Uint8Array, counter: number, last: boolean, sealed: Uint8Array, out: Uint8Array): void {
+  try {
+    chacha20poly1305(key, chunkNonce(counter, last)).decrypt(sealed, out);
+  } catch {
+    throw new AgeError('tampered', `chunk ${counter} fails authentication (invalid tag)`);
+  }
 }
 
 /**
@@ -91,7 +107,7 @@ export interface LaneRequest {
   sealed: Uint8Array;
   final: boolean;
 }
-export type LaneReply = { id: number; plain: Uint8Array } | { id: number; error: string };
+export type LaneReply = { id: number; plain: Uint8Array } | { id: number; error: string; code: AgeErrorCode };
 
 /** Lanes over workers that run `serveLane` (src/lib/crypto/lane-worker.ts). */
 export function workerLanes(make: () => Worker, count: number): ChunkLanes {
@@ -106,12 +122,12 @@ export function workerLanes(make: () => Worker, count: number): ChunkLanes {
         const p = waiting.get(e.data.id);
         if (!p) return;
         waiting.delete(e.data.id);
-        if ('error' in e.data) p.reject(new Error(e.data.error));
+        if ('error' in e.data) p.reject(new AgeError(e.data.code, e.data.error));
         else p.resolve(e.data.plain);
       };
       w.onerror = (e) => {
         e.preventDefault();
-        for (const p of waiting.values()) p.reject(new Error(`a decryption worker failed: ${e.message}`));
+        for (const p of waiting.values()) p.reject(new AgeError('failed', `a decryption worker failed: ${e.message}`));
         waiting.clear();
       };
       workers[i] = w;
@@ -142,7 +158,7 @@ export function serveLane(scope: {
       const plain = op === 'seal' ? sealChunks(key, first, sealed, final) : openChunks(key, first, sealed, final);
       scope.postMessage({ id, plain }, [plain.buffer as ArrayBuffer]);
     } catch (err) {
-      scope.postMessage({ id, error: (err as Error).message }, []);
+      scope.postMessage({ id, error: (err as Error).message, code: err instanceof AgeError ? err.code : 'failed' }, []);
     }
   };
 }

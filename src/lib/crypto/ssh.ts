@@ -206,6 +206,16 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 export function generateSshKey(comment = 'airlock'): { privateKey: string; publicKey: string; key: SshPrivateKey } {
   const seed = ed25519.utils.randomSecretKey();
   const pub = ed25519.getPublicKey(seed);
+  return {
+    privateKey: formatPrivateKey({ seed, publicKey: pub, comment }),
+    publicKey: `${formatPublicKey(pub, comment)}\n`,
+    key: { seed, publicKey: pub, comment },
+  };
+}
+
+/** An unencrypted OpenSSH private key file (PROTOCOL.key) holding one ssh-ed25519 key, as ssh-keygen writes it. */
+export function formatPrivateKey(key: SshPrivateKey): string {
+  const { seed, publicKey: pub, comment } = key;
   const check = crypto.getRandomValues(new Uint32Array(1))[0]!;
   const inner = new Writer()
     .u32(check)
@@ -229,11 +239,7 @@ export function generateSshKey(comment = 'airlock'): { privateKey: string; publi
     .encode(body)
     .replace(/(.{70})/g, '$1\n')
     .trim();
-  return {
-    privateKey: `${PRIV_BEGIN}\n${b64}\n${PRIV_END}\n`,
-    publicKey: `${formatPublicKey(pub, comment)}\n`,
-    key: { seed, publicKey: pub, comment },
-  };
+  return `${PRIV_BEGIN}\n${b64}\n${PRIV_END}\n`;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

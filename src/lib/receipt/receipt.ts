@@ -28,7 +28,8 @@ export interface Receipt {
   started: string;
   ended: string;
   outputs: Array<{ path: string; sha256: string; size: number }>;
-  gate: { pass: boolean; overridden: boolean; problems: string[]; tripwires: string[] };
+  /** `reason`: the owner's words for exporting what the gate blocked (only when `overridden`). */
+  gate: { pass: boolean; overridden: boolean; reason?: string; problems: string[]; tripwires: string[] };
   owner: { fingerprint: string; publicKey: string };
 }
 

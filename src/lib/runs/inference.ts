@@ -3,7 +3,17 @@
  * wheels. The model files and the request travel as read-only inputs (/airlock/input), never as
  * code: the one cell below is fixed, and reads what to call from request.json.
  */
-import type { OutputFile } from '../sandbox/index.ts';
+import { appendAudit } from '../audit/index.ts';
+import { openStoredBundle } from '../bundle/index.ts';
+import { loadTable } from '../data/index.ts';
+import {
+  runNotebook,
+  type OutputFile,
+  type PyodideAssets,
+  type RunReport,
+  type SandboxEvent,
+} from '../sandbox/index.ts';
+import type { RunPolicy } from './owner-run.ts';
 
 export const INFERENCE_CELL = `import airlock, csv, importlib, json
 req = json.load(open(airlock.INPUT_DIR + "/request.json"))
@@ -39,4 +49,50 @@ export function inferenceRun(
       ...model.map((m) => ({ path: `model/${m.path}`, bytes: m.bytes })),
     ],
   };
+}
+
+/**
+ * Scores a local table with an approved model: the bundle is opened again (signature and hashes
+ * checked), and its inference entry point runs in a fresh sandbox on the table and the model files.
+ * The scores stay in the browser unless the owner downloads them.
+ * @returns a refusal (nothing ran) or the run's report, whose `scores.csv` output holds the scores
+ */
+export async function scoreTable(input: {
+  room: { id: string; identity: CryptoKey | string; grants: string[]; policy: RunPolicy };
+  bundleKey: string;
+  model: OutputFile[];
+  table: string;
+  assets: PyodideAssets | Promise<PyodideAssets>;
+  onEvent?: (e: SandboxEvent) => void;
+  signal?: AbortSignal;
+}): Promise<{ ok: false; refused: string } | { ok: true; report: RunReport }> {
+  if (!input.room.grants.includes(input.table)) {
+    return {
+      ok: false,
+      refused: `the table "${input.table}" is not granted to this room; grant it in the Room tab first`,
+    };
+  }
+  const b = await openStoredBundle(input.bundleKey, input.room.identity);
+  if (!b.manifest.inference) return { ok: false, refused: 'this bundle declares no inference entry point' };
+  const { notebook, inputs } = inferenceRun(b.manifest.inference, input.table, input.model);
+  await appendAudit('inference.started', { bundle: input.bundleKey, table: input.table }, input.room.id);
+  const report = await runNotebook({
+    notebook,
+    inputs,
+    wheels: b.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes })),
+    tables: [await loadTable(input.table)],
+    limits: {
+      timeLimitMs: input.room.policy.timeLimitSeconds * 1000,
+      maxOutputBytes: input.room.policy.maxOutputBytes,
+    },
+    assets: input.assets,
+    ...(input.onEvent ? { onEvent: input.onEvent } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  await appendAudit(
+    'inference.ended',
+    { bundle: input.bundleKey, table: input.table, status: report.status },
+    input.room.id,
+  );
+  return { ok: true, report };
 }

@@ -14,7 +14,7 @@ export {
   type LogLine,
 } from './run.ts';
 export { loadPyodideAssets, pyodideBaseUrl } from './assets.ts';
-export { storedSnapshot, ensureSnapshot, clearSnapshot } from './snapshot-cache.ts';
+export { storedSnapshot, ensureSnapshot, clearSnapshot, runtimeAssets } from './snapshot-cache.ts';
 export { parseNotebook, NotebookError, type NotebookCell } from './notebook.ts';
 export { frameCsp, frameDocument, scriptHash, FRAME_SANDBOX } from './policy.ts';
 export {

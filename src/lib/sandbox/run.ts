@@ -200,6 +200,11 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     };
     report.status = status[err.code];
     report.message = err.message;
+    // The run's own deadline ran out while Python was still starting: that is the time limit, not a crash.
+    if (err.code === 'boot-failed' && performance.now() >= deadline - 50) {
+      report.status = 'timeout';
+      report.message = `The run did not finish within the time limit (${Math.round(limits.timeLimitMs / 1000)} s): Python was still starting.`;
+    }
   } finally {
     if (sandbox) {
       report.tripwires = [...sandbox.tripwires];

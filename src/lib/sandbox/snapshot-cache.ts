@@ -5,12 +5,14 @@
  * so both are in its key; a stale or unreadable entry is simply made again. This is a cache: losing
  * it costs time, never data.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { DBSchema } from 'idb';
+import { database } from '../storage/index.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import workerSource from './worker.ts?iife';
 import { Sandbox } from './host.ts';
 import type { PyodideAssets } from './protocol.ts';
+import { loadPyodideAssets } from './assets.ts';
 
 interface CacheDB extends DBSchema {
   snapshots: { key: string; value: { key: string; image: ArrayBuffer; createdAt: number } };
@@ -26,29 +28,18 @@ function snapshotKey(): string {
   return key;
 }
 
-async function db(): Promise<IDBPDatabase<CacheDB>> {
-  return openDB<CacheDB>(DB_NAME, 1, {
-    upgrade(d, oldVersion) {
-      if (oldVersion < 1) d.createObjectStore('snapshots', { keyPath: 'key' });
-    },
-    blocking() {
-      // Another tab wants a newer schema: let it.
-      void db().then((d) => d.close());
-    },
-  });
-}
+// The shared helper closes this connection when another tab needs the database (the old code here
+// opened a second connection and closed that one, leaving the first in the other tab's way).
+const db = database<CacheDB>(DB_NAME, 1, (d, oldVersion) => {
+  if (oldVersion < 1) d.createObjectStore('snapshots', { keyPath: 'key' });
+});
 
 /** The snapshot if one is ready (in memory or stored); never makes one. */
 export async function storedSnapshot(): Promise<ArrayBuffer | undefined> {
   if (memory) return memory;
   try {
-    const d = await db();
-    try {
-      const entry = await d.get('snapshots', snapshotKey());
-      if (entry) memory = entry.image;
-    } finally {
-      d.close();
-    }
+    const entry = await db.run((d) => d.get('snapshots', snapshotKey()));
+    if (entry) memory = entry.image;
   } catch {
     // No IndexedDB (private mode, quota): run without a snapshot.
   }
@@ -67,15 +58,12 @@ export function ensureSnapshot(assets: PyodideAssets): Promise<ArrayBuffer | und
       const image = await Sandbox.makeSnapshot({ assets });
       memory = image;
       try {
-        const d = await db();
-        try {
+        await db.run(async (d) => {
           const tx = d.transaction('snapshots', 'readwrite');
           await tx.store.clear(); // older keys are images of other builds
           await tx.store.put({ key: snapshotKey(), image, createdAt: Date.now() });
           await tx.done;
-        } finally {
-          d.close();
-        }
+        });
       } catch {
         // Full disk or no IndexedDB: keep it for this page only.
       }
@@ -92,10 +80,11 @@ export function ensureSnapshot(assets: PyodideAssets): Promise<ArrayBuffer | und
 /** Forgets the snapshot (tests, and a manual "clear cache"). */
 export async function clearSnapshot(): Promise<void> {
   memory = undefined;
-  const d = await db();
-  try {
-    await d.clear('snapshots');
-  } finally {
-    d.close();
-  }
+  await db.run((d) => d.clear('snapshots'));
+}
+
+/** The runtime files every sandbox boots from, with the warm-start snapshot when one is stored. */
+export async function runtimeAssets(): Promise<PyodideAssets> {
+  const [assets, snapshot] = await Promise.all([loadPyodideAssets(), storedSnapshot()]);
+  return snapshot ? { ...assets, snapshot } : assets;
 }

@@ -1,0 +1,17 @@
+/** The one error type of this area's age files (age-stream.ts, lanes.ts). */
+/**
+ * Why an age file did not open. `wrong-key`: none of the identities can open it; `bad-header`: the
+ * header does not check out (changed, or not age); `truncated`: it ends early; `trailing`: bytes
+ * after its end; `tampered`: a payload chunk fails authentication (changed or cut); `failed`: other.
+ */
+export type AgeErrorCode = 'wrong-key' | 'bad-header' | 'truncated' | 'trailing' | 'tampered' | 'failed';
+
+export class AgeError extends Error {
+  override name = 'AgeError';
+  constructor(
+    readonly code: AgeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
