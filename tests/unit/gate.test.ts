@@ -99,7 +99,7 @@ describe('identifiers are caught in every disguise', () => {
       index,
       policy,
     );
-    expect(r.files[0]!.leaks[0]!.encoding).toBe('utf-16');
+    expect(r.files[0]!.leaks[0]!.encoding).toBe('utf-16le/text');
   });
 
   test('inside a zip, inside base64 inside JSON', () => {

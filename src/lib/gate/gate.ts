@@ -5,7 +5,8 @@
  * owner explicitly overrides it.
  */
 import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
-import { buildLeakIndex, scanForLeaks, type LeakHit, type LeakIndex } from './leak.ts';
+import { ReviewLimitError, ReviewMeter, type ReviewBudget } from './budget.ts';
+import { buildLeakIndex, scanOutput, type LeakHit, type LeakIndex } from './leak.ts';
 
 /** Formats that are data, not code. Pickle and its kin run code on whoever loads them. */
 export const ALLOWED_TYPES = [
@@ -35,6 +36,8 @@ export interface FileCheck {
   /** Loading it runs code (pickle and formats built on it). */
   pickle: boolean;
   leaks: LeakHit[];
+  /** The leak scan read the whole file (false: it blocks, see `problems`). */
+  reviewed: boolean;
   /** One line per problem; empty when the file may leave. */
   problems: string[];
 }
@@ -45,12 +48,21 @@ export interface GateReport {
   /** True when nothing blocks the export. */
   pass: boolean;
   indexedColumns: LeakIndex['columns'];
+  /** What the review cost, and why it stopped early if it did. */
+  review: { ms: number; inflatedBytes: number; scannedBytes: number; entries: number; stopped?: string };
 }
 
 export interface GatePolicy {
   maxOutputBytes: number;
   /** The manifest's declared outputs; empty or absent: any name. */
   declared?: string[];
+  /** The review's budget, over all outputs of the run (defaults: DEFAULT_REVIEW_BUDGET). */
+  review?: Partial<ReviewBudget>;
+  /**
+   * A `performance.now()` time by which the review must end: the run's own deadline, so that the
+   * review counts inside the run's time limit. Past it, what is not reviewed blocks.
+   */
+  deadline?: number;
 }
 
 function typeOf(path: string, bytes: Uint8Array): string {
@@ -71,8 +83,11 @@ export function reviewOutputs(
   policy: GatePolicy,
   tripwires: Array<{ name: string; detail: string }> = [],
 ): GateReport {
+  const t0 = performance.now();
   const index = Array.isArray(inputs) ? buildLeakIndex(inputs) : inputs;
+  const meter = new ReviewMeter(policy.review, policy.deadline);
   const declared = policy.declared ?? [];
+  let stopped: string | undefined;
   let total = 0;
   const files = outputs.map((o): FileCheck => {
     total += o.bytes.byteLength;
@@ -85,7 +100,8 @@ export function reviewOutputs(
       withinCap: total <= policy.maxOutputBytes,
       allowedType: (ALLOWED_TYPES as readonly string[]).includes(type),
       pickle: type === 'pickle',
-      leaks: scanForLeaks(o.bytes, index),
+      leaks: [],
+      reviewed: false,
       problems: [],
     };
     if (!check.declared)
@@ -99,6 +115,21 @@ export function reviewOutputs(
       check.problems.push(
         `${o.path} is of type "${type}", which is not on the allowed list (${ALLOWED_TYPES.join(', ')})`,
       );
+    if (stopped) {
+      check.problems.push(`${o.path} was not reviewed: the review stopped (${stopped})`);
+      return check;
+    }
+    try {
+      const scan = scanOutput(o.bytes, index, { meter, path: o.path });
+      check.leaks = scan.hits;
+      check.reviewed = true;
+      check.problems.push(...scan.unreadable);
+    } catch (e) {
+      if (!(e instanceof ReviewLimitError)) throw e;
+      // Over budget: this file and every later one block, each with the one-line reason.
+      stopped = e.message;
+      check.problems.push(`${o.path} could not be reviewed: ${e.message}`);
+    }
     if (check.leaks.length) {
       const cols = [...new Set(check.leaks.map((h) => `${h.table}.${h.column}`))].join(', ');
       check.problems.push(
@@ -112,5 +143,12 @@ export function reviewOutputs(
     tripwires,
     pass: files.every((f) => f.problems.length === 0) && tripwires.length === 0,
     indexedColumns: index.columns,
+    review: {
+      ms: performance.now() - t0,
+      inflatedBytes: meter.inflated,
+      scannedBytes: meter.scanned,
+      entries: meter.entries,
+      ...(stopped ? { stopped } : {}),
+    },
   };
 }

@@ -175,7 +175,11 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
         ? reviewOutputs(
             report.outputs,
             forGate,
-            { maxOutputBytes: policy.maxOutputBytes, declared: b.manifest.outputs },
+            {
+              maxOutputBytes: policy.maxOutputBytes,
+              declared: b.manifest.outputs,
+              deadline: performance.now() + timeLimitMs - report.totalMs,
+            },
             report.tripwires,
           )
         : null;
