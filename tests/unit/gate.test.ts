@@ -136,3 +136,25 @@ describe('the other checks', () => {
     );
   });
 });
+
+describe('the report as the owner reads it', () => {
+  test('every file has its checks with a verdict and a reason; the run has its tripwires check', () => {
+    const ids = column('patient_nbr').slice(0, 5);
+    const r = reviewOutputs(
+      [file('model.json', '{"w": [0.25, -1.5]}'), file('extra.csv', `id\n${ids.join('\n')}\n`)],
+      index,
+      policy,
+      [{ name: 'fetch', detail: 'https://example.org' }],
+    );
+    const verdict = (file: string | undefined, id: string) =>
+      r.checks.find((c) => c.file === file && c.id === id)?.verdict;
+    expect(verdict('model.json', 'declared')).toBe('passed');
+    expect(verdict('model.json', 'identifiers')).toBe('passed');
+    expect(verdict('extra.csv', 'declared')).toBe('failed');
+    expect(verdict('extra.csv', 'identifiers')).toBe('failed');
+    expect(verdict(undefined, 'tripwires')).toBe('failed');
+    expect(r.checks.every((c) => c.reason.length > 10 && c.title.length > 2)).toBe(true);
+    expect(r.checks.find((c) => c.file === 'extra.csv' && c.id === 'identifiers')!.measured).toContain('patient_nbr');
+    expect(r.pass).toBe(false);
+  });
+});

@@ -38,11 +38,41 @@ export interface FileCheck {
   leaks: LeakHit[];
   /** The leak scan read the whole file (false: it blocks, see `problems`). */
   reviewed: boolean;
+  /** Why part of the file could not be read (a member over budget, a corrupt stream…), if so. */
+  unreadable: string[];
   /** One line per problem; empty when the file may leave. */
   problems: string[];
 }
 
+/**
+ * One check of the review, as the owner reads it: what was measured, against what threshold, the
+ * verdict, and why in one sentence a data steward understands. Every check of the gate, per file or
+ * for the whole run, is one of these (the disclosure checks add theirs); the receipt records them.
+ */
+export interface GateCheck {
+  /** Stable id: `declared`, `size`, `type`, `identifiers`, `review`, `tripwires`, and the disclosure checks'. */
+  id: string;
+  /** The output it is about; absent for the run as a whole. */
+  file?: string;
+  /** A few words: "Identifying values". */
+  title: string;
+  /** `failed` blocks the export (until the owner overrides it for this run, with a reason). */
+  verdict: 'passed' | 'failed' | 'not-applicable';
+  /** What was measured, in words ("3 values of encounters.patient_nbr"). */
+  measured?: string;
+  /** The threshold it is held to ("none"). */
+  threshold?: string;
+  /** Why, in one sentence. */
+  reason: string;
+  /** What to do about a failure. */
+  suggestion?: string;
+  /** The figures, for machines (the receipt, `--json`). */
+  figures?: Record<string, number | string | boolean>;
+}
+
 export interface GateReport {
+  /** Every check, in the order the owner should read them. */
+  checks: GateCheck[];
   files: FileCheck[];
   tripwires: Array<{ name: string; detail: string }>;
   /** True when nothing blocks the export. */
@@ -102,6 +132,7 @@ export function reviewOutputs(
       pickle: type === 'pickle',
       leaks: [],
       reviewed: false,
+      unreadable: [],
       problems: [],
     };
     if (!check.declared)
@@ -116,18 +147,21 @@ export function reviewOutputs(
         `${o.path} is of type "${type}", which is not on the allowed list (${ALLOWED_TYPES.join(', ')})`,
       );
     if (stopped) {
+      check.unreadable.push(`the review stopped before this file (${stopped})`);
       check.problems.push(`${o.path} was not reviewed: the review stopped (${stopped})`);
       return check;
     }
     try {
       const scan = scanOutput(o.bytes, index, { meter, path: o.path });
       check.leaks = scan.hits;
-      check.reviewed = true;
+      check.reviewed = scan.unreadable.length === 0;
+      check.unreadable.push(...scan.unreadable);
       check.problems.push(...scan.unreadable);
     } catch (e) {
       if (!(e instanceof ReviewLimitError)) throw e;
       // Over budget: this file and every later one block, each with the one-line reason.
       stopped = e.message;
+      check.unreadable.push(e.message);
       check.problems.push(`${o.path} could not be reviewed: ${e.message}`);
     }
     if (check.leaks.length) {
@@ -138,7 +172,31 @@ export function reviewOutputs(
     }
     return check;
   });
+  const checks: GateCheck[] = files.flatMap((f) => fileChecks(f, policy, declared));
+  checks.push(
+    tripwires.length
+      ? {
+          id: 'tripwires',
+          title: 'Tripwires',
+          verdict: 'failed',
+          measured: `${tripwires.length} fired (${[...new Set(tripwires.map((t) => t.name))].slice(0, 5).join(', ')})`,
+          threshold: 'none',
+          reason:
+            'the code tried to reach the network or storage while it ran; nothing got out, but look before exporting',
+          figures: { fired: tripwires.length },
+        }
+      : {
+          id: 'tripwires',
+          title: 'Tripwires',
+          verdict: 'passed',
+          measured: 'none fired',
+          threshold: 'none',
+          reason: 'the code never tried to reach the network or storage',
+          figures: { fired: 0 },
+        },
+  );
   return {
+    checks,
     files,
     tripwires,
     pass: files.every((f) => f.problems.length === 0) && tripwires.length === 0,
@@ -151,4 +209,64 @@ export function reviewOutputs(
       ...(stopped ? { stopped } : {}),
     },
   };
+}
+
+/** The checks of one file, in words: what the FileCheck's flags and problems mean. */
+function fileChecks(f: FileCheck, policy: GatePolicy, declared: string[]): GateCheck[] {
+  const out: GateCheck[] = [];
+  const base = { file: f.path };
+  out.push({
+    ...base,
+    id: 'declared',
+    title: 'Declared output',
+    verdict: f.declared ? 'passed' : 'failed',
+    threshold: declared.length ? declared.join(', ') : 'any name (the bundle declares none)',
+    reason: f.declared ? 'the bundle said it would write this file' : 'the bundle did not say it would write this file',
+    ...(f.declared ? {} : { suggestion: 'ask the expert to declare it (airlock seal --output) or not to write it' }),
+  });
+  out.push({
+    ...base,
+    id: 'size',
+    title: 'Size',
+    verdict: f.withinCap ? 'passed' : 'failed',
+    measured: `${f.size} bytes`,
+    threshold: `${policy.maxOutputBytes} bytes for all outputs together`,
+    reason: f.withinCap ? "within the room's output cap" : "the outputs together exceed the room's output cap",
+    figures: { bytes: f.size },
+  });
+  out.push({
+    ...base,
+    id: 'type',
+    title: 'File type',
+    verdict: f.allowedType && !f.pickle ? 'passed' : 'failed',
+    measured: f.type,
+    threshold: ALLOWED_TYPES.join(', '),
+    reason: f.pickle
+      ? 'a pickle runs code on whoever loads it'
+      : f.allowedType
+        ? 'a data format, not code'
+        : 'not on the list of data formats',
+    ...(f.allowedType && !f.pickle ? {} : { suggestion: 'ask for JSON, ONNX, safetensors or npy' }),
+  });
+  const cols = [...new Set(f.leaks.map((h) => `${h.table}.${h.column}`))];
+  out.push({
+    ...base,
+    id: 'identifiers',
+    title: 'Identifying values',
+    verdict: !f.reviewed || f.leaks.length ? 'failed' : 'passed',
+    measured: !f.reviewed
+      ? 'not fully read'
+      : f.leaks.length
+        ? `${f.leaks.length}${f.leaks.length >= 50 ? '+' : ''} value(s) of ${cols.join(', ')}`
+        : 'none found',
+    threshold: 'none',
+    reason: !f.reviewed
+      ? `part of it could not be read (${f.unreadable[0] ?? 'unknown'}), so it cannot be said to be free of identifiers`
+      : f.leaks.length
+        ? `the file holds values of columns that identify people (${f.leaks[0]!.encoding})`
+        : 'no value of an identifying column was found, in plain, encoded or compressed form',
+    ...(f.leaks.length ? { suggestion: 'ask the expert to drop identifier columns before training' } : {}),
+    figures: { hits: f.leaks.length, reviewed: f.reviewed },
+  });
+  return out;
 }

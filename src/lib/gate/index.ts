@@ -1,5 +1,12 @@
 /** The output gate: checks on every file before it may leave (size, type, declared, leak scan), under one review budget. */
-export { reviewOutputs, ALLOWED_TYPES, type GateReport, type FileCheck, type GatePolicy } from './gate.ts';
+export {
+  reviewOutputs,
+  ALLOWED_TYPES,
+  type GateReport,
+  type GateCheck,
+  type FileCheck,
+  type GatePolicy,
+} from './gate.ts';
 export {
   buildLeakIndex,
   scanForLeaks,
