@@ -38,7 +38,7 @@ import {
   type TableMeta,
 } from '../data/index.ts';
 import { BackupError, isBackupFile, openBackup, receiptKeyFile, sealBackup, type RoomIdentity } from './backup.ts';
-import { DEFAULT_POLICY, deleteRoomRuns } from '../runs/index.ts';
+import { DEFAULT_POLICY, deleteRoomRuns, policyProblems } from '../runs/index.ts';
 import {
   addRoomRecord,
   deleteRoomRecord,
@@ -395,12 +395,8 @@ export async function deleteRoom(id: string): Promise<{ bundles: number; runs: n
 
 export async function setPolicy(id: string, policy: Partial<RoomPolicy>): Promise<Room> {
   const next = { ...(await record(id)).policy, ...policy };
-  if (!(next.timeLimitSeconds >= 1 && next.timeLimitSeconds <= 24 * 3600)) {
-    throw new RoomError('bad-input', 'the time limit is between 1 second and 24 hours');
-  }
-  if (!(next.maxOutputBytes >= 1 && next.maxOutputBytes <= 2 * 1024 ** 3)) {
-    throw new RoomError('bad-input', 'the output cap is between 1 byte and 2 GiB');
-  }
+  const problems = policyProblems(next);
+  if (problems.length) throw new RoomError('bad-input', problems.join('; '));
   const r = (await updateRoomRecord(id, (x) => ({ ...x, policy: next })))!;
   await appendAudit('room.policy', { ...next }, id);
   return view(r);

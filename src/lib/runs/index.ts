@@ -1,14 +1,12 @@
 /** The owner's runs: the run of a bundle and its export (each written once), and past runs in IndexedDB. */
 export {
   runBundle,
-  DEFAULT_POLICY,
   SOFTWARE,
   type OwnerRun,
   type OwnerRunInput,
   type OwnerRunResult,
   type Refusal,
   type RefusalCode,
-  type RunPolicy,
   type RunTable,
 } from './owner-run.ts';
 export { exportOwnerRun } from './export.ts';
@@ -23,3 +21,4 @@ export {
   type RunDetails,
 } from './store.ts';
 export { inferenceRun, scoreTable, INFERENCE_CELL } from './inference.ts';
+export { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy, type PolicyField } from './policy.ts';

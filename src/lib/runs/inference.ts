@@ -13,7 +13,7 @@ import {
   type RunReport,
   type SandboxEvent,
 } from '../sandbox/index.ts';
-import type { RunPolicy } from './owner-run.ts';
+import type { RunPolicy } from './policy.ts';
 
 export const INFERENCE_CELL = `import airlock, csv, importlib, json
 req = json.load(open(airlock.INPUT_DIR + "/request.json"))

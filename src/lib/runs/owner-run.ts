@@ -18,13 +18,7 @@ import { prepareWheels } from '../wheel/index.ts';
 import { AIRLOCK_VERSION } from '../version.ts';
 import { saveRun } from './store.ts';
 
-/** What the room allows a run: recorded in every receipt. */
-export interface RunPolicy {
-  timeLimitSeconds: number;
-  maxOutputBytes: number;
-}
-
-export const DEFAULT_POLICY: RunPolicy = { timeLimitSeconds: 600, maxOutputBytes: 50 * 1024 * 1024 };
+import type { RunPolicy } from './policy.ts';
 
 /** The software that ran, as the receipt names it (the build's own version, from package.json). */
 export const SOFTWARE = { airlock: AIRLOCK_VERSION, pyodide: __PYODIDE_VERSION__ } as const;
