@@ -221,7 +221,7 @@ export class ColumnBuilder {
   /**
    * The finished column, trimmed to its length: a column sized from a good estimate is returned as
    * a view of its array (no second copy of the table in memory), one with much spare room is
-   * trimmed, unless `keepRoom` (the room is for more rows: parallel.ts joins parts into it).
+   * trimmed, unless `keepRoom` (the room is for more rows: parallel/join.ts joins parts into it).
    * Consumers honour byteOffset/Length.
    */
   build(keepRoom = false): BuiltColumn {

@@ -113,10 +113,3 @@ function plainNumberKind(buf: Uint8Array, a: number, b: number): 'int' | 'float'
   for (; j < b && buf[j]! >= 48 && buf[j]! <= 57; j++) after++;
   return j === b && before + after > 0 ? 'float' : undefined;
 }
-
-/** The type that fits every sampled value; `mixed` when numbers and text were both seen. */
-export function inferType(values: Iterable<string>, missing: Set<string>): { type: ColumnType; mixed: boolean } {
-  const t = new TypeInference(missing);
-  for (const v of values) t.add(v);
-  return t.result();
-}

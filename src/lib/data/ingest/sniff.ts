@@ -75,7 +75,7 @@ export function sniffFile(name: string, first: Uint8Array, opts: IngestOptions):
 }
 
 /** Picks the delimiter of a sample: the candidate that splits the first lines most consistently. */
-export function detectDelimiter(sample: string): string {
+function detectDelimiter(sample: string): string {
   const lines = sample.split(/\r?\n/).filter((l) => l.length).slice(0, 20);
   let best = ',';
   let bestScore = 0;

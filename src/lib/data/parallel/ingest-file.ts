@@ -3,9 +3,10 @@
  *
  * The file is cut into byte ranges at line ends, one per lane. The first range reads the header
  * and infers the types from its first rows, as a whole file would; the others start as soon as it
- * has them. Each range is read by `ingestPart` on a lane (a worker in the app, src/app/lanes.ts;
- * this thread in Node and in tests), and the parts are joined: numbers end to end, text through
- * one dictionary in the order its words first appear, line numbers counted on from the part before.
+ * has them. Each range is read by `ingestPart` on a lane (lanes.ts: a worker in the app,
+ * worker-lanes.ts; this thread in Node and in tests; the cutting and reading: split.ts), and the
+ * parts are joined (join.ts): numbers end to end, text through one dictionary in the order its
+ * words first appear, line numbers counted on from the part before.
  *
  * A cut is a guess, since a line end inside a quoted field is not a record's end. The part before
  * a cut knows (its bytes end inside a record: `cut`), and the file is then read whole. A file whose
