@@ -368,7 +368,9 @@ export function csvByteReader(asm: TableAssembler, opts: { header?: boolean }, d
   return {
     delimiter,
     push: (piece) => reader.push(piece),
-    finish: () => void (toEnd ? reader.finish() : undefined),
+    finish: () => {
+      if (toEnd) reader.finish();
+    },
     get lines() {
       return reader.nextLine - 1;
     },
