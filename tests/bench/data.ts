@@ -77,12 +77,19 @@ async function duckdbScript(log: (s: string) => void): Promise<string | null> {
   }
 }
 
-/** Chromium's renderer processes (Linux /proc). */
+/**
+ * The renderer processes of the Chromium this process started (Linux /proc): those descending
+ * from it, so that other programs' browsers on a shared machine are not counted.
+ */
 function rendererPids(): string[] {
+  const self = String(process.pid);
+  const parent = (pid: string) => /PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
   return readdirSync('/proc').filter((pid) => {
     if (!/^\d+$/.test(pid)) return false;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer');
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) return false;
+      for (let p = parent(pid); p !== '0' && p !== '1'; p = parent(p)) if (p === self) return true;
+      return false;
     } catch {
       return false; // the process ended meanwhile
     }

@@ -13,7 +13,7 @@ import {
 
 import { diabetesCsvPath } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
-import { daysFromCivil } from '../../src/lib/data/columns.ts';
+import { daysFromCivil } from '../../src/lib/data/columns/scalars.ts';
 
 /** A Source over bytes, delivered in chunks of `chunk` bytes (to test records split across chunks). */
 function src(name: string, data: Uint8Array | string, chunk = 65536) {

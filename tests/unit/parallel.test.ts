@@ -1,5 +1,5 @@
 /**
- * A file read in parts (lib/data/parallel.ts) gives the table `ingest` gives, byte for byte: on
+ * A file read in parts (lib/data/parallel/) gives the table `ingest` gives, byte for byte: on
  * random files cut at every kind of place, on the real data, and on the cases the joining must get
  * right (a column turned into text in a later part or an earlier one, more than 256 words across
  * parts, a cut inside quotes, errors and warnings at the file's own line numbers, cancelling).
@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import {
   IngestError,
   ingest,
-  ingestFile,
-  localLanes,
   workerIngestLanes,
   type IngestLanes,
   type IngestOptions,
   type IngestedTable,
 } from '../../src/lib/data/index.ts';
+import { ingestFile } from '../../src/lib/data/parallel/ingest-file.ts';
+import { localLanes } from '../../src/lib/data/parallel/lanes.ts';
 import { diabetesCsvPath } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
 

@@ -1,12 +1,18 @@
-/** The owner's tables: ingest, columnar storage, what the expert may see of them, mock data. */
-export { ingest, inferColumns, fingerprintColumns, type InferredColumns, type IngestOptions, type IngestReport, type IngestedTable, type Source, type Format } from './ingest.ts';
-export { DEFAULT_MISSING, inferType, parseDate, type BuiltColumn } from './columns.ts';
-export { CsvTokenizer, detectDelimiter } from './csv.ts';
-export { ingestFile, useIngestLanes, localLanes, type IngestLanes } from './parallel.ts';
-export { workerIngestLanes } from './lanes.ts';
+/**
+ * The owner's tables: a picked file loaded and stored (load.ts, store.ts), read on the app's ingest
+ * lanes (parallel/); what the expert may see of them (invitation.ts) and mock data from it.
+ * This is what other areas and the app use; the modules behind it import each other by path.
+ */
+export { loadFile } from './load.ts';
+export { listTables, loadTable, previewTable, renameTable, deleteTable, collectGarbage, type TableMeta, type StoredColumn } from './store.ts';
+export { ingest, inferColumns, type InferredColumns } from './ingest/ingest.ts';
+export type { IngestOptions, IngestReport, IngestedTable, Source, Format } from './ingest/types.ts';
+export type { BuiltColumn } from './columns/builder.ts';
+export { toSandboxTable } from './sandbox-table.ts';
+export { useIngestLanes } from './parallel/ingest-file.ts';
+export type { IngestLanes } from './parallel/lanes.ts';
+export { workerIngestLanes } from './parallel/worker-lanes.ts';
 export { IngestError, type IngestErrorCode } from './errors.ts';
-export { buildInvitation, parseInvitation, INVITATION_FORMAT, INVITATION_VERSION, DEFAULT_K, type Invitation, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';
+export { buildInvitation, parseInvitation, type Invitation, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';
 export { generateMock, type MockTable } from './mock.ts';
 export { seededRandom } from './random.ts';
-export { toSandboxTable } from './sandbox-table.ts';
-export { saveTable, loadFile, listTables, loadTable, previewTable, renameTable, deleteTable, collectGarbage, DB_NAME, SCHEMA_VERSION, type TableMeta, type StoredColumn, type SaveInput } from './store.ts';

@@ -1,5 +1,5 @@
-/** An ingest lane (see lanes.ts): a module worker of the app's own origin. */
+/** An ingest lane (see parallel/worker-lanes.ts): a module worker of the app's own origin. */
 import { expose } from 'comlink';
-import { ingestLaneApi } from './lanes.ts';
+import { ingestLaneApi } from './parallel/worker-lanes.ts';
 
 expose(ingestLaneApi());

@@ -4,7 +4,7 @@
  * k-anonymised (docs/INVITATION.md). Values never appear otherwise.
  */
 import type { ColumnType } from '../sandbox/index.ts';
-import type { BuiltColumn } from './columns.ts';
+import type { BuiltColumn } from './columns/builder.ts';
 
 export const INVITATION_FORMAT = 'airlock-invitation';
 export const INVITATION_VERSION = 1;

@@ -8,13 +8,13 @@
  * an older table of the same name when asked). Chunks of a table that never got its entry are
  * collected later. A full disk (QuotaExceededError) removes what this save wrote and leaves
  * everything stored before as it was.
+ *
+ * Storage only: reading a picked file and storing it is load.ts.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
-import type { BuiltColumn } from './columns.ts';
+import type { BuiltColumn } from './columns/builder.ts';
 import { IngestError } from './errors.ts';
-import { fingerprintColumns, type IngestOptions, type IngestReport } from './ingest.ts';
-import { ingestFile } from './parallel.ts';
 
 /** Rows per stored chunk: large enough to write fast, small enough to read a preview cheaply. */
 const CHUNK_ROWS = 262_144;
@@ -112,15 +112,37 @@ export interface SaveInput {
 const TX_BYTES = 64 * 1024 * 1024;
 
 /**
- * Stores a loaded table. With `replace`, an existing table of that name is swapped out in the same
- * transaction that makes the new one visible.
- * @throws {IngestError} `quota` when the disk is full, `bad-options` when the name is taken.
+ * The database opened for a save to come: a caller that first reads the file (load.ts) opens it
+ * while the file is read, not after. `save` stores a loaded table; with `replace`, an existing table
+ * of that name is swapped out in the same transaction that makes the new one visible. If a newer
+ * version of the app, opened in another tab meanwhile, closed this connection (see db's
+ * `blocking`), it saves on a fresh one. `close` releases the connection, whatever happened.
+ * `save` throws {IngestError} `quota` when the disk is full, `bad-options` when the name is taken,
+ * `cancelled` when `signal` was aborted before the catalog flip.
  */
-export async function saveTable(t: SaveInput, options: SaveOptions = {}): Promise<TableMeta> {
-  return withDb((d) => save(d, t, options));
+export function openForSave(): { save(t: SaveInput, options?: SaveOptions): Promise<TableMeta>; close(): void } {
+  const opening = db();
+  opening.catch(() => {}); // awaited by save
+  return {
+    async save(t, options = {}) {
+      try {
+        return await save(await opening, t, options);
+      } catch (e) {
+        // (What the first try wrote, if anything, is an unfinished save that collectGarbage removes.)
+        if ((e as DOMException)?.name !== 'InvalidStateError') throw e;
+        return withDb((d) => save(d, t, options));
+      }
+    },
+    close() {
+      void opening.then(
+        (d) => d.close(),
+        () => {},
+      );
+    },
+  };
 }
 
-interface SaveOptions {
+export interface SaveOptions {
   replace?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Checked before the catalog flip: a cancel until then stores nothing. */
@@ -316,36 +338,4 @@ export async function collectGarbage(now = Date.now()): Promise<number> {
     }
     return n;
   });
-}
-
-/**
- * Loads a file the owner picked and stores it (the Tables tab, and `window.airlock.data`): ingest,
- * then the column chunks are written while the fingerprint's digests run.
- */
-export async function loadFile(file: File, options: IngestOptions & { replace?: boolean } = {}): Promise<{ meta: TableMeta; report: IngestReport }> {
-  const { replace, ...rest } = options;
-  // The database opens while the file is read, not after.
-  const opening = db();
-  opening.catch(() => {}); // awaited below
-  try {
-    // On the app's ingest lanes (workers) when installed: the page stays responsive, and a large
-    // CSV is read in parts at once (parallel.ts).
-    const t = await ingestFile(file, file.name, { ...rest, fingerprint: false });
-    if (rest.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
-    const input: SaveInput = { ...t, fingerprint: () => fingerprintColumns(t.rowCount, t.columns), warnings: t.report.warnings, source: { file: file.name, bytes: t.report.bytes, format: t.report.format } };
-    const saveOptions = { replace, signal: rest.signal };
-    let meta: TableMeta;
-    try {
-      meta = await save(await opening, input, saveOptions);
-    } catch (e) {
-      // A newer version of the app, opened in another tab while the file was read, closed the
-      // connection (see db's `blocking`): save again on a fresh one. (What the first try wrote,
-      // if anything, is an unfinished save that collectGarbage removes.)
-      if ((e as DOMException)?.name !== 'InvalidStateError') throw e;
-      meta = await withDb((d) => save(d, input, saveOptions));
-    }
-    return { meta, report: t.report };
-  } finally {
-    void opening.then((d) => d.close(), () => {});
-  }
 }

@@ -1,9 +1,14 @@
 /**
- * A streaming CSV/TSV tokenizer (RFC 4180, plus what real files do: `\r\n` or `\n`, a BOM,
- * quoted fields with `""` escapes and embedded newlines). Text arrives in chunks of any size; each
- * complete record is handed on as an array of field strings with the line it started on.
+ * CSV/TSV read as text: a streaming tokenizer (RFC 4180, plus what real files do: `\r\n` or `\n`,
+ * a BOM, quoted fields with `""` escapes and embedded newlines). Text arrives in chunks of any size;
+ * each complete record is handed on as an array of field strings with the line it started on.
+ * Latin-1 and UTF-16 files are read this way, and the byte reader (csv-bytes.ts) hands it the
+ * records it does not cut itself.
  */
-import { IngestError } from './errors.ts';
+import { IngestError } from '../../errors.ts';
+import type { TableAssembler } from '../assembler.ts';
+import { chooseDelimiter } from '../sniff.ts';
+import type { Format, IngestOptions, RowReader } from '../types.ts';
 
 export interface CsvOptions {
   delimiter: string;
@@ -182,20 +187,35 @@ export class CsvTokenizer {
   }
 }
 
-/** Picks the delimiter of a sample: the candidate that splits the first lines most consistently. */
-export function detectDelimiter(sample: string): string {
-  const lines = sample.split(/\r?\n/).filter((l) => l.length).slice(0, 20);
-  let best = ',';
-  let bestScore = 0;
-  for (const d of [',', '\t', ';', '|']) {
-    const counts = lines.map((l) => l.split(d).length - 1);
-    if (!counts.length || counts[0] === 0) continue;
-    const same = counts.filter((c) => c === counts[0]).length;
-    const score = same * 1000 + counts[0]!;
-    if (score > bestScore) {
-      bestScore = score;
-      best = d;
+/** A CSV's records into the assembler: the first names the columns, unless `header` is false (then they are column_1, column_2, …). */
+export function csvRows(asm: TableAssembler, header: boolean): RowSink {
+  return (fields, line) => {
+    if (!asm.hasHeader && !header) asm.setHeader(fields.map((_, i) => `column_${i + 1}`));
+    asm.add(fields, line);
+  };
+}
+
+/** A CSV/TSV file decoded by `decoder` and tokenized as text; the delimiter is chosen from the start of the text. */
+export function csvTextReader(asm: TableAssembler, opts: IngestOptions, format: Format, decoder: TextDecoder): RowReader {
+  const rows = csvRows(asm, opts.header ?? true);
+  let tok: CsvTokenizer | undefined;
+  let delimiter: string | undefined;
+  const feed = (text: string) => {
+    if (!tok) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      delimiter = chooseDelimiter(opts, format, text.slice(0, 65536));
+      tok = new CsvTokenizer({ delimiter }, rows);
     }
-  }
-  return best;
+    tok.push(text);
+  };
+  return {
+    push: (piece) => feed(decoder.decode(piece, { stream: true })),
+    finish: () => {
+      feed(decoder.decode());
+      tok?.finish();
+    },
+    get delimiter() {
+      return delimiter;
+    },
+  };
 }

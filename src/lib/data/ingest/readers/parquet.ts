@@ -3,11 +3,16 @@
  * hold and go through the same inference, so every format yields the same column types.
  */
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { ColumnType } from '../sandbox/index.ts';
-import { IngestError } from './errors.ts';
-import { TableAssembler, fingerprintColumns, jsonValue, type IngestOptions, type IngestedTable, type Source } from './ingest.ts';
+import { IngestError } from '../../errors.ts';
+import type { TableAssembler } from '../assembler.ts';
+import type { IngestOptions, Source } from '../types.ts';
+import { jsonValue } from './jsonl.ts';
 
-export async function ingestParquet(source: Source, name: string, opts: IngestOptions, warnings: string[], onTypes?: (names: string[], types: ColumnType[], warnings: string[]) => void): Promise<IngestedTable> {
+/**
+ * Reads a Parquet file's rows into the assembler; returns the file's size in bytes.
+ * @throws {IngestError} `unsupported` (no random access, a compression it cannot read), `bad-parquet`, `cancelled`.
+ */
+export async function readParquet(source: Source, asm: TableAssembler, opts: IngestOptions): Promise<number> {
   if (!source.slice || source.size === undefined) throw new IngestError('unsupported', 'Parquet needs random access to the file; open it as a file, not a stream');
   const size = source.size;
   const file = { byteLength: size, slice: (start: number, end?: number) => source.slice!(start, end).arrayBuffer() };
@@ -18,8 +23,6 @@ export async function ingestParquet(source: Source, name: string, opts: IngestOp
     throw new IngestError('bad-parquet', `the Parquet file is damaged or truncated (${String((e as Error).message).slice(0, 80)}); export it again`);
   }
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
-  const asm = new TableAssembler(opts, warnings);
-  if (onTypes) asm.onTypes = (n, types) => onTypes(n, types, warnings);
   asm.setHeader(names);
   let rowStart = 0;
   let done = 0;
@@ -44,6 +47,5 @@ export async function ingestParquet(source: Source, name: string, opts: IngestOp
     done += group.total_byte_size ? Number(group.total_byte_size) : 0;
     opts.onProgress?.(Math.min(size, done), size);
   }
-  const columns = asm.finish();
-  return { name, rowCount: asm.rows, columns, fingerprint: opts.fingerprint === false ? '' : await fingerprintColumns(asm.rows, columns), report: { format: 'parquet', encoding: 'binary', bytes: size, rows: asm.rows, warnings } };
+  return size;
 }

@@ -1,17 +1,20 @@
 /**
- * CSV/TSV read straight from UTF-8 bytes: the fast path of ingest.
+ * CSV/TSV read straight from UTF-8 bytes: the fast path of ingest, and how parts of a file are read.
  *
  * Splitting text into field strings costs more than everything else ingest does (a string per
  * field, an array per row, all garbage at once). Here a quote-free record is cut into byte ranges
  * and each range goes to its column builder, which parses numbers from the bytes and looks text up
  * in its dictionary by bytes: a string is made only for a value seen for the first time. Whole quoted
  * fields ("a, b") are byte ranges too. Any other record with a quote (a doubled quote, a newline
- * inside quotes) or a lone carriage return is decoded and read by the text tokenizer (csv.ts), so
+ * inside quotes) or a lone carriage return is decoded and read by the text tokenizer (csv-text.ts), so
  * both paths give the same fields; `tests/unit/ingest.test.ts` checks that they agree on every
  * kind of file.
  */
-import { grow } from './columns.ts';
-import { CsvTokenizer } from './csv.ts';
+import { grow } from '../../columns/arrays.ts';
+import { decodeBytes } from '../../columns/scalars.ts';
+import type { TableAssembler } from '../assembler.ts';
+import type { RowReader } from '../types.ts';
+import { CsvTokenizer, csvRows } from './csv-text.ts';
 
 /**
  * Delimiters are found four bytes at a time (SWAR): each aligned 32-bit word of the line is XORed
@@ -57,7 +60,7 @@ export class ByteCsvReader {
     options: { fileStart?: boolean } = {},
   ) {
     this.delim = delimiter.charCodeAt(0);
-    // A part of a file that starts mid-way (parallel.ts) has no BOM: U+FEFF there is content.
+    // A part of a file that starts mid-way (parallel/) has no BOM: U+FEFF there is content.
     this.first = options.fileStart ?? true;
   }
 
@@ -330,4 +333,49 @@ export class ByteCsvReader {
     if (inner >= 0 && inner < bytes.length - 1) this.multiline++;
     this.line = tok.nextLine;
   }
+}
+
+/** A byte reader's reading, with what a part of a file (parallel/) reports at its end. */
+export interface CsvByteReading extends RowReader {
+  /** Lines read, blank ones and newlines inside quotes included. */
+  readonly lines: number;
+  /** The bytes ended inside a record (bytes of an unfinished one were held back). */
+  readonly cut: boolean;
+}
+
+/**
+ * A UTF-8 CSV/TSV file, or a part of one, cut into records from its bytes. `fileStart`: the bytes
+ * start the file (a BOM there is dropped; a later part starting mid-way has none); `toEnd`: they
+ * end it, so an unfinished last record is read too (a part that does not end the file leaves it
+ * unread: its end fell inside quotes, which the caller must know, not a record to guess at).
+ */
+export function csvByteReader(asm: TableAssembler, opts: { header?: boolean }, delimiter: string, { fileStart, toEnd }: { fileStart: boolean; toEnd: boolean }): CsvByteReading {
+  const rows = csvRows(asm, opts.header ?? true);
+  const reader = new ByteCsvReader(
+    delimiter,
+    (buf, starts, ends, count, line) => {
+      if (!asm.hasHeader) {
+        const fields: string[] = [];
+        for (let k = 0; k < count; k++) fields.push(decodeBytes(buf, starts[k]!, ends[k]!));
+        return rows(fields, line);
+      }
+      asm.addBytes(buf, starts, ends, count, line);
+    },
+    rows,
+    { fileStart },
+  );
+  asm.multiline = () => reader.multiline > 0;
+  return {
+    delimiter,
+    push: (piece) => reader.push(piece),
+    finish: () => {
+      if (toEnd) reader.finish();
+    },
+    get lines() {
+      return reader.nextLine - 1;
+    },
+    get cut() {
+      return reader.pending > 0;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * Ingest lanes on workers (parallel.ts reads a file on them): the RPC contract between the page and
- * a lane worker, the worker's side (`ingestLaneApi`, exposed by ingest-worker.ts) and the page's
+ * Ingest lanes on workers (ingest-file.ts reads a file on them): the RPC contract between the page and
+ * a lane worker, the worker's side (`ingestLaneApi`, exposed by ../ingest-worker.ts) and the page's
  * (`workerIngestLanes`). The workers are module workers of the app's own origin (src/app/lanes.ts):
  * they read the owner's file and hand back typed columns, stay alive between files (a fresh
  * worker's first file runs before its code is optimised, at about half the speed), and never see
@@ -10,12 +10,11 @@
  * an IngestError's code and line would be lost.
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
-import type { BuiltColumn } from './columns.ts';
-import { IngestError, type IngestErrorCode } from './errors.ts';
-import { ingest, ingestPart, type IngestedTable, type PartOutcome, type PartSpec } from './ingest.ts';
-import { blobSource, type IngestLanes, type LaneOptions, type LaneRun } from './parallel.ts';
-
-type TypesFound = Parameters<NonNullable<PartSpec['onTypes']>>[0];
+import type { BuiltColumn } from '../columns/builder.ts';
+import { IngestError, type IngestErrorCode } from '../errors.ts';
+import { ingest, ingestPart } from '../ingest/ingest.ts';
+import type { IngestedTable, PartOutcome, PartSpec, TypesChosen } from '../ingest/types.ts';
+import { blobSource, type IngestLanes, type LaneOptions, type LaneRun } from './lanes.ts';
 
 /** A part's request as it travels (`announce`: the first part reports the types through `hooks.types`). */
 export type WirePartSpec = Omit<PartSpec, 'onTypes'> & { announce: boolean };
@@ -25,7 +24,7 @@ export type LaneReply<T> = { ok: true; value: T } | { ok: false; code: IngestErr
 /** What the page hands a request for its progress and the first part's types. */
 export interface LaneHooks {
   bytes(n: number): void;
-  types(found: TypesFound): void;
+  types(found: TypesChosen): void;
 }
 
 /** The lane worker's RPC contract; every request carries the page's job number, for `cancel`. */
@@ -45,7 +44,7 @@ function buffers(columns: BuiltColumn[]): ArrayBuffer[] {
   return [...set];
 }
 
-/** The worker's side (ingest-worker.ts exposes it). */
+/** The worker's side (../ingest-worker.ts exposes it). */
 export function ingestLaneApi(): IngestLaneApi {
   const jobs = new Map<number, AbortController>();
   const serve = async <T>(job: number, hooks: Remote<LaneHooks>, work: (signal: AbortSignal) => Promise<T>, columns: (v: T) => BuiltColumn[]): Promise<LaneReply<T>> => {
