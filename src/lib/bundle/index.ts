@@ -23,7 +23,6 @@ export {
 } from './manifest.ts';
 export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
-export { readZip, zipPieces, ZIP_LIMITS } from './zip.ts';
 export {
   storeBundle,
   listBundles,

@@ -18,7 +18,7 @@ import {
 } from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
 import { FORMAT, FORMAT_VERSION, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
-import { readZip, zipPieces } from './zip.ts';
+import { readZip, zipPieces, ZipError } from '../zip/index.ts';
 
 /** SSH signature namespace: a signature made for Airlock cannot be replayed as another tool's. */
 export const NAMESPACE = 'airlock';
@@ -277,7 +277,13 @@ export async function openBundle<P>(
     throw ageFailure(e);
   }
 
-  const files = readZip(plain);
+  let files: Map<string, Uint8Array>;
+  try {
+    files = readZip(plain);
+  } catch (e) {
+    if (e instanceof ZipError) throw new BundleError('bad-zip', `the bundle's archive is unusable: ${e.message}`);
+    throw e;
+  }
   const manifestBytes = files.get('manifest.json');
   if (!manifestBytes) throw new BundleError('missing-file', 'the bundle has no manifest.json');
   const manifest = parseManifest(manifestBytes);

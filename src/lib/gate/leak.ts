@@ -29,7 +29,7 @@ import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
 import { IdSet, WordSet } from './sets.ts';
 import { byteRuns, CLS, decodeBase64, decodeHex, encodedTokens, scanNumbers, wideViews } from './text.ts';
 import { parseNpy, parseSafetensors, pngStreams } from './typed.ts';
-import { findEocd, listZip, readMember, UnreadableError } from './zip.ts';
+import { findEocd, listMembers, readMember, UnreadableError } from './zip.ts';
 
 export interface LeakHit {
   value: string;
@@ -294,7 +294,7 @@ function scanBlob(b: Uint8Array, ctx: Ctx, depth: number, label: string, opts: B
     if (startsZip || eocd >= 0) {
       zipRead = true;
       try {
-        for (const m of listZip(b, meter, ctx.path)) {
+        for (const m of listMembers(b, meter, ctx.path)) {
           if (m.name.endsWith('/')) continue;
           const data = readMember(m, meter, ctx.path);
           scanBlob(data, ctx, depth + 1, `${label}zip:${m.name}/`, { top: true });

@@ -9,7 +9,7 @@
  * install folder, compiled code or a non-pure wheel are refused before anything is installed.
  */
 import { base64urlnopad } from '@scure/base';
-import { BundleError, readZip } from '../bundle/index.ts';
+import { readZip, ZipError } from '../zip/index.ts';
 import { WheelError } from './build.ts';
 
 /** Files laid out in one buffer, so a single transfer moves them all to the sandbox. */
@@ -73,11 +73,10 @@ export async function unpackWheel(filename: string, bytes: Uint8Array): Promise<
   try {
     entries = readZip(bytes);
   } catch (e) {
-    if (!(e instanceof BundleError)) throw e;
-    const why = e.message.replace("the bundle's archive is unusable: ", '');
-    if (/unsafe path/.test(why)) throw fail(`unsafe path in archive: ${why.replace(/^unsafe path /, '')}`);
-    if (/no end-of-archive/.test(why)) throw fail('not a zip file; rebuild the wheel');
-    throw fail(`not a usable wheel archive: ${why}`);
+    if (!(e instanceof ZipError)) throw e;
+    if (e.code === 'unsafe-name') throw fail(`unsafe path in archive: ${e.message.replace(/^unsafe path /, '')}`);
+    if (e.code === 'not-zip') throw fail('not a zip file; rebuild the wheel');
+    throw fail(`not a usable wheel archive: ${e.message}`);
   }
   const names = [...entries.keys()];
   const distInfos = new Set(names.map((n) => n.split('/')[0]!).filter((top) => top.endsWith('.dist-info')));
