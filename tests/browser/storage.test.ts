@@ -55,7 +55,14 @@ test('an idle tab holds its connections, and lets another tab delete every datab
   await page.getByRole('navigation').getByRole('button', { name: 'Bundles' }).click();
   const other = await context.newPage();
   await other.goto(server.appUrl + 'blank.html');
-  for (const name of ['airlock-keys', 'airlock-bundles', 'airlock-runs', 'airlock-audit', 'airlock-cache']) {
+  for (const name of [
+    'airlock-keys',
+    'airlock-bundles',
+    'airlock-runs',
+    'airlock-audit',
+    'airlock-cache',
+    'airlock-data',
+  ]) {
     expect(await deleteFrom(other, name), name).toBe('deleted');
   }
   // The first tab opens afresh on its next use: the room is gone, and a new one can be made.

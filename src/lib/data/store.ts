@@ -11,7 +11,8 @@
  *
  * Storage only: reading a picked file and storing it is load.ts.
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb';
+import { database } from '../storage/index.ts';
 import type { ColumnType, SandboxTable } from '../sandbox/index.ts';
 import type { BuiltColumn } from './columns/builder.ts';
 import { IngestError } from './errors.ts';
@@ -52,32 +53,21 @@ interface DataDB extends DBSchema {
 export const DB_NAME = 'airlock-data';
 export const SCHEMA_VERSION = 1;
 
-async function db(): Promise<IDBPDatabase<DataDB>> {
-  return openDB<DataDB>(DB_NAME, SCHEMA_VERSION, {
-    // Numbered upgrade steps: each `if (old < N)` block brings version N-1 to N. Add new steps below;
-    // never edit a released one.
-    upgrade(d, old) {
-      if (old < 1) {
-        d.createObjectStore('tables', { keyPath: 'id' }).createIndex('name', 'name', { unique: true });
-        d.createObjectStore('chunks');
-        d.createObjectStore('dicts');
-        d.createObjectStore('pending', { keyPath: 'id' });
-      }
-    },
-    blocking(_cur, _next, event) {
-      // A newer version of the app opened in another tab: get out of its way.
-      (event.target as IDBDatabase).close();
-    },
-  });
-}
-
-async function withDb<T>(f: (d: IDBPDatabase<DataDB>) => Promise<T>): Promise<T> {
-  const d = await db();
-  try {
-    return await f(d);
-  } finally {
-    d.close();
+// One shared connection (lib/storage): closed when another tab upgrades or deletes the database,
+// reopened on next use.
+const db = database<DataDB>(DB_NAME, SCHEMA_VERSION, (d, old) => {
+  // Numbered upgrade steps: each `if (old < N)` block brings version N-1 to N. Add new steps below;
+  // never edit a released one.
+  if (old < 1) {
+    d.createObjectStore('tables', { keyPath: 'id' }).createIndex('name', 'name', { unique: true });
+    d.createObjectStore('chunks');
+    d.createObjectStore('dicts');
+    d.createObjectStore('pending', { keyPath: 'id' });
   }
+});
+
+function withDb<T>(f: (d: IDBPDatabase<DataDB>) => Promise<T>): Promise<T> {
+  return db.run(f);
 }
 
 function isQuota(e: unknown): boolean {
@@ -115,30 +105,17 @@ const TX_BYTES = 64 * 1024 * 1024;
  * The database opened for a save to come: a caller that first reads the file (load.ts) opens it
  * while the file is read, not after. `save` stores a loaded table; with `replace`, an existing table
  * of that name is swapped out in the same transaction that makes the new one visible. If a newer
- * version of the app, opened in another tab meanwhile, closed this connection (see db's
- * `blocking`), it saves on a fresh one. `close` releases the connection, whatever happened.
+ * version of the app, opened in another tab meanwhile, closed the connection, it saves on a fresh
+ * one (lib/storage's `run`). `close` is kept for callers; the connection itself is shared.
  * `save` throws {IngestError} `quota` when the disk is full, `bad-options` when the name is taken,
  * `cancelled` when `signal` was aborted before the catalog flip.
  */
 export function openForSave(): { save(t: SaveInput, options?: SaveOptions): Promise<TableMeta>; close(): void } {
-  const opening = db();
-  opening.catch(() => {}); // awaited by save
+  db.open().catch(() => {}); // opened now, awaited by save
   return {
-    async save(t, options = {}) {
-      try {
-        return await save(await opening, t, options);
-      } catch (e) {
-        // (What the first try wrote, if anything, is an unfinished save that collectGarbage removes.)
-        if ((e as DOMException)?.name !== 'InvalidStateError') throw e;
-        return withDb((d) => save(d, t, options));
-      }
-    },
-    close() {
-      void opening.then(
-        (d) => d.close(),
-        () => {},
-      );
-    },
+    // (What a first try closed under us wrote, if anything, is an unfinished save that collectGarbage removes.)
+    save: (t, options = {}) => db.run((d) => save(d, t, options)),
+    close() {},
   };
 }
 
