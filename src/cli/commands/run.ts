@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { signReceipt } from '../../lib/receipt/index.ts';
@@ -78,7 +78,16 @@ export const run: Command = {
     const started = new Date();
 
     // Nothing is served on any socket: the app comes from memory (serveAppInMemory) and the key, the
-    // tables and the bundle are handed to the page as picked files, read by Chromium from disk.
+    // bundle and the tables are handed to the page as picked files, read by Chromium from disk.
+    const handed = [values.identity!, values.bundle!, ...tables.map((t) => t.file)];
+    for (const f of handed) {
+      try {
+        accessSync(f, constants.R_OK);
+        if (!statSync(f).isFile()) throw new Error();
+      } catch {
+        throw new CliError(`${f} is not a file this user can read`, RUN_EXIT.badInput);
+      }
+    }
     const { browser, sandbox } = await launchChromium();
     // Stderr even under --json: it is a warning about this machine, not part of the result.
     if (!sandbox.on) err(`airlock run: ${sandboxWarning(sandbox.reason)}`);
@@ -93,7 +102,7 @@ export const run: Command = {
       await page.goto(`${appUrl}?noprewarm`);
       await page.waitForFunction(() => 'airlock' in window);
       // [key, bundle, ...tables]; the page reads each only when it needs it.
-      const files = await pickFiles(page, [values.identity!, values.bundle!, ...tables.map((t) => t.file)]);
+      const files = await pickFiles(page, handed);
       // Page scripts are passed as text, made into functions in the page and called with the files:
       // tsx (esbuild keepNames) would wrap named functions in helpers the page lacks.
       const inPage = async <T>(script: string, arg: unknown): Promise<T> => {
@@ -109,7 +118,7 @@ export const run: Command = {
         }
       };
       const restored = await inPage<string | null>(
-        `async (files) => window.airlock.room.restore(await files[0].text()).then(() => null, (e) => e.message)`,
+        `(files) => files[0].text().then((k) => window.airlock.room.restore(k)).then(() => null, (e) => e.message)`,
         null,
       );
       if (restored) throw new CliError(`${values.identity}: ${restored}`, RUN_EXIT.badInput);
