@@ -2,7 +2,7 @@
  * `airlock run`, the headless runner: the built app in Chromium driven by the CLI, on the real
  * data, with its exit codes for every outcome.
  */
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -14,6 +14,7 @@ import {
   readdirSync,
   readlinkSync,
   realpathSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -487,6 +488,9 @@ describe('airlock run: nothing of the owner reaches anything but the page', () =
   });
 });
 
+const madeForOthers: string[] = [];
+afterAll(() => madeForOthers.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 /**
  * How to run `airlock` as an unprivileged user here: as ourselves if we are not root, else as
  * `nobody` (uid 65534) through setpriv, in a folder of its own with copies of the inputs. A string
@@ -499,6 +503,7 @@ async function unprivileged(
   if (process.getuid?.() !== 0) return { as: [], cwd: dir, env: {}, table: csv };
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv is not installed';
   const cwd = mkdtempSync(join(tmpdir(), `airlock-${name}-`));
+  madeForOthers.push(cwd);
   const files = {
     'owner.key': join(dir, 'owner.key'),
     'expert.pub': join(dir, 'expert.pub'),
