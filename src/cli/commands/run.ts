@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ExportError, exportRun } from '../../lib/receipt/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
-import { DIST, launchBrowser, startStaticServer } from '../browser.ts';
+import { DIST, launchChromium, pickFiles, sandboxWarning, serveAppInMemory } from '../browser.ts';
 import { checkTarget, saveExport } from '../export.ts';
 import { CliError, EXIT, err, notebookLines, out, parse, type Command } from '../io.ts';
 import { mustExist, readSigningKey, readText } from '../keys.ts';
@@ -80,7 +80,8 @@ export const run: Command = {
     const timeLimitMs = Number(values.timeout ?? 600) * 1000;
     if (!Number.isFinite(timeLimitMs) || timeLimitMs <= 0) throw new CliError('--timeout: give seconds', EXIT.usage);
     const maxOutputBytes = values['max-output'] ? parseSize(values['max-output']) : 50 * 1024 * 1024;
-    const ownerKey = readText(values.identity!, 'identity file');
+    // The key file is read by the page, never by this process: its text is in no protocol message.
+    mustExist(values.identity!, 'identity file');
     const signer = values.sign ? readSigningKey(values.sign) : undefined;
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
     mustExist(values.bundle!, 'bundle');
@@ -95,25 +96,48 @@ export const run: Command = {
       else out(notebookLines(text));
     };
 
-    const server = await startStaticServer('/');
-    server.routes.set('/__run/bundle', { type: 'application/octet-stream', body: readFileSync(values.bundle!) });
-    tables.forEach((t, i) =>
-      server.routes.set(`/__run/table/${i}`, { type: 'application/octet-stream', body: readFileSync(t.file) }),
-    );
-    const browser = await launchBrowser();
+    // Nothing is served on any socket: the app comes from memory (serveAppInMemory) and the key, the
+    // bundle and the tables are handed to the page as picked files, read by Chromium from disk.
+    const handed = [values.identity!, values.bundle!, ...tables.map((t) => t.file)];
+    for (const f of handed) {
+      try {
+        accessSync(f, constants.R_OK);
+        if (!statSync(f).isFile()) throw new Error();
+      } catch {
+        throw new CliError(`${f} is not a file this user can read`, RUN_EXIT.badInput);
+      }
+    }
+    const { browser, sandbox } = await launchChromium();
+    // Stderr even under --json: it is a warning about this machine, not part of the result.
+    if (!sandbox.on) err(`airlock run: ${sandboxWarning(sandbox.reason)}`);
     let result: RunSealedResult;
     try {
-      const page = await (await browser.newContext({ acceptDownloads: false })).newPage();
+      const context = await browser.newContext({ acceptDownloads: false, serviceWorkers: 'block' });
+      const appUrl = await serveAppInMemory(context);
+      const page = await context.newPage();
       await page.exposeFunction('__airlockLog', live);
-      await page.goto(`${server.appUrl}?noprewarm`);
+      await page.goto(`${appUrl}?noprewarm`);
       await page.waitForFunction(() => 'airlock' in window);
-      // Page scripts are passed as text: tsx (esbuild keepNames) would wrap functions in helpers the page lacks.
-      const inPage = <T>(script: string, arg: unknown) =>
-        page.evaluate(`(${script})(${JSON.stringify(arg)})`) as Promise<T>;
+      // [key, bundle, ...tables]; the page reads each only when it needs it.
+      const files = await pickFiles(page, handed);
+      // Page scripts are passed as text, made into functions in the page and called with the files:
+      // tsx (esbuild keepNames) would wrap named functions in helpers the page lacks.
+      const inPage = async <T>(script: string, arg: unknown): Promise<T> => {
+        const fn = await page.evaluateHandle(script);
+        try {
+          return (await page.evaluate(([f, fs, a]) => (f as (fs: unknown, a: unknown) => unknown)(fs, a), [
+            fn,
+            files,
+            arg,
+          ] as const)) as T;
+        } finally {
+          await fn.dispose();
+        }
+      };
       // The owner's key becomes a room of this throwaway browser profile; the tables are granted to it.
       const restored = await inPage<{ room?: string; error?: string }>(
-        `(k) => window.airlock.rooms.restore(k).then((r) => ({ room: r.restored[0].id }), (e) => ({ error: e.message }))`,
-        ownerKey,
+        `(files) => files[0].text().then((k) => window.airlock.rooms.restore(k)).then((r) => ({ room: r.restored[0].id }), (e) => ({ error: e.message }))`,
+        null,
       );
       if (!restored.room) throw new CliError(`${values.identity}: ${restored.error}`, RUN_EXIT.badInput);
       const room = restored.room;
@@ -121,19 +145,16 @@ export const run: Command = {
         const t = tables[i]!;
         log(`loading ${t.file} as ${t.as}…`);
         const e = await inPage<string | null>(
-          `async ({ i, name, as, room }) => {
-            const bytes = new Uint8Array(await (await fetch('/__run/table/' + i)).arrayBuffer());
-            return window.airlock.data.load({ name, bytes }, { name: as, replace: true, grantTo: room }).then(() => null, (e) => e.message);
-          }`,
-          { i, name: basename(t.file), as: t.as, room },
+          `(files, { i, as, room }) => window.airlock.data.loadFile(files[2 + i], { name: as, replace: true, grantTo: room }).then(() => null, (e) => e.message)`,
+          { i, as: t.as, room },
         );
         if (e) throw new CliError(`${t.file}: ${e}`, RUN_EXIT.badInput);
       }
       result = await inPage<RunSealedResult>(
-        `async ({ room, mapping, expert, limits }) => {
+        `async (files, { room, mapping, expert, limits }) => {
           const r = await window.airlock.runSealed({
             room,
-            bundle: new Uint8Array(await (await fetch('/__run/bundle')).arrayBuffer()),
+            bundle: new Uint8Array(await files[1].arrayBuffer()),
             mapping,
             expert,
             limits,
@@ -159,7 +180,6 @@ export const run: Command = {
       );
     } finally {
       await browser.close();
-      await server.close();
     }
 
     if (result.refused) {
