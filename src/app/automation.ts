@@ -317,7 +317,13 @@ export function installAutomation(): void {
       return new Uint8Array(await (await streamToBlob(stream)).arrayBuffer());
     },
     async runSealed(req) {
-      const sealed = { sealed: req.bundle, ...(req.expert ? { expert: req.expert } : {}) };
+      // A room that trusts experts refuses any other signer, as its imports do.
+      const { experts } = await getRoom(req.room);
+      const sealed = {
+        sealed: req.bundle,
+        ...(req.expert ? { expert: req.expert } : {}),
+        experts: experts.map((e) => e.fingerprint),
+      };
       return settle(await runInRoom(req.room, sealed, req.mapping, req));
     },
     async openAndPrepare(bytes, id) {

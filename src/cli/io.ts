@@ -128,3 +128,30 @@ export async function* readFileChunks(path: string, chunkSize = 4 * 1024 * 1024)
     await fh.close();
   }
 }
+
+/** Asks on the terminal with echo off (a passphrase): what is typed up to Enter; Ctrl-C cancels. */
+export function askHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(visibleText(prompt));
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const done = (f: () => void) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      f();
+    };
+    const onData = (d: Buffer) => {
+      for (const ch of d.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(() => resolve(typed));
+        if (ch === '\u0003') return done(() => reject(new CliError('cancelled')));
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

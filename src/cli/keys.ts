@@ -1,7 +1,7 @@
 /** Reading key files for commands, with errors that say which file and what to do. */
 import { existsSync, readFileSync } from 'node:fs';
 import { isRecipient, parseIdentityFile, parsePrivateKey, SshError, KeyError } from '../lib/crypto/index.ts';
-import { CliError } from './io.ts';
+import { CliError, askHidden } from './io.ts';
 
 export function readText(path: string, what: string): string {
   mustExist(path, what);
@@ -45,4 +45,18 @@ export function readRecipient(to: string): string {
   if (typeof inv.recipient !== 'string' || !isRecipient(inv.recipient))
     throw new CliError(`${to} has no "recipient": "age1…" field`);
   return inv.recipient;
+}
+
+/**
+ * The passphrase of a room backup: `--passphrase-file`, else `AIRLOCK_PASSPHRASE`, else asked on the
+ * terminal without echo. Never an argument on the command line (other users can read those in ps).
+ */
+export async function readPassphrase(file?: string): Promise<string> {
+  if (file) return readText(file, 'passphrase file').replace(/\r?\n$/, '');
+  const env = process.env.AIRLOCK_PASSPHRASE;
+  if (env) return env;
+  if (!process.stdin.isTTY) {
+    throw new CliError('the room backup needs its passphrase: give --passphrase-file FILE or set AIRLOCK_PASSPHRASE');
+  }
+  return askHidden('Passphrase of the room backup: ');
 }

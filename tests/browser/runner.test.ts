@@ -290,6 +290,76 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'owner_sign'), ownerSign.privateKey, { mode: 0o600 });
 });
 
+describe('airlock run --room-backup: the rooms of the app, key files no more', () => {
+  test("a room from the app's backup runs with its own policy, experts and receipt key; other signers and ambiguous backups are refused", async () => {
+    const { sealBackup } = await import('../../src/lib/rooms/index.ts');
+    const { receiptKeyFile } = await import('../../src/lib/rooms/backup.ts');
+    const { fingerprint, formatPublicKey } = await import('../../src/lib/crypto/index.ts');
+    const { ed25519 } = await import('@noble/curves/ed25519.js');
+    const seed = ed25519.utils.randomSecretKey();
+    const receipt = { seed, publicKey: ed25519.getPublicKey(seed), comment: 'airlock-receipt' };
+    const other = await generateOwnerKey();
+    const roomOf = (name: string, key: OwnerKey) => ({
+      name,
+      created: new Date().toISOString(),
+      identity: key.identity,
+      recipient: key.recipient,
+      receiptKey: receiptKeyFile(receipt),
+      policy: { timeLimitSeconds: 123, maxOutputBytes: 1_000_000 },
+      experts: [{ fingerprint: fingerprint(expert.key.publicKey), name: 'readmission expert', pinnedAt: 1 }],
+      grants: ['ehr'],
+    });
+    const PASS = 'correct horse battery staple';
+    writeFileSync(join(dir, 'one.age'), await sealBackup([roomOf('Readmission', owner)], PASS, { workFactor: 10 }));
+    writeFileSync(
+      join(dir, 'two.age'),
+      await sealBackup([roomOf('Readmission', owner), roomOf('Sepsis', other)], PASS, { workFactor: 10 }),
+    );
+    writeFileSync(join(dir, 'small.csv'), 'patient_nbr,readmitted\n11,NO\n12,<30\n13,NO\n');
+    const env = { AIRLOCK_PASSPHRASE: PASS };
+    const args = (backup: string, b: string, out: string, extra: string[] = []) => [
+      'run',
+      '--room-backup',
+      backup,
+      '--bundle',
+      b,
+      '--table',
+      'ehr=small.csv',
+      '-o',
+      out,
+      ...extra,
+    ];
+    const good = await bundle('rb.airlock', [MODEL]);
+    const ok = await airlockLive(args('one.age', good, 'rb-out', ['--approve']), { env }).done;
+    expect(ok.stderr).not.toContain(PASS);
+    expect(ok.code).toBe(0);
+    const r = verifyReceipt(
+      readFileSync(join(dir, 'rb-out', 'receipt.json')),
+      readFileSync(join(dir, 'rb-out', 'receipt.json.sig'), 'utf8'),
+      { owner: formatPublicKey(receipt.publicKey) },
+    );
+    expect(r.policy).toMatchObject({ timeLimitSeconds: 123, maxOutputBytes: 1_000_000 });
+    expect(r.tables).toMatchObject([{ name: 'ehr', rows: 3 }]);
+
+    // The room trusts one expert: a bundle signed by anyone else is refused, nothing runs.
+    const stranger = await bundle('rb-stranger.airlock', [MODEL], { signer: generateSshKey('stranger') });
+    const refused = await airlockLive(args('one.age', stranger, 'rb-out2'), { env }).done;
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('not by an expert this room trusts');
+    // A backup of two rooms needs --room; with it, that room runs.
+    const ambiguous = await airlockLive(args('two.age', good, 'rb-out3'), { env }).done;
+    expect(ambiguous.code).toBe(3);
+    expect(ambiguous.stderr).toContain('choose one with --room NAME');
+    const chosen = await airlockLive(args('two.age', good, 'rb-out4', ['--room', 'Readmission']), { env }).done;
+    expect(chosen.code).toBe(0);
+    // The wrong passphrase: refused before anything runs.
+    const wrong = await airlockLive(args('one.age', good, 'rb-out5'), { env: { AIRLOCK_PASSPHRASE: 'not it at all' } })
+      .done;
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('the passphrase does not open this backup');
+  });
+});
+
 describe('airlock run', () => {
   test('approved: the outputs and a receipt the expert can verify; nothing else', async () => {
     const b = await bundle('ok.airlock', [MODEL, 'open("/tmp/elsewhere.txt", "w").write("x")']);

@@ -1,17 +1,19 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportError, exportRun } from '../../lib/receipt/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
 import { DIST, launchChromium, pickFiles, sandboxWarning, serveAppInMemory } from '../browser.ts';
 import { checkTarget, saveExport } from '../export.ts';
 import { CliError, EXIT, err, notebookLines, out, parse, type Command } from '../io.ts';
-import { mustExist, readSigningKey, readText } from '../keys.ts';
+import { mustExist, readPassphrase, readSigningKey, readText } from '../keys.ts';
 
 /** Exit codes of `airlock run` beyond the common ones (docs/CLI.md). */
 export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6, notSaved: 7 } as const;
 
-const usage = `usage: airlock run -i owner.key --bundle model.airlock --table NAME=FILE [--table …] -o out/
-                  [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve --sign owner_ed25519 [--force]] [--json]
+const usage = `usage: airlock run (-i owner.key | --room-backup rooms.age [--room NAME] [--passphrase-file F])
+                  --bundle model.airlock --table NAME=FILE [--table …] -o out/
+                  [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve [--sign owner_ed25519] [--force]] [--json]
 
 Runs a bundle on local tables with the same built app and sandbox as the browser, in headless
 Chromium. Prints the notebook's output as it comes (each line marked "│ "), then the output gate's
@@ -20,6 +22,10 @@ receipt.json.sig) to out/, all or nothing; without it nothing leaves. out/ must 
 --force saves beside files already there, but never replaces one. Outputs named like dot-files,
 the receipt, or Windows devices, or too long for the disk, are refused. --expert refuses a bundle
 signed by any other key.
+The room is either key files (-i, the room's age key; --sign, its receipt key) or a room restored
+from the app's backup (--room-backup, with --room when it holds several): then the room's own
+policy, trusted experts and receipt key apply, as in the app. Its passphrase comes from
+--passphrase-file, AIRLOCK_PASSPHRASE, or the terminal.
 Exit codes: 0 done, 1 failed, 2 usage, 3 bad input (bundle refused, table missing or unreadable),
 4 the notebook failed, 5 the gate blocked the outputs, 6 time limit, 7 the outputs could not be saved
 (nothing was written).`;
@@ -47,6 +53,9 @@ export const run: Command = {
       argv,
       {
         identity: { type: 'string', short: 'i' },
+        'room-backup': { type: 'string' },
+        room: { type: 'string' },
+        'passphrase-file': { type: 'string' },
         bundle: { type: 'string' },
         table: { type: 'string', multiple: true },
         output: { type: 'string', short: 'o' },
@@ -61,13 +70,12 @@ export const run: Command = {
       usage,
     );
     if (values.help) return (out(usage), EXIT.ok);
-    for (const k of ['identity', 'bundle', 'output'] as const)
-      if (!values[k])
-        throw new CliError(
-          `${k === 'identity' ? '-i' : k === 'output' ? '-o' : '--bundle'} is required\n\n${usage}`,
-          EXIT.usage,
-        );
-    if (values.approve && !values.sign)
+    const backup = values['room-backup'];
+    if (!values.identity === !backup)
+      throw new CliError(`give the room as -i owner.key or as --room-backup FILE\n\n${usage}`, EXIT.usage);
+    for (const k of ['bundle', 'output'] as const)
+      if (!values[k]) throw new CliError(`${k === 'output' ? '-o' : '--bundle'} is required\n\n${usage}`, EXIT.usage);
+    if (values.approve && !values.sign && !backup)
       throw new CliError('--approve needs --sign owner_ed25519: the receipt is signed by the owner', EXIT.usage);
     if (!existsSync(join(DIST, 'index.html'))) throw new CliError('the app is not built: run `npm run build` first');
     const tables = (values.table ?? []).map((t) => {
@@ -81,7 +89,17 @@ export const run: Command = {
     if (!Number.isFinite(timeLimitMs) || timeLimitMs <= 0) throw new CliError('--timeout: give seconds', EXIT.usage);
     const maxOutputBytes = values['max-output'] ? parseSize(values['max-output']) : 50 * 1024 * 1024;
     // The key file is read by the page, never by this process: its text is in no protocol message.
-    mustExist(values.identity!, 'identity file');
+    mustExist(values.identity ?? backup!, values.identity ? 'identity file' : 'room backup');
+    // The backup's passphrase reaches the page as a file Chromium reads itself (never in a protocol
+    // message): the owner's file, or a private temporary one removed once the room is restored.
+    let passFile = values['passphrase-file'];
+    let passDir: string | undefined;
+    if (backup && !passFile) {
+      const pass = await readPassphrase();
+      passDir = mkdtempSync(join(tmpdir(), 'airlock-pass-'));
+      passFile = join(passDir, 'passphrase');
+      writeFileSync(passFile, pass, { mode: 0o600 });
+    }
     const signer = values.sign ? readSigningKey(values.sign) : undefined;
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
     mustExist(values.bundle!, 'bundle');
@@ -98,7 +116,13 @@ export const run: Command = {
 
     // Nothing is served on any socket: the app comes from memory (serveAppInMemory) and the key, the
     // bundle and the tables are handed to the page as picked files, read by Chromium from disk.
-    const handed = [values.identity!, values.bundle!, ...tables.map((t) => t.file)];
+    const handed = [
+      values.identity ?? backup!,
+      values.bundle!,
+      ...(passFile ? [passFile] : []),
+      ...tables.map((t) => t.file),
+    ];
+    const firstTable = passFile ? 3 : 2;
     for (const f of handed) {
       try {
         accessSync(f, constants.R_OK);
@@ -110,7 +134,7 @@ export const run: Command = {
     const { browser, sandbox } = await launchChromium();
     // Stderr even under --json: it is a warning about this machine, not part of the result.
     if (!sandbox.on) err(`airlock run: ${sandboxWarning(sandbox.reason)}`);
-    let result: RunSealedResult;
+    let result: RunSealedResult & { signed?: { receipt: string; signature: string } };
     try {
       const context = await browser.newContext({ acceptDownloads: false, serviceWorkers: 'block' });
       const appUrl = await serveAppInMemory(context);
@@ -134,24 +158,37 @@ export const run: Command = {
           await fn.dispose();
         }
       };
-      // The owner's key becomes a room of this throwaway browser profile; the tables are granted to it.
+      // The owner's key (or the room of the backup) becomes a room of this throwaway browser profile;
+      // the tables are granted to it.
       const restored = await inPage<{ room?: string; error?: string }>(
-        `(files) => files[0].text().then((k) => window.airlock.rooms.restore(k)).then((r) => ({ room: r.restored[0].id }), (e) => ({ error: e.message }))`,
-        null,
+        `async (files, { backup, only }) => {
+          try {
+            const text = await files[0].text();
+            const passphrase = backup ? (await files[2].text()).replace(/\\r?\\n$/, '') : undefined;
+            const r = await window.airlock.rooms.restore(text, { passphrase, only: only ? [only] : undefined });
+            if (r.restored.length !== 1)
+              return { error: 'the backup holds the rooms ' + r.restored.map((x) => '"' + x.name + '"').join(', ') + ': choose one with --room NAME' };
+            return { room: r.restored[0].id };
+          } catch (e) {
+            return { error: e.message };
+          }
+        }`,
+        { backup: !!backup, only: values.room },
       );
-      if (!restored.room) throw new CliError(`${values.identity}: ${restored.error}`, RUN_EXIT.badInput);
+      if (passDir) rmSync(passDir, { recursive: true, force: true });
+      if (!restored.room) throw new CliError(`${values.identity ?? backup}: ${restored.error}`, RUN_EXIT.badInput);
       const room = restored.room;
       for (let i = 0; i < tables.length; i++) {
         const t = tables[i]!;
         log(`loading ${t.file} as ${t.as}…`);
         const e = await inPage<string | null>(
-          `(files, { i, as, room }) => window.airlock.data.loadFile(files[2 + i], { name: as, replace: true, grantTo: room }).then(() => null, (e) => e.message)`,
-          { i, as: t.as, room },
+          `(files, { i, as, room }) => window.airlock.data.loadFile(files[i], { name: as, replace: true, grantTo: room }).then(() => null, (e) => e.message)`,
+          { i: firstTable + i, as: t.as, room },
         );
         if (e) throw new CliError(`${t.file}: ${e}`, RUN_EXIT.badInput);
       }
       result = await inPage<RunSealedResult>(
-        `async (files, { room, mapping, expert, limits }) => {
+        `async (files, { room, mapping, expert, limits, signInPage }) => {
           const r = await window.airlock.runSealed({
             room,
             bundle: new Uint8Array(await files[1].arrayBuffer()),
@@ -164,18 +201,29 @@ export const run: Command = {
             },
           });
           // Bytes cross back as base64: Playwright returns JSON.
-          if (r.report) r.report.outputs = r.report.outputs.map((o) => {
+          const b64 = (bytes) => {
             let s = '';
-            for (let i = 0; i < o.bytes.length; i += 32768) s += String.fromCharCode(...o.bytes.subarray(i, i + 32768));
-            return { path: o.path, b64: btoa(s) };
-          });
+            for (let i = 0; i < bytes.length; i += 32768) s += String.fromCharCode(...bytes.subarray(i, i + 32768));
+            return btoa(s);
+          };
+          // A room from a backup signs with its own receipt key, in the page, as the app does.
+          if (signInPage && r.report?.status === 'ok' && r.gate?.pass) {
+            const e = await window.airlock.exportLast();
+            r.signed = { receipt: b64(e.receiptBytes), signature: e.signature };
+          }
+          if (r.report) r.report.outputs = r.report.outputs.map((o) => ({ path: o.path, b64: b64(o.bytes) }));
           return r;
         }`,
         {
           room,
           mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])),
           expert,
-          limits: { timeLimitMs, maxOutputBytes },
+          // Flags narrow the room's own policy; without them the room's applies.
+          limits: {
+            ...(values.timeout ? { timeLimitMs } : {}),
+            ...(values['max-output'] ? { maxOutputBytes } : {}),
+          },
+          signInPage: !!(values.approve && !signer),
         },
       );
     } finally {
@@ -211,14 +259,18 @@ export const run: Command = {
         );
     }
     let written: string[] = [];
-    if (values.approve && code === EXIT.ok && signer) {
-      // The same export as the app's (lib/runs): the receipt as the page drew it up, signed here
-      // with the owner's key file.
-      const exported = await exportRun(
-        { report: { ...report, outputs }, gate: gate!, receipt: result.receipt!, bundle: result.bundle! },
-        signer,
-      );
-      const { receiptBytes: bytes, signature } = exported;
+    if (values.approve && code === EXIT.ok && (signer || result.signed)) {
+      // The same export as the app's (lib/receipt exportRun): the receipt as the page drew it up,
+      // signed here with the owner's key file, or in the page with the room's own receipt key.
+      const { receiptBytes: bytes, signature } = signer
+        ? await exportRun(
+            { report: { ...report, outputs }, gate: gate!, receipt: result.receipt!, bundle: result.bundle! },
+            signer,
+          )
+        : {
+            receiptBytes: new Uint8Array(Buffer.from(result.signed!.receipt, 'base64')),
+            signature: result.signed!.signature,
+          };
       try {
         written = await saveExport(values.output!, outputs, { json: bytes, sig: signature }, { force: values.force });
       } catch (e) {

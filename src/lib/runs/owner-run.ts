@@ -29,8 +29,11 @@ export interface OwnerRunInput {
    * policy bounds the run (lib/rooms gives all three).
    */
   room: { id: string; identity: CryptoKey | string; grants: string[]; policy: RunPolicy };
-  /** A bundle in the store (by key), or sealed bytes from elsewhere; `expert` refuses any other signer. */
-  bundle: { key: string } | { sealed: Uint8Array; expert?: string };
+  /**
+   * A bundle in the store (by key), or sealed bytes from elsewhere; `expert` (a key or fingerprint)
+   * or `experts` (the room's trusted fingerprints, when it has any) refuse any other signer.
+   */
+  bundle: { key: string } | { sealed: Uint8Array; expert?: string; experts?: string[] };
   /** Bundle table name → local table name. A table the bundle reads and the mapping omits is taken under its own name. */
   mapping: Record<string, string>;
   assets: PyodideAssets | Promise<PyodideAssets>;
@@ -98,6 +101,12 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
       b = await opening;
     } catch (e) {
       throw new Refused({ code: 'bundle', message: (e as Error).message });
+    }
+    if ('sealed' in source && source.experts?.length && !source.experts.includes(b.signer)) {
+      throw new Refused({
+        code: 'bundle',
+        message: `the bundle is signed by ${b.signer}, not by an expert this room trusts`,
+      });
     }
     const metas = await listTables();
     const wanted = b.manifest.tables.length ? b.manifest.tables : Object.keys(input.mapping);
