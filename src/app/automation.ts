@@ -66,6 +66,7 @@ import {
   type RunSummary,
 } from '../lib/runs/index.ts';
 import { AIRLOCK_VERSION } from '../lib/version.ts';
+import { lanes } from './lanes.ts';
 import { listTables, loadTable, previewTable, type IngestOptions, type TableMeta } from '../lib/data/index.ts';
 
 export interface AutomationRunRequest {
@@ -236,6 +237,7 @@ async function runInRoom(
     mapping,
     assets: runtimeAssets(),
     record: !!options.record,
+    lanes,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   if (result.ok) last = result;
@@ -265,7 +267,7 @@ export function installAutomation(): void {
       },
       async loadFile(file, options = {}) {
         // As the Tables tab loads a file the owner picked.
-        return (await addTable(file, options)).meta;
+        return (await addTable(file, { ...options, lanes })).meta;
       },
       list: listTables,
       preview: previewTable,
@@ -294,7 +296,7 @@ export function installAutomation(): void {
       grant: grantTable,
       revoke: revokeTable,
       invitation: roomInvitation,
-      importBundle,
+      importBundle: (id, bytes, options = {}) => importBundle(id, bytes, { ...options, lanes }),
       bundles: listBundles,
       runs: listRuns,
       async run(id, bundleKey, mapping, options = {}) {
@@ -313,7 +315,7 @@ export function installAutomation(): void {
       },
     },
     async sealBundle(input) {
-      const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) });
+      const { stream } = await sealBundle({ ...input, signer: parsePrivateKey(input.signingKey) }, { lanes });
       return new Uint8Array(await (await streamToBlob(stream)).arrayBuffer());
     },
     async runSealed(req) {
@@ -333,7 +335,7 @@ export function installAutomation(): void {
       const t0 = performance.now();
       const booting = Sandbox.start({ assets: runtimeAssets() });
       booting.catch(() => {});
-      const b = await openBundle(bytes, room.key, { prepareWheels });
+      const b = await openBundle(bytes, room.key, { prepareWheels, lanes });
       const openMs = performance.now() - t0;
       const unpacked = await b.prepared.wheels;
       const checkedMs = performance.now() - t0;
@@ -348,7 +350,7 @@ export function installAutomation(): void {
     },
     async inspectBundle(bytes, options) {
       const room = await roomIdentity(options.room);
-      const b = await openBundle(bytes, room.key, options.expert ? { expert: options.expert } : {});
+      const b = await openBundle(bytes, room.key, { ...(options.expert ? { expert: options.expert } : {}), lanes });
       return { signer: b.signer, manifest: b.manifest };
     },
     async makeSnapshot() {

@@ -1,35 +1,36 @@
 /**
- * The app's lanes: module workers of its own origin, one per core up to four of each kind, started
- * on first use and kept. Cipher lanes seal and open large bundles (lib/crypto/lanes.ts) and hold
- * no keys between requests; ingest lanes read the owner's files into columns (lib/data/lanes.ts).
- * Neither ever sees the sandbox; the sandbox's own rule (no worker by URL) is about the sandbox,
- * not the host.
+ * The app's lanes: one pool of module workers of its own origin (one per core, up to four), started
+ * on first use and kept, made here once at start and passed to every workflow that uses it
+ * (sealing and opening bundles, loading tables). Each worker serves both lane contracts
+ * (lane-worker.ts): cipher runs of large bundles (lib/crypto/lanes.ts; no key kept between
+ * requests) and the owner's files read into columns (lib/data/parallel/). Neither ever sees the
+ * sandbox; the sandbox's own rule (no worker by URL) is about the sandbox, not the host.
  */
-import { useLanes, workerLanes } from '../lib/crypto/index.ts';
-import { useIngestLanes, workerIngestLanes } from '../lib/data/index.ts';
+import { cipherLanes, type ChunkLanes, type CipherLaneApi } from '../lib/crypto/index.ts';
+import { ingestLanes, type IngestLaneApi, type IngestLanes } from '../lib/data/index.ts';
+import { WorkerPool, webWorker } from '../lib/workers/index.ts';
 
-export function installLanes(): void {
-  if (typeof Worker === 'undefined') return;
-  const count = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
-  useLanes(
-    workerLanes(
-      () =>
-        new Worker(new URL('../lib/crypto/lane-worker.ts', import.meta.url), {
+/** What one lane worker serves. */
+export type LaneApi = CipherLaneApi & IngestLaneApi;
+
+/** The app's lanes, for cipher work and for reading tables alike. */
+export type AppLanes = ChunkLanes & IngestLanes;
+
+function startLanes(): AppLanes | undefined {
+  if (typeof Worker === 'undefined') return undefined;
+  const pool = new WorkerPool<LaneApi>(
+    () =>
+      webWorker(
+        new Worker(new URL('./lane-worker.ts', import.meta.url), {
           type: 'module',
-          name: 'airlock-decrypt',
+          name: 'airlock-lane',
         }),
-      count,
-    ),
+      ),
+    Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)),
+    'a lane worker',
   );
-  // Tables are read off the page's thread, a large CSV in parts on every core (lib/data/parallel.ts).
-  useIngestLanes(
-    workerIngestLanes(
-      () =>
-        new Worker(new URL('../lib/data/ingest-worker.ts', import.meta.url), {
-          type: 'module',
-          name: 'airlock-ingest',
-        }),
-      count,
-    ),
-  );
+  return { ...cipherLanes(pool), ...ingestLanes(pool), width: pool.size };
 }
+
+/** The app's one pool (no worker starts until a workflow asks for one). */
+export const lanes: AppLanes | undefined = startLanes();

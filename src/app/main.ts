@@ -1,10 +1,8 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { installAutomation } from './automation.ts';
-import { installLanes } from './lanes.ts';
 import { collectGarbage } from '../lib/data/index.ts';
 
-installLanes();
 installAutomation();
 // Chunks of a save that a closed tab never finished (over an hour old) are removed.
 void collectGarbage().catch(() => {});

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileChunks, writeStreamToFile } from '../../src/cli/io.ts';
-import { installNodeLanes } from '../../src/cli/lanes.ts';
+import { startNodeLanes } from '../../src/cli/lanes.ts';
+import type { ChunkLanes } from '../../src/lib/crypto/index.ts';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { openBundle, sealBundle } from '../../src/lib/bundle/index.ts';
 import { generateOwnerKey, generateSshKey, formatIdentityFile } from '../../src/lib/crypto/index.ts';
@@ -54,7 +55,7 @@ export async function benchBundleChromium(
     const blank = await (await browser.newContext()).newPage();
     await blank.goto(`${server.origin}/bench/blank.html`);
     await blank.addScriptTag({ content: await classicScript('tests/bench/page-bundle.ts') });
-    const laneCode = await classicScript('src/lib/crypto/lane-worker.ts');
+    const laneCode = await classicScript('src/app/lane-worker.ts');
     const r = (await blank.evaluate(
       `benchBundlePage(${JSON.stringify(signingKey)}, ${repeats}, ${JSON.stringify(laneCode)})`,
     )) as {
@@ -201,15 +202,18 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
     writeFileSync(join(dir, 'plain.bin'), data);
     const notebook = new TextEncoder().encode('{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[]}');
     const path = join(dir, 'b.airlock');
-    const seal = () =>
-      sealBundle({
-        recipient: owner.recipient,
-        signer: expert.key,
-        name: 'b',
-        version: '1',
-        notebook: { filename: 'n.ipynb', bytes: notebook },
-        wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
-      });
+    const seal = (lanes?: ChunkLanes) =>
+      sealBundle(
+        {
+          recipient: owner.recipient,
+          signer: expert.key,
+          name: 'b',
+          version: '1',
+          notebook: { filename: 'n.ipynb', bytes: notebook },
+          wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
+        },
+        { lanes },
+      );
     const t: Record<
       'raw' | 'seal' | 'sealFile' | 'open' | 'openFile' | 'sealThreads' | 'openThreads' | 'ageEnc' | 'ageDec',
       number[]
@@ -255,31 +259,37 @@ export async function benchBundle(log: (s: string) => void): Promise<BenchRow[]>
       );
       // As the CLI does for a bundle over 64 MB: cipher threads, started (and warmed) before the
       // clock — the CLI starts them while it reads and hashes its inputs.
-      const endLanes = installNodeLanes(size);
+      const threads = startNodeLanes(size);
       await new Response(
         (
-          await sealBundle({
-            recipient: owner.recipient,
-            signer: expert.key,
-            name: 'w',
-            version: '1',
-            notebook: { filename: 'n.ipynb', bytes: notebook },
-            wheels: [{ filename: 'w-1.0-py3-none-any.whl', bytes: data.subarray(0, 8 * MB) }],
-          })
+          await sealBundle(
+            {
+              recipient: owner.recipient,
+              signer: expert.key,
+              name: 'w',
+              version: '1',
+              notebook: { filename: 'n.ipynb', bytes: notebook },
+              wheels: [{ filename: 'w-1.0-py3-none-any.whl', bytes: data.subarray(0, 8 * MB) }],
+            },
+            { lanes: threads.lanes },
+          )
         ).stream,
       ).arrayBuffer();
       try {
         let s2 = new Uint8Array(0);
         t.sealThreads.push(
-          await time(async () => (s2 = new Uint8Array(await new Response((await seal()).stream).arrayBuffer()))),
+          await time(
+            async () => (s2 = new Uint8Array(await new Response((await seal(threads.lanes)).stream).arrayBuffer())),
+          ),
         );
         t.openThreads.push(
           await time(async () => {
-            if ((await openBundle(s2, owner.identity)).wheels[0]!.bytes.length !== size) throw new Error('bad open');
+            if ((await openBundle(s2, owner.identity, { lanes: threads.lanes })).wheels[0]!.bytes.length !== size)
+              throw new Error('bad open');
           }),
         );
       } finally {
-        await endLanes();
+        await threads.end();
       }
       t.ageEnc.push(
         await time(() =>

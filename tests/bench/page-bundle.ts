@@ -5,7 +5,8 @@
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { openBundle, sealBundle, streamToBlob } from '../../src/lib/bundle/index.ts';
-import { generateOwnerKey, parsePrivateKey, useLanes, workerLanes } from '../../src/lib/crypto/index.ts';
+import { cipherLanes, generateOwnerKey, parsePrivateKey, type ChunkLanes } from '../../src/lib/crypto/index.ts';
+import { WorkerPool, webWorker } from '../../src/lib/workers/index.ts';
 
 const MB = 1024 * 1024;
 
@@ -17,7 +18,9 @@ function median(xs: number[]): number {
 async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCode: string) {
   // The app's lanes (src/app/lanes.ts), here from a blob: the same worker code, bundled by the bench.
   const laneUrl = URL.createObjectURL(new Blob([laneWorkerCode], { type: 'text/javascript' }));
-  const lanes = workerLanes(() => new Worker(laneUrl), Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)));
+  const lanes = cipherLanes(
+    new WorkerPool(() => webWorker(new Worker(laneUrl)), Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2))),
+  );
   const size = 100 * MB;
   const data = new Uint8Array(size);
   for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
@@ -32,22 +35,25 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
   const open: number[] = [];
   const sealLanes: number[] = [];
   const openLanes: number[] = [];
-  const once = async (sealT: number[], openT: number[]) => {
+  const once = async (sealT: number[], openT: number[], lanes?: ChunkLanes) => {
     let t = performance.now();
-    const { stream } = await sealBundle({
-      recipient: owner.recipient,
-      signer,
-      name: 'big',
-      version: '1',
-      notebook,
-      wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
-    });
+    const { stream } = await sealBundle(
+      {
+        recipient: owner.recipient,
+        signer,
+        name: 'big',
+        version: '1',
+        notebook,
+        wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
+      },
+      { lanes },
+    );
     // As the app keeps it for download: a Blob of the sealed pieces.
     const sealed = await streamToBlob(stream);
     sealT.push(performance.now() - t);
     t = performance.now();
     // As the app opens a chosen file: streamed from the Blob, with its size.
-    const b = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity);
+    const b = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity, { lanes });
     openT.push(performance.now() - t);
     if (b.wheels[0]!.bytes.length !== size) throw new Error('bad open');
   };
@@ -58,12 +64,7 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
     for (let o = 0; o < size; o += 65536) chacha20poly1305(key, nonce).encrypt(data.subarray(o, o + 65536));
     raw.push(performance.now() - t);
     await once(seal, open);
-    useLanes(lanes);
-    try {
-      await once(sealLanes, openLanes);
-    } finally {
-      useLanes(undefined);
-    }
+    await once(sealLanes, openLanes, lanes);
   }
   return {
     size,

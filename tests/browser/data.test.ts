@@ -81,8 +81,8 @@ test('the real data loads as column chunks, survives a reload, previews, and rea
   ]);
 });
 
-test('a large file is read in parts on the ingest workers, shows progress, and can be cancelled', async () => {
-  // 24 MB: parts on every core (up to four) of the app's own ingest workers, not the page's thread.
+test('a large file is read in parts on the lane workers, shows progress, and can be cancelled', async () => {
+  // 24 MB: parts on every core (up to four) of the app's own lane workers, not the page's thread.
   const rows = ['id,ward,score,when,note'];
   for (let i = 0; i < 500_000; i++)
     rows.push(
@@ -90,7 +90,7 @@ test('a large file is read in parts on the ingest workers, shows progress, and c
     );
   const big = Buffer.from(rows.join('\n') + '\n');
   server.routes.set('/data/big.csv', { type: 'text/csv', body: big });
-  // A fresh tab, so that its ingest workers are counted from the start.
+  // A fresh tab, so that its lane workers are counted from the start.
   const tab = await context.newPage();
   const workers: string[] = [];
   tab.on('worker', (w) => workers.push(w.url()));
@@ -135,8 +135,8 @@ test('a large file is read in parts on the ingest workers, shows progress, and c
   expect(loaded.meta.rowCount).toBe(500_000);
   expect(loaded.progress.at(-1)).toBe(big.length);
   expect(loaded.progress.every((n, i) => i === 0 || n >= loaded.progress[i - 1]!)).toBe(true);
-  // One ingest worker per part: as many as there are cores (up to four), started for this file.
-  expect(workers.filter((u) => u.includes('ingest-worker')).length).toBe(Math.max(1, Math.min(4, loaded.cores)));
+  // One lane worker per part: as many as there are cores (up to four), started for this file.
+  expect(workers.filter((u) => u.includes('lane-worker')).length).toBe(Math.max(1, Math.min(4, loaded.cores)));
   await tab.evaluate(() => (window as any).airlock.data.remove('big'));
   await tab.close();
 });

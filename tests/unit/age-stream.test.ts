@@ -17,7 +17,6 @@ import {
   generateOwnerKey,
   openChunks,
   sealChunks,
-  useLanes,
   type ChunkLanes,
   type OwnerKey,
 } from '../../src/lib/crypto/index.ts';
@@ -59,18 +58,23 @@ function pieces(data: Uint8Array, lengths: number[]): Uint8Array[] {
   return out;
 }
 
-async function encrypt(data: Uint8Array, split: number[] = [data.length || 1]): Promise<Uint8Array> {
+async function encrypt(
+  data: Uint8Array,
+  split: number[] = [data.length || 1],
+  lanes?: ChunkLanes,
+): Promise<Uint8Array> {
   const { prefix, key } = await ageHeader(owner.recipient);
-  return new Uint8Array(await new Response(encryptPayload(prefix, key, pieces(data, split))).arrayBuffer());
+  return new Uint8Array(await new Response(encryptPayload(prefix, key, pieces(data, split), lanes)).arrayBuffer());
 }
 
-async function decrypt(file: Uint8Array, split: number[] = [file.length]): Promise<Uint8Array> {
+async function decrypt(file: Uint8Array, split: number[] = [file.length], lanes?: ChunkLanes): Promise<Uint8Array> {
   return decryptAge(
     (async function* () {
       yield* pieces(file, split);
     })(),
     file.length,
     owner.identity,
+    { lanes },
   );
 }
 
@@ -200,16 +204,13 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
   }
 
   test('sealing through the lanes gives a file age and the one-thread path both open', async () => {
-    useLanes(scrambledLanes(2));
+    const lanes = scrambledLanes(2);
     const files: { data: Uint8Array; file: Uint8Array }[] = [];
-    try {
-      for (const n of [0, 1, K, 32 * K - 1, 32 * K, 32 * K + 1, 64 * K, 100 * K + 7]) {
-        const data = random(n);
-        files.push({ data, file: await encrypt(data, [7, 65536, 1 << 20]) });
-      }
-    } finally {
-      useLanes(undefined);
+    for (const n of [0, 1, K, 32 * K - 1, 32 * K, 32 * K + 1, 64 * K, 100 * K + 7]) {
+      const data = random(n);
+      files.push({ data, file: await encrypt(data, [7, 65536, 1 << 20], lanes) });
     }
+    expect(lanes.runs).toBeGreaterThan(5);
     for (const { data, file } of files) {
       expect(same(await decrypt(file), data), `size ${data.length}`).toBe(true);
       writeFileSync(join(dir, 'lanes.age'), file);
@@ -227,38 +228,34 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
 
   test('large payloads open through the lanes with the same bytes; changes and cuts are still caught', async () => {
     const lanes = scrambledLanes(2);
-    useLanes(lanes);
-    try {
-      for (const n of [64 * K - 1, 64 * K, 64 * K + 1, 100 * K + 7, 128 * K]) {
-        const data = random(n);
-        const file = await encrypt(data);
-        expect(same(await decrypt(file, [70_000, 3, 1 << 20]), data), `size ${n}`).toBe(true);
-      }
-      expect(lanes.runs).toBeGreaterThan(5);
-      const file = await encrypt(random(100 * K));
-      const flipped = file.slice();
-      flipped[file.length - 40 * K]! ^= 1;
-      await expect(decrypt(flipped)).rejects.toThrow(/tag/);
-      await expect(decrypt(file.subarray(0, file.length - 1), undefined)).rejects.toThrow();
-      const longer = new Uint8Array(file.length + 5);
-      longer.set(file);
-      await expect(
-        decryptAge(
-          (async function* () {
-            yield longer;
-          })(),
-          file.length,
-          owner.identity,
-        ),
-      ).rejects.toThrow(/trailing/);
-      // Two sealed chunks swapped: each is authentic, but not in that place.
-      const at = file.length - 10 * (K + 16) - 16;
-      const swapped = file.slice();
-      swapped.set(file.subarray(at, at + K + 16), at + K + 16);
-      swapped.set(file.subarray(at + K + 16, at + 2 * (K + 16)), at);
-      await expect(decrypt(swapped)).rejects.toThrow(/tag/);
-    } finally {
-      useLanes(undefined);
+    for (const n of [64 * K - 1, 64 * K, 64 * K + 1, 100 * K + 7, 128 * K]) {
+      const data = random(n);
+      const file = await encrypt(data, undefined, lanes);
+      expect(same(await decrypt(file, [70_000, 3, 1 << 20], lanes), data), `size ${n}`).toBe(true);
     }
+    expect(lanes.runs).toBeGreaterThan(5);
+    const file = await encrypt(random(100 * K));
+    const flipped = file.slice();
+    flipped[file.length - 40 * K]! ^= 1;
+    await expect(decrypt(flipped, undefined, lanes)).rejects.toThrow(/tag/);
+    await expect(decrypt(file.subarray(0, file.length - 1), undefined, lanes)).rejects.toThrow();
+    const longer = new Uint8Array(file.length + 5);
+    longer.set(file);
+    await expect(
+      decryptAge(
+        (async function* () {
+          yield longer;
+        })(),
+        file.length,
+        owner.identity,
+        { lanes },
+      ),
+    ).rejects.toThrow(/trailing/);
+    // Two sealed chunks swapped: each is authentic, but not in that place.
+    const at = file.length - 10 * (K + 16) - 16;
+    const swapped = file.slice();
+    swapped.set(file.subarray(at, at + K + 16), at + K + 16);
+    swapped.set(file.subarray(at + K + 16, at + 2 * (K + 16)), at);
+    await expect(decrypt(swapped, undefined, lanes)).rejects.toThrow(/tag/);
   });
 });

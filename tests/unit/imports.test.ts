@@ -143,7 +143,7 @@ const DATA_LAYERS = [
   ['columns/'],
   ['ingest/', 'store.ts', 'invitation.ts', 'sandbox-table.ts'],
   ['parallel/', 'mock.ts'],
-  ['load.ts', 'ingest-worker.ts'],
+  ['load.ts'],
   ['index.ts'],
 ];
 

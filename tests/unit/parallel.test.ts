@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import {
   IngestError,
   ingest,
-  workerIngestLanes,
+  ingestLanes,
   type IngestLanes,
   type IngestOptions,
   type IngestedTable,
 } from '../../src/lib/data/index.ts';
 import { ingestFile } from '../../src/lib/data/parallel/ingest-file.ts';
 import { localLanes } from '../../src/lib/data/parallel/lanes.ts';
+import { WorkerPool, webWorker } from '../../src/lib/workers/index.ts';
 import { diabetesCsvPath } from './fixtures/data.ts';
 import { randomCsv } from './fixtures/random-csv.ts';
 
@@ -320,26 +321,31 @@ describe('a file read in parts', () => {
   });
 
   test('a lane worker that fails outside a request fails the load with a message, and the next load starts a fresh one', async () => {
-    // A worker whose script never runs: it answers any message with an error event.
+    // A worker whose script never runs: it fires an error event, as a browser does for a script
+    // that does not load, and never says it is ready.
     const made: FakeWorker[] = [];
     class FakeWorker extends EventTarget {
       terminated = false;
-      postMessage(): void {
-        queueMicrotask(() =>
+      constructor() {
+        super();
+        setTimeout(() =>
           this.dispatchEvent(
             Object.assign(new Event('error', { cancelable: true }), { message: 'the script did not load' }),
           ),
         );
       }
+      postMessage(): void {}
       terminate(): void {
         this.terminated = true;
       }
     }
-    const lanes = workerIngestLanes(() => {
-      const w = new FakeWorker();
-      made.push(w);
-      return w as unknown as Worker;
-    }, 2);
+    const lanes = ingestLanes(
+      new WorkerPool(() => {
+        const w = new FakeWorker();
+        made.push(w);
+        return webWorker(w as unknown as Worker);
+      }, 2),
+    );
     const e = await lanes.whole(blobOf('a\n1\n'), 'x.csv', {}, {}).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(IngestError);
     expect(e).toMatchObject({

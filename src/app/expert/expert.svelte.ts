@@ -4,6 +4,7 @@
  */
 import { zipSync, strToU8 } from 'fflate';
 import { sealBundle, streamToBlob } from '../../lib/bundle/index.ts';
+import { lanes } from '../lanes.ts';
 import { fingerprint, generateSshKey, parsePrivateKey, type SshPrivateKey } from '../../lib/crypto/index.ts';
 import { generateMock, parseInvitation, type Invitation } from '../../lib/data/index.ts';
 import { download } from '../owner/owner.svelte.ts';
@@ -76,17 +77,20 @@ export class Expert {
     this.busy = true;
     try {
       const bytes = async (f: File) => ({ filename: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
-      const { manifest: signed, stream } = await sealBundle({
-        recipient: input.recipient,
-        signer: this.signer.key,
-        name: input.name,
-        version: input.version,
-        notebook: await bytes(input.notebook),
-        wheels: await Promise.all(input.wheels.map(bytes)),
-        outputs: input.outputs,
-        tables: input.tables,
-        ...(input.replyTo ? { replyTo: input.replyTo } : {}),
-      });
+      const { manifest: signed, stream } = await sealBundle(
+        {
+          recipient: input.recipient,
+          signer: this.signer.key,
+          name: input.name,
+          version: input.version,
+          notebook: await bytes(input.notebook),
+          wheels: await Promise.all(input.wheels.map(bytes)),
+          outputs: input.outputs,
+          tables: input.tables,
+          ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+        },
+        { lanes },
+      );
       const sealed = await streamToBlob(stream);
       const manifest = await signed;
       download(`${manifest.name}-${manifest.version}.airlock`, sealed);

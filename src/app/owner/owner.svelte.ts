@@ -5,6 +5,7 @@
  */
 import { readAuditLog, verifyAuditLog, type AuditEntry } from '../../lib/audit/index.ts';
 import { BundleError, listBundles, type StoredBundle } from '../../lib/bundle/index.ts';
+import { lanes } from '../lanes.ts';
 import {
   inferColumns,
   listTables,
@@ -266,6 +267,7 @@ export class Owner {
         signal: this.#abort.signal,
         onProgress: (done, total) => (this.loading = { name: s.name, done, total: total ?? s.file.size }),
         ...(this.roomId ? { grantTo: this.roomId } : {}),
+        lanes,
       });
       this.sniffed = null;
       this.say(
@@ -316,7 +318,7 @@ export class Owner {
     const room = this.room;
     if (!room) return this.say('Create or restore a room first: bundles are sealed to a room.', 'error');
     try {
-      const r = await importBundle(room.id, new Uint8Array(await file.arrayBuffer()), options);
+      const r = await importBundle(room.id, new Uint8Array(await file.arrayBuffer()), { ...options, lanes });
       this.pendingBundle = null;
       this.say(
         `Imported ${r.bundle.name} ${r.bundle.version} from ${r.bundle.signer}${r.replaced ? ` (replaces ${r.replaced})` : ''}.`,
@@ -373,6 +375,7 @@ export class Owner {
             model: approved.files,
             table,
             assets: runtimeAssets(),
+            lanes,
             ...hooks,
           }),
         (r) => (r.ok ? r.report : null),
@@ -417,6 +420,7 @@ export class Owner {
             mapping,
             assets: runtimeAssets(),
             record: true,
+            lanes,
             ...hooks,
           }),
         (r) => (r.ok ? r.report : null),

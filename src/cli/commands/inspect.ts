@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { BundleError, openBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, readFileChunks, type Command } from '../io.ts';
-import { installNodeLanes } from '../lanes.ts';
+import { startNodeLanes } from '../lanes.ts';
 import { mustExist, readIdentity, readText } from '../keys.ts';
 
 const usage = `usage: airlock inspect <bundle.airlock> -i owner.key [--expert expert.pub] [--json]
@@ -28,9 +28,12 @@ export const inspect: Command = {
     mustExist(path, 'bundle');
     const identity = await readIdentity(values.identity);
     const expert = values.expert ? readText(values.expert, 'expert key') : undefined;
-    const endLanes = installNodeLanes(statSync(path).size);
+    const threads = startNodeLanes(statSync(path).size);
     try {
-      const b = await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, identity, { expert });
+      const b = await openBundle({ stream: readFileChunks(path), size: statSync(path).size }, identity, {
+        expert,
+        lanes: threads.lanes,
+      });
       const m = b.manifest;
       if (values.json) {
         out(JSON.stringify({ ok: true, signer: b.signer, pinned: !!expert, manifest: m }, null, 2));
@@ -58,7 +61,7 @@ export const inspect: Command = {
       }
       throw e;
     } finally {
-      await endLanes();
+      await threads.end();
     }
   },
 };

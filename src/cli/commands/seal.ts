@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, writeStreamToFile, type Command } from '../io.ts';
-import { installNodeLanes } from '../lanes.ts';
+import { startNodeLanes } from '../lanes.ts';
 import { mustExist, readRecipient, readSigningKey, readText } from '../keys.ts';
 
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
@@ -42,7 +42,7 @@ export const seal: Command = {
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
     // The cipher threads load while the files are read and hashed.
-    const endLanes = installNodeLanes(
+    const threads = startNodeLanes(
       (values.wheel ?? []).reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0),
     );
     const file = (p: string) => {
@@ -52,21 +52,24 @@ export const seal: Command = {
     try {
       // Checked for existence only: a wheel is binary, and may be hundreds of MB.
       const wheels = (values.wheel ?? []).map((p) => (mustExist(p, 'wheel'), file(p)));
-      const { manifest: signed, stream } = await sealBundle({
-        recipient: readRecipient(values.to!),
-        signer: readSigningKey(values.sign!),
-        name:
-          values.name ??
-          basename(nbPath)
-            .replace(/\.ipynb$/, '')
-            .replace(/[^A-Za-z0-9._-]/g, '-'),
-        version: values.version ?? '0.1.0',
-        notebook: file(nbPath),
-        wheels,
-        outputs: values.output,
-        tables: values.table,
-        ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
-      });
+      const { manifest: signed, stream } = await sealBundle(
+        {
+          recipient: readRecipient(values.to!),
+          signer: readSigningKey(values.sign!),
+          name:
+            values.name ??
+            basename(nbPath)
+              .replace(/\.ipynb$/, '')
+              .replace(/[^A-Za-z0-9._-]/g, '-'),
+          version: values.version ?? '0.1.0',
+          notebook: file(nbPath),
+          wheels,
+          outputs: values.output,
+          tables: values.table,
+          ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
+        },
+        { lanes: threads.lanes },
+      );
       await writeStreamToFile(stream, values.o!);
       const manifest = await signed;
       out(
@@ -77,7 +80,7 @@ export const seal: Command = {
       if (e instanceof BundleError) throw new CliError(e.message);
       throw e;
     } finally {
-      await endLanes();
+      await threads.end();
     }
   },
 };

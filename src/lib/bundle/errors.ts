@@ -19,7 +19,9 @@ export type BundleErrorCode =
   | 'missing-file'
   | 'extra-file'
   | 'empty'
-  | 'bad-input';
+  | 'bad-input'
+  /** Nothing is wrong with the bundle: a worker opening it stopped (try again). */
+  | 'crashed';
 
 export class BundleError extends Error {
   override name = 'BundleError';

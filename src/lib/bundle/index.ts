@@ -8,6 +8,7 @@ export {
   type OpenedBundle,
   type PreparedBundle,
   type OpenOptions,
+  type LaneOptions,
   type PrepareOptions,
   type BundleInput,
   type NamedBytes,

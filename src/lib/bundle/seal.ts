@@ -14,6 +14,7 @@ import {
   verifySsh,
   SshError,
   signSsh,
+  type ChunkLanes,
   type SshPrivateKey,
 } from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
@@ -60,6 +61,12 @@ function baseName(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;
 }
 
+/** Where the work of sealing or opening runs. */
+export interface LaneOptions {
+  /** The caller's cipher lanes (the app's workers, the CLI's threads); without, this thread. */
+  lanes?: ChunkLanes;
+}
+
 /**
  * Builds, signs and encrypts a bundle. The result streams: nothing holds the whole ciphertext. The
  * manifest resolves once the files are hashed and it is signed (it goes last in the archive).
@@ -67,6 +74,7 @@ function baseName(p: string): string {
  */
 export async function sealBundle(
   input: SealInput,
+  options: LaneOptions = {},
 ): Promise<{ manifest: Promise<Manifest>; stream: ReadableStream<Uint8Array> }> {
   const nbName = baseName(input.notebook.filename);
   if (!nbName.endsWith('.ipynb'))
@@ -131,7 +139,10 @@ export async function sealBundle(
     yield { name: 'manifest.json', data: bytes };
     yield { name: 'manifest.json.sig', data: signature };
   }
-  return { manifest: signed.then((s) => s.manifest), stream: encryptPayload(prefix, key, zipPieces(entries())) };
+  return {
+    manifest: signed.then((s) => s.manifest),
+    stream: encryptPayload(prefix, key, zipPieces(entries()), options.lanes),
+  };
 }
 
 /**
@@ -166,7 +177,7 @@ export type PreparedBundle<P> = OpenedBundle & { prepared: P };
 /** A sealed bundle: its bytes, or a stream of them and its size. */
 export type BundleInput = Uint8Array | { stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>; size: number };
 
-export interface OpenOptions {
+export interface OpenOptions extends LaneOptions {
   /**
    * The expert's pinned key (`ssh-ed25519 …` line or `SHA256:` fingerprint). When given, a bundle
    * signed by any other key is refused.
@@ -209,6 +220,8 @@ function ageFailure(e: unknown): BundleError {
         'tampered',
         'the bundle is damaged: it was truncated or changed after it was sealed; ask for it again',
       );
+    case 'crashed':
+      return new BundleError('crashed', `the bundle could not be opened: ${e.message}`);
     case 'failed':
       return new BundleError('tampered', `the bundle cannot be decrypted (${e.message.slice(0, 80)})`);
   }
@@ -272,7 +285,7 @@ export async function openBundle<P>(
   }
   let plain: Uint8Array;
   try {
-    plain = await decryptAge(chunks, size, identity, options.onProgress);
+    plain = await decryptAge(chunks, size, identity, { lanes: options.lanes, onProgress: options.onProgress });
   } catch (e) {
     throw ageFailure(e);
   }

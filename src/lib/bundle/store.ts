@@ -9,7 +9,7 @@ import type { DBSchema } from 'idb';
 import { database, MIGRATED_ROOM } from '../storage/index.ts';
 import { BundleError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
-import { openBundle, type OpenedBundle, type PreparedBundle } from './seal.ts';
+import { openBundle, type LaneOptions, type OpenedBundle, type PreparedBundle } from './seal.ts';
 import { decideImport } from './versions.ts';
 
 export interface StoredBundle {
@@ -189,21 +189,26 @@ export async function deleteRoomBundles(room: string): Promise<number> {
   });
 }
 
-/** Re-opens a stored bundle (signature and hashes are checked again). */
-export async function openStoredBundle(key: string, identity: string | CryptoKey): Promise<OpenedBundle>;
+/** Re-opens a stored bundle (signature and hashes are checked again), on `lanes` if given. */
+export async function openStoredBundle(
+  key: string,
+  identity: string | CryptoKey,
+  options?: LaneOptions,
+): Promise<OpenedBundle>;
 export async function openStoredBundle<P>(
   key: string,
   identity: string | CryptoKey,
-  prepareWheels: (wheels: OpenedBundle['wheels']) => Promise<P>,
+  options: LaneOptions & { prepareWheels: (wheels: OpenedBundle['wheels']) => Promise<P> },
 ): Promise<PreparedBundle<P>>;
 export async function openStoredBundle<P>(
   key: string,
   identity: string | CryptoKey,
-  prepareWheels?: (wheels: OpenedBundle['wheels']) => Promise<P>,
+  options: LaneOptions & { prepareWheels?: (wheels: OpenedBundle['wheels']) => Promise<P> } = {},
 ): Promise<OpenedBundle | PreparedBundle<P>> {
   const [b, sealed] = await db.run((d) => Promise.all([d.get('bundles', key), d.get('sealed', key)]));
   if (!b || !sealed) throw new BundleError('missing-file', `there is no stored bundle ${key}`);
+  const { prepareWheels, lanes } = options;
   return prepareWheels
-    ? openBundle(sealed, identity, { expert: b.signer, prepareWheels })
-    : openBundle(sealed, identity, { expert: b.signer });
+    ? openBundle(sealed, identity, { expert: b.signer, prepareWheels, lanes })
+    : openBundle(sealed, identity, { expert: b.signer, lanes });
 }

@@ -2,9 +2,10 @@
 /**
  * Why an age file did not open. `wrong-key`: none of the identities can open it; `bad-header`: the
  * header does not check out (changed, or not age); `truncated`: it ends early; `trailing`: bytes
- * after its end; `tampered`: a payload chunk fails authentication (changed or cut); `failed`: other.
+ * after its end; `tampered`: a payload chunk fails authentication (changed or cut); `crashed`: a
+ * cipher lane (worker) stopped with work of this file, nothing is wrong with the file; `failed`: other.
  */
-export type AgeErrorCode = 'wrong-key' | 'bad-header' | 'truncated' | 'trailing' | 'tampered' | 'failed';
+export type AgeErrorCode = 'wrong-key' | 'bad-header' | 'truncated' | 'trailing' | 'tampered' | 'crashed' | 'failed';
 
 export class AgeError extends Error {
   override name = 'AgeError';

@@ -18,7 +18,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
 import { AgeError } from './age-error.ts';
-import { CHUNK, SEALED, TAG, currentLanes, openChunk, sealChunks, type ChunkLanes } from './lanes.ts';
+import { CHUNK, SEALED, TAG, laneUnavailable, openChunk, openChunks, sealChunks, type ChunkLanes } from './lanes.ts';
 
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
@@ -116,24 +116,26 @@ async function* plaintextRuns(
 
 /**
  * Encrypts `source` (any chunking) as an age payload after `prefix`. Pull-based: a run of chunks
- * (256 KiB, or 2 MiB per lane when lanes are installed, a few in flight) is sealed only when the
- * reader asks, so memory stays flat whatever the file size.
+ * (256 KiB, or 2 MiB per lane on `lanes`, a few in flight) is sealed only when the reader asks, so
+ * memory stays flat whatever the file size. Lanes that cannot start leave the rest of the payload
+ * to this thread.
  */
 export function encryptPayload(
   prefix: Uint8Array,
   key: Uint8Array,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  lanes?: ChunkLanes,
 ): ReadableStream<Uint8Array> {
   const it = (
     Symbol.asyncIterator in source
       ? source[Symbol.asyncIterator]()
       : (source as Iterable<Uint8Array>)[Symbol.iterator]()
   ) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  const lanes = currentLanes();
   const runs = plaintextRuns(it, lanes ? LANE_RUN : BATCH, !lanes);
   const queue: Promise<Uint8Array>[] = [];
   let exhausted = false;
   let sentPrefix = false;
+  let here = !lanes;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!sentPrefix) {
@@ -151,7 +153,14 @@ export function encryptPayload(
         const r = await runs.next();
         if (r.done) exhausted = true;
         else {
-          const sealed = lanes.seal(key, r.value.first, r.value.plain, r.value.final);
+          const { first, plain, final } = r.value;
+          const sealed = here
+            ? Promise.resolve(sealChunks(key, first, plain, final))
+            : lanes.seal(key, first, plain, final).catch((e: unknown) => {
+                if (!laneUnavailable(e)) throw e;
+                here = true; // (not sent: `plain` is still ours)
+                return sealChunks(key, first, plain, final);
+              });
           sealed.catch(() => {}); // reported when its turn comes
           queue.push(sealed);
         }
@@ -289,13 +298,21 @@ async function openInLanes(
   const inflight: Promise<void>[] = [];
   let failure: Error | undefined;
   let done = 0;
+  let here = false;
   for (let first = 0; first < chunks && !failure; first += LANE_RUN) {
     const count = Math.min(LANE_RUN, chunks - first);
     const final = first + count === chunks;
     const bytes = final ? payload - first * SEALED : count * SEALED;
     const sealed = await readExactly(src, bytes);
+    const opened = here
+      ? Promise.resolve().then(() => openChunks(key, first, sealed, final))
+      : lanes.open(key, first, sealed, final).catch((e: unknown) => {
+          if (!laneUnavailable(e)) throw e;
+          here = true; // no lane could start: this run (not sent, still ours) and the rest here
+          return openChunks(key, first, sealed, final);
+        });
     inflight.push(
-      lanes.open(key, first, sealed, final).then(
+      opened.then(
         (plain) => {
           out.set(plain, first * CHUNK);
           done += plain.length;
@@ -308,6 +325,13 @@ async function openInLanes(
   }
   await Promise.all(inflight);
   if (failure) throw failure;
+}
+
+export interface DecryptOptions {
+  /** Where runs of chunks are opened (other threads); without, on this one. */
+  lanes?: ChunkLanes;
+  /** Plaintext bytes opened so far, and in all. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -323,8 +347,9 @@ export async function decryptAge(
   source: AsyncIterable<Uint8Array>,
   size: number,
   identity: string | CryptoKey,
-  onProgress?: (done: number, total: number) => void,
+  options: DecryptOptions = {},
 ): Promise<Uint8Array> {
+  const { lanes, onProgress } = options;
   const src = new Source(source);
   try {
     const header = await readHeader(src);
@@ -350,7 +375,6 @@ export async function decryptAge(
     const payload = size - header.length - NONCE;
     const out = new Uint8Array(payloadPlaintextSize(payload));
     const chunks = Math.max(1, Math.ceil(payload / SEALED));
-    const lanes = currentLanes();
     if (lanes && chunks >= 2 * LANE_RUN) {
       await openInLanes(lanes, src, key, payload, chunks, out, onProgress);
       if (await src.next()) throw new AgeError('trailing', 'the file is longer than its size says: trailing data');

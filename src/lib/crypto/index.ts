@@ -23,6 +23,6 @@ export {
   type SshPrivateKey,
 } from './ssh.ts';
 export { importAgeIdentity, importEd25519Seed, webCryptoSigner } from './webcrypto.ts';
-export { ageHeader, encryptPayload, decryptAge, opensWith } from './age-stream.ts';
+export { ageHeader, encryptPayload, decryptAge, opensWith, type DecryptOptions } from './age-stream.ts';
 export { AgeError, type AgeErrorCode } from './age-error.ts';
-export { useLanes, workerLanes, openChunks, sealChunks, serveLane, type ChunkLanes } from './lanes.ts';
+export { cipherLaneApi, cipherLanes, openChunks, sealChunks, type ChunkLanes, type CipherLaneApi } from './lanes.ts';

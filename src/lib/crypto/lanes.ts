@@ -1,14 +1,16 @@
 /**
- * Lanes: runs of consecutive age STREAM chunks sealed or opened on other threads.
- * (`LaneRequest.sealed` carries the input bytes either way: sealed chunks to open, or plaintext.)
+ * Cipher lanes: runs of consecutive age STREAM chunks sealed or opened on other threads.
  *
  * Each 64 KiB chunk of an age payload is an independent ChaCha20-Poly1305 message (its nonce is
- * its counter), so a run of chunks can be handled anywhere and put back in place. The browser app
- * installs lanes backed by Web Workers from its own origin (see src/app/lanes.ts), which roughly
- * divides a large bundle's decryption time by the number of cores; without lanes (Node, tests of
- * the core) everything runs on the calling thread, with the same results byte for byte.
+ * its counter), so a run of chunks can be handled anywhere and put back in place. The app's lanes
+ * are Web Workers of its own origin and the CLI's are Node threads, both a `WorkerPool` speaking
+ * `CipherLaneApi` (`cipherLanes` turns one into `ChunkLanes`), passed to `encryptPayload` and
+ * `decryptAge` by their callers; without lanes everything runs on the calling thread, with the
+ * same results byte for byte.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { transfer, type Endpoint } from 'comlink';
+import { PoolError, serveWorker, type WorkerPool } from '../workers/index.ts';
 import { AgeError, type AgeErrorCode } from './age-error.ts';
 
 export const CHUNK = 64 * 1024;
@@ -81,84 +83,86 @@ export function sealChunks(key: Uint8Array, first: number, plain: Uint8Array, fi
 export interface ChunkLanes {
   /** How many runs may usefully be in flight at once. */
   readonly width: number;
-  /** `openChunks` elsewhere; `sealed`'s buffer may be transferred (the caller must not reuse it). */
+  /**
+   * `openChunks` elsewhere; `sealed`'s buffer may be transferred (the caller must not reuse it).
+   * @throws {AgeError} as `openChunks`, or `crashed` when the lane stopped; {PoolError} `unavailable`
+   *   when no lane could start, and then `sealed` is still the caller's (nothing was sent)
+   */
   open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean): Promise<Uint8Array>;
-  /** `sealChunks` elsewhere; `plain`'s buffer may be transferred. */
+  /** `sealChunks` elsewhere; `plain`'s buffer may be transferred. Throws as `open`. */
   seal(key: Uint8Array, first: number, plain: Uint8Array, final: boolean): Promise<Uint8Array>;
 }
 
-let installed: ChunkLanes | undefined;
-
-/** Installs (or, with `undefined`, removes) the lanes that large payloads are opened on. */
-export function useLanes(lanes: ChunkLanes | undefined): void {
-  installed = lanes;
+/** True for the error lanes give when none could start: the run was not sent, do it here. */
+export function laneUnavailable(e: unknown): boolean {
+  return e instanceof PoolError && e.code === 'unavailable';
 }
 
-export function currentLanes(): ChunkLanes | undefined {
-  return installed;
-}
-
-/** The message a lane worker receives, and what it answers. */
-export interface LaneRequest {
-  id: number;
-  op: 'open' | 'seal';
+/** One run of chunks as it travels to a lane: `bytes` are sealed chunks to open, or plaintext to seal. */
+export interface RunRequest {
   key: Uint8Array;
   first: number;
-  sealed: Uint8Array;
+  bytes: Uint8Array;
   final: boolean;
 }
-export type LaneReply = { id: number; plain: Uint8Array } | { id: number; error: string; code: AgeErrorCode };
 
-/** Lanes over workers that run `serveLane` (src/lib/crypto/lane-worker.ts). */
-export function workerLanes(make: () => Worker, count: number): ChunkLanes {
-  const workers: Worker[] = [];
-  const waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  let id = 0;
-  const worker = (i: number) => {
-    if (!workers[i]) {
-      const w = make();
-      w.onmessage = (e: MessageEvent<LaneReply>) => {
-        const p = waiting.get(e.data.id);
-        if (!p) return;
-        waiting.delete(e.data.id);
-        if ('error' in e.data) p.reject(new AgeError(e.data.code, e.data.error));
-        else p.resolve(e.data.plain);
+/**
+ * A lane's answer. Replies are results, not exceptions: comlink rethrows a worker's exception as a
+ * plain Error, and an AgeError's code would be lost.
+ */
+export type RunReply = { ok: true; bytes: Uint8Array } | { ok: false; code: AgeErrorCode; message: string };
+
+/** A cipher lane's RPC contract. */
+export interface CipherLaneApi {
+  open(req: RunRequest): RunReply;
+  seal(req: RunRequest): RunReply;
+}
+
+/** The lane's side (the worker entry exposes it with `serveWorker`). */
+export function cipherLaneApi(): CipherLaneApi {
+  const reply = (f: () => Uint8Array): RunReply => {
+    try {
+      const bytes = f();
+      return transfer({ ok: true, bytes }, [bytes.buffer as ArrayBuffer]);
+    } catch (e) {
+      return {
+        ok: false,
+        code: e instanceof AgeError ? e.code : 'failed',
+        message: String((e as Error)?.message ?? e),
       };
-      w.onerror = (e) => {
-        e.preventDefault();
-        for (const p of waiting.values()) p.reject(new AgeError('failed', `a decryption worker failed: ${e.message}`));
-        waiting.clear();
-      };
-      workers[i] = w;
     }
-    return workers[i]!;
   };
-  const send = (op: LaneRequest['op'], key: Uint8Array, first: number, bytes: Uint8Array, final: boolean) =>
-    new Promise<Uint8Array>((resolve, reject) => {
-      const req: LaneRequest = { id: ++id, op, key, first, sealed: bytes, final };
-      waiting.set(req.id, { resolve, reject });
-      worker(next++ % count).postMessage(req, [bytes.buffer as ArrayBuffer]);
-    });
   return {
-    width: count,
-    open: (key, first, sealed, final) => send('open', key, first, sealed, final),
-    seal: (key, first, plain, final) => send('seal', key, first, plain, final),
+    open: ({ key, first, bytes, final }) => reply(() => openChunks(key, first, bytes, final)),
+    seal: ({ key, first, bytes, final }) => reply(() => sealChunks(key, first, bytes, final)),
   };
 }
 
-/** The worker side: answers each request with the opened chunks (or the error's message). */
-export function serveLane(scope: {
-  onmessage: ((e: MessageEvent<LaneRequest>) => void) | null;
-  postMessage(m: LaneReply, t: Transferable[]): void;
-}): void {
-  scope.onmessage = (e) => {
-    const { id, op, key, first, sealed, final } = e.data;
+/** A worker (or thread) that is a cipher lane and nothing else: the CLI's threads. */
+export function serveCipherLane(endpoint?: Endpoint): void {
+  serveWorker(cipherLaneApi(), endpoint);
+}
+
+/** `ChunkLanes` on a pool of workers that serve `cipherLaneApi`. */
+export function cipherLanes(pool: WorkerPool<CipherLaneApi>): ChunkLanes {
+  const send = async (op: 'open' | 'seal', key: Uint8Array, first: number, bytes: Uint8Array, final: boolean) => {
+    let reply: RunReply;
     try {
-      const plain = op === 'seal' ? sealChunks(key, first, sealed, final) : openChunks(key, first, sealed, final);
-      scope.postMessage({ id, plain }, [plain.buffer as ArrayBuffer]);
-    } catch (err) {
-      scope.postMessage({ id, error: (err as Error).message, code: err instanceof AgeError ? err.code : 'failed' }, []);
+      const req = transfer({ key, first, bytes, final }, [bytes.buffer as ArrayBuffer]);
+      // (comlink's Remote turns a union reply into a union of promises)
+      reply = await pool.run((api) => (op === 'open' ? api.open(req) : api.seal(req)) as Promise<RunReply>);
+    } catch (e) {
+      if (e instanceof PoolError && e.code !== 'unavailable') {
+        throw new AgeError('crashed', `${e.message}; try again`);
+      }
+      throw e;
     }
+    if (!reply.ok) throw new AgeError(reply.code, reply.message);
+    return reply.bytes;
+  };
+  return {
+    width: pool.size,
+    open: (key, first, sealed, final) => send('open', key, first, sealed, final),
+    seal: (key, first, plain, final) => send('seal', key, first, plain, final),
   };
 }

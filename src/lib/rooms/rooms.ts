@@ -12,6 +12,7 @@ import {
   legacyPinnedExpert,
   openBundle,
   storeBundle,
+  type LaneOptions,
   type StoredBundle,
 } from '../bundle/index.ts';
 import {
@@ -32,8 +33,8 @@ import {
   loadFile,
   loadTable,
   renameTable,
-  type IngestOptions,
   type IngestReport,
+  type LoadOptions,
   type Invitation,
   type TableMeta,
 } from '../data/index.ts';
@@ -468,12 +469,12 @@ export async function revokeTable(id: string, table: string): Promise<Room> {
 }
 
 /**
- * Loads a file as one of the owner's tables (on the ingest workers), logs it, and grants it to
+ * Loads a file as one of the owner's tables (on `options.lanes` when given), logs it, and grants it to
  * `grantTo` if given (the room the owner is working in). A replaced table keeps its grants.
  */
 export async function addTable(
   file: File,
-  options: IngestOptions & { replace?: boolean; grantTo?: string } = {},
+  options: LoadOptions & { grantTo?: string } = {},
 ): Promise<{ meta: TableMeta; report: IngestReport }> {
   const { grantTo, ...load } = options;
   const loaded = await loadFile(file, load);
@@ -554,13 +555,13 @@ export interface ImportResult {
 export async function importBundle(
   id: string,
   sealed: Uint8Array,
-  options: { trust?: boolean; expertName?: string; force?: boolean } = {},
+  options: { trust?: boolean; expertName?: string; force?: boolean } & LaneOptions = {},
 ): Promise<ImportResult> {
   const r = await record(id);
   if (r.archived) throw new RoomError('bad-input', `"${r.name}" is archived: restore it to import bundles into it`);
   let opened;
   try {
-    opened = await openBundle(sealed, r.roomKey);
+    opened = await openBundle(sealed, r.roomKey, { lanes: options.lanes });
   } catch (e) {
     if (e instanceof BundleError && e.code === 'wrong-key') {
       const other = await roomOpening(sealed, id);

@@ -4,7 +4,7 @@
  * code: the one cell below is fixed, and reads what to call from request.json.
  */
 import { appendAudit } from '../audit/index.ts';
-import { openStoredBundle } from '../bundle/index.ts';
+import { openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { loadTable } from '../data/index.ts';
 import {
   runNotebook,
@@ -65,6 +65,8 @@ export async function scoreTable(input: {
   assets: PyodideAssets | Promise<PyodideAssets>;
   onEvent?: (e: SandboxEvent) => void;
   signal?: AbortSignal;
+  /** Where the bundle is decrypted (the app's lanes). */
+  lanes?: LaneOptions['lanes'];
 }): Promise<{ ok: false; refused: string } | { ok: true; report: RunReport }> {
   if (!input.room.grants.includes(input.table)) {
     return {
@@ -72,7 +74,7 @@ export async function scoreTable(input: {
       refused: `the table "${input.table}" is not granted to this room; grant it to the room first (Tables tab)`,
     };
   }
-  const b = await openStoredBundle(input.bundleKey, input.room.identity);
+  const b = await openStoredBundle(input.bundleKey, input.room.identity, { lanes: input.lanes });
   if (!b.manifest.inference) return { ok: false, refused: 'this bundle declares no inference entry point' };
   const { notebook, inputs } = inferenceRun(b.manifest.inference, input.table, input.model);
   await appendAudit('inference.started', { bundle: input.bundleKey, table: input.table }, input.room.id);

@@ -9,7 +9,7 @@
  * receipt will say.
  */
 import { appendAudit } from '../audit/index.ts';
-import { openBundle, openStoredBundle } from '../bundle/index.ts';
+import { openBundle, openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { listTables, loadTable } from '../data/index.ts';
 import { reviewOutputs, type GateReport } from '../gate/index.ts';
 import type { ReceiptBody } from '../receipt/index.ts';
@@ -41,6 +41,8 @@ export interface OwnerRunInput {
   signal?: AbortSignal;
   /** Keep the run in the owner's history and the audit log (the app does; a throwaway profile need not). */
   record?: boolean;
+  /** Where the bundle is decrypted (the app's lanes); without, on this thread. */
+  lanes?: LaneOptions['lanes'];
 }
 
 export type RefusalCode = 'bundle' | 'missing-table' | 'not-granted';
@@ -90,10 +92,11 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
   const source = input.bundle;
   const opening =
     'key' in source
-      ? openStoredBundle(source.key, input.room.identity, prepareWheels)
+      ? openStoredBundle(source.key, input.room.identity, { prepareWheels, lanes: input.lanes })
       : openBundle(source.sealed, input.room.identity, {
           ...(source.expert ? { expert: source.expert } : {}),
           prepareWheels,
+          lanes: input.lanes,
         });
   const plan = (async () => {
     let b: Awaited<typeof opening>;

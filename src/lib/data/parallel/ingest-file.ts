@@ -3,7 +3,7 @@
  *
  * The file is cut into byte ranges at line ends, one per lane. The first range reads the header
  * and infers the types from its first rows, as a whole file would; the others start as soon as it
- * has them. Each range is read by `ingestPart` on a lane (lanes.ts: a worker in the app,
+ * has them. Each range is read by `ingestPart` on a lane (lanes.ts: a worker of the app's pool,
  * worker-lanes.ts; this thread in Node and in tests; the cutting and reading: split.ts), and the
  * parts are joined (join.ts): numbers end to end, text through one dictionary in the order its
  * words first appear, line numbers counted on from the part before.
@@ -27,13 +27,6 @@ import { joinColumn } from './join.ts';
 import { blobSource, type IngestLanes } from './lanes.ts';
 import { cancelled, lineStarts, readParts } from './split.ts';
 
-let installed: IngestLanes | undefined;
-
-/** Installs (or, with `undefined`, removes) the lanes that `ingestFile` reads files on. */
-export function useIngestLanes(lanes: IngestLanes | undefined): void {
-  installed = lanes;
-}
-
 /** The smallest part worth reading on its own. */
 const MIN_PART = 4 * 1024 * 1024;
 /**
@@ -52,12 +45,12 @@ export interface SplitOptions {
 }
 
 /**
- * Loads a file the owner picked: on the installed lanes when there are any (a large UTF-8 CSV in
- * parts at once, anything else whole on one lane), otherwise on this thread. The result is the
- * table `ingest` gives for the same file and options, byte for byte.
+ * Loads a file the owner picked: on `lanes` when given (a large UTF-8 CSV in parts at once,
+ * anything else whole on one lane), otherwise on this thread. The result is the table `ingest`
+ * gives for the same file and options, byte for byte.
  * @throws {IngestError} as `ingest` does, with the file's own line numbers.
  */
-export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes = installed, split: SplitOptions = {}): Promise<IngestedTable> {
+export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes?: IngestLanes, split: SplitOptions = {}): Promise<IngestedTable> {
   if (!lanes) return ingest(blobSource(file, name), opts);
   if (opts.signal?.aborted) throw cancelled();
   // Progress only goes forward: a part read again, or the whole file read after a cut inside

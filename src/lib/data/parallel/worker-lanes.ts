@@ -1,16 +1,17 @@
 /**
  * Ingest lanes on workers (ingest-file.ts reads a file on them): the RPC contract between the page and
- * a lane worker, the worker's side (`ingestLaneApi`, exposed by ../ingest-worker.ts) and the page's
- * (`workerIngestLanes`). The workers are module workers of the app's own origin (src/app/lanes.ts):
- * they read the owner's file and hand back typed columns, stay alive between files (a fresh
- * worker's first file runs before its code is optimised, at about half the speed), and never see
- * the sandbox.
+ * a lane worker, the worker's side (`ingestLaneApi`, exposed by the app's lane worker) and the page's
+ * (`ingestLanes`, on the app's `WorkerPool`). The workers are module workers of the app's own origin
+ * (src/app/lanes.ts): they read the owner's file and hand back typed columns, stay alive between
+ * files (a fresh worker's first file runs before its code is optimised, at about half the speed),
+ * and never see the sandbox.
  *
  * Replies are results, not exceptions: comlink rethrows a worker's exception as a plain Error, and
  * an IngestError's code and line would be lost.
  */
-import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
+import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
 import type { BuiltColumn } from '../columns/builder.ts';
+import { PoolError, type WorkerPool } from '../../workers/index.ts';
 import { IngestError, type IngestErrorCode } from '../errors.ts';
 import { ingest, ingestPart } from '../ingest/ingest.ts';
 import type { IngestedTable, PartOutcome, PartSpec, TypesChosen } from '../ingest/types.ts';
@@ -44,7 +45,7 @@ function buffers(columns: BuiltColumn[]): ArrayBuffer[] {
   return [...set];
 }
 
-/** The worker's side (../ingest-worker.ts exposes it). */
+/** The worker's side (the app's lane worker exposes it). */
 export function ingestLaneApi(): IngestLaneApi {
   const jobs = new Map<number, AbortController>();
   const serve = async <T>(job: number, hooks: Remote<LaneHooks>, work: (signal: AbortSignal) => Promise<T>, columns: (v: T) => BuiltColumn[]): Promise<LaneReply<T>> => {
@@ -82,70 +83,40 @@ export function ingestLaneApi(): IngestLaneApi {
   };
 }
 
-interface Slot {
-  worker: Worker;
-  api: Remote<IngestLaneApi>;
-  busy: number;
-  /** Rejects the slot's requests in flight when its worker fails. */
-  failed: Set<(e: Error) => void>;
-}
-
-/** Lanes on up to `width` workers made by `make`, started on first use and kept. */
-export function workerIngestLanes(make: () => Worker, width: number): IngestLanes {
-  let slots: Slot[] = [];
+/** Lanes on a pool of workers that serve `ingestLaneApi` (as many parts at once as the pool has workers). */
+export function ingestLanes(pool: WorkerPool<IngestLaneApi>): IngestLanes {
   let jobs = 0;
-  const start = (): Slot => {
-    const worker = make();
-    const slot: Slot = { worker, api: wrap<IngestLaneApi>(worker), busy: 0, failed: new Set() };
-    // A worker that fails outside a request (its script did not load, say) would leave requests
-    // waiting forever: they are rejected, and the next request starts a fresh worker.
-    const fail = (what: string) => {
-      slots = slots.filter((s) => s !== slot);
-      worker.terminate();
-      const e = new IngestError('crashed', `the file could not be read: the worker reading it stopped (${what}); reload the page and try again`);
-      for (const f of slot.failed) f(e);
-    };
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      fail(e.message || 'an error in the worker');
-    });
-    worker.addEventListener('messageerror', () => fail('a message could not be read'));
-    slots.push(slot);
-    return slot;
-  };
-  // Each request on the least busy worker, a new one while fewer than `width` run.
-  const pick = (): Slot => {
-    const idle = slots.find((s) => s.busy === 0);
-    if (idle) return idle;
-    if (slots.length < width) return start();
-    return slots.reduce((a, b) => (b.busy < a.busy ? b : a));
-  };
   const call = async <T>(run: LaneRun, onTypes: PartSpec['onTypes'], send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
     if (run.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
-    const slot = pick();
     const job = ++jobs;
-    slot.busy++;
-    let reject!: (e: Error) => void;
-    const failed = new Promise<never>((_, r) => (reject = r));
-    slot.failed.add(reject);
-    const onAbort = () => void slot.api.cancel(job).catch(() => {});
-    run.signal?.addEventListener('abort', onAbort);
     let settled = false;
+    let reply: LaneReply<T>;
     try {
-      // (Hooks travel on a channel of their own: a late one, after the reply, is dropped.)
-      const hooks = proxy<LaneHooks>({ bytes: (n) => settled || run.onBytes?.(n), types: (f) => settled || onTypes?.(f) });
-      const reply = await Promise.race([send(slot.api, job, hooks), failed]);
-      if (reply.ok) return reply.value;
-      throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
+      reply = await pool.run(async (api) => {
+        // The cancel goes to the worker that has the job.
+        const onAbort = () => void api.cancel(job).catch(() => {});
+        run.signal?.addEventListener('abort', onAbort);
+        try {
+          // (Hooks travel on a channel of their own: a late one, after the reply, is dropped.)
+          const hooks = proxy<LaneHooks>({ bytes: (n) => settled || run.onBytes?.(n), types: (f) => settled || onTypes?.(f) });
+          return await send(api, job, hooks);
+        } finally {
+          run.signal?.removeEventListener('abort', onAbort);
+        }
+      });
+    } catch (e) {
+      // A worker that could not start or stopped: ingestFile reads the file on this thread instead
+      // when nothing was read yet.
+      if (e instanceof PoolError) throw new IngestError('crashed', `the file could not be read: the worker reading it stopped (${e.reason}); reload the page and try again`);
+      throw e;
     } finally {
       settled = true;
-      slot.busy--;
-      slot.failed.delete(reject);
-      run.signal?.removeEventListener('abort', onAbort);
     }
+    if (reply.ok) return reply.value;
+    throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
   };
   return {
-    width,
+    width: pool.size,
     whole: (file, name, opts, run) => call(run, undefined, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
     part: (file, startAt, end, opts, spec, run) => {
       const { onTypes, ...rest } = spec;
