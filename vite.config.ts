@@ -123,15 +123,16 @@ function appCsp(): Plugin {
 
 /**
  * The app's service worker (src/app/offline/sw.js), written into the build with its version and the
- * app shell's files (every emitted file but source maps and the Python runtime, which it caches when
- * the page first fetches it). Offline use follows; the sandbox is not affected (see sw.js).
+ * files it keeps for offline use: every emitted file but source maps, the Python runtime included
+ * (the page fetches it before the worker controls the page, so it is cached at install). The
+ * sandbox is not affected (see sw.js).
  */
 function offline(): Plugin {
   return {
     name: 'airlock:offline',
     apply: 'build',
     generateBundle(_options, bundle) {
-      const shell = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map') && !f.startsWith('pyodide/'))]
+      const shell = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map'))]
         .concat(['favicon.svg', 'manifest.webmanifest'])
         .filter((f, i, all) => all.indexOf(f) === i)
         .sort();

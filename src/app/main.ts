@@ -13,6 +13,8 @@ void collectGarbage().catch(() => {});
 const app = new AppState();
 mount(App, { target: document.getElementById('app')!, props: { app } });
 document.getElementById('boot')?.remove();
+// When the page can be used (measured by tests and `npm run bench -- page`).
+performance.mark('airlock:interactive');
 
 const params = new URLSearchParams(location.search);
 // The app's own service worker: the app works offline once loaded (src/app/offline/sw.js).

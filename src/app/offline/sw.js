@@ -1,6 +1,6 @@
 /*
  * Airlock's own service worker: the app works offline once it has been loaded. It caches this site's
- * files only (the app shell at install, the Python runtime when the page first fetches it) and
+ * files only (the app and the Python runtime, at install) and
  * answers from that cache when the network is gone. It never touches another origin, and it never
  * serves the sandbox: the sandbox's frame has an opaque origin (no allow-same-origin), so no service
  * worker controls it, and its CSP allows it no fetch at all.
