@@ -136,10 +136,14 @@ function offline(): Plugin {
         .concat(['favicon.svg', 'manifest.webmanifest'])
         .filter((f, i, all) => all.indexOf(f) === i)
         .sort();
-      const version = createHash('sha256').update(JSON.stringify(shell)).update(pyodideVersion).digest('hex').slice(0, 12);
+      const version = createHash('sha256')
+        .update(JSON.stringify(shell))
+        .update(pyodideVersion)
+        .digest('hex')
+        .slice(0, 12);
       const source = readFileSync(join(root, 'src/app/offline/sw.js'), 'utf8')
         .replace("'__AIRLOCK_SW_VERSION__'", JSON.stringify(version))
-        .replace('__AIRLOCK_SW_SHELL__', JSON.stringify(shell));
+        .replace('const SHELL = __AIRLOCK_SW_SHELL__;', `const SHELL = ${JSON.stringify(shell)};`);
       this.emitFile({ type: 'asset', fileName: 'sw.js', source });
     },
   };

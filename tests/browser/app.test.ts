@@ -53,10 +53,14 @@ test('the demo runs offline, through the gate and a signed receipt; the page is 
   await page.waitForFunction(() => 'airlock' in window);
   await page.getByRole('button', { name: 'Run the demo' }).click();
   // Progress in words: the stage is named while it runs.
-  await expect.poll(() => page.getByTestId('run-stage').textContent(), { timeout: 30_000 }).toMatch(/Starting Python|Preparing|Locking|Running cell/);
+  await expect
+    .poll(() => page.getByTestId('run-stage').textContent(), { timeout: 30_000 })
+    .toMatch(/Starting Python|Preparing|Locking|Running cell/);
   const status = page.getByTestId('run-status');
   await status.waitFor({ timeout: 120_000 });
-  expect(await status.textContent(), lines.join('\n')).toContain('The notebook ran to the end and wrote 1 output file.');
+  expect(await status.textContent(), lines.join('\n')).toContain(
+    'The notebook ran to the end and wrote 1 output file.',
+  );
   // Focus moves to the result when the run ends.
   expect(await page.evaluate(() => document.activeElement?.id)).toBe('result-h');
   const logs = await page.getByTestId('run-logs').textContent();
@@ -69,7 +73,10 @@ test('the demo runs offline, through the gate and a signed receipt; the page is 
   const curve = await page.getByTestId('training-curve').locator('svg').getAttribute('aria-label');
   const [, first, last] = /loss from ([\d.]+) to ([\d.]+) over 24 reports/.exec(curve ?? '') ?? [];
   expect(Number(last), curve!).toBeLessThan(Number(first)); // it learned: the loss went down
-  expect(await page.getByTestId('metric-card').allTextContents()).toEqual([expect.stringContaining('auc'), expect.stringContaining('rows')]);
+  expect(await page.getByTestId('metric-card').allTextContents()).toEqual([
+    expect.stringContaining('auc'),
+    expect.stringContaining('rows'),
+  ]);
   expect(await page.getByTestId('gate').textContent()).toContain('The output gate passed');
   // The owner looks inside the output before it leaves: a JSON tree, as text.
   expect(await page.getByTestId('output-preview').first().textContent()).toContain('logistic-regression');
@@ -79,11 +86,19 @@ test('the demo runs offline, through the gate and a signed receipt; the page is 
   page.on('download', (d) => downloads.push(d));
   await page.getByRole('button', { name: 'Export with a signed receipt' }).click();
   await expect.poll(() => downloads.length).toBe(3);
-  expect(downloads.map((d) => d.suggestedFilename()).sort()).toEqual(['model.json', 'receipt.json', 'receipt.json.sig']);
-  const model = JSON.parse(readFileSync((await downloads.find((d) => d.suggestedFilename() === 'model.json')!.path())!, 'utf8'));
+  expect(downloads.map((d) => d.suggestedFilename()).sort()).toEqual([
+    'model.json',
+    'receipt.json',
+    'receipt.json.sig',
+  ]);
+  const model = JSON.parse(
+    readFileSync((await downloads.find((d) => d.suggestedFilename() === 'model.json')!.path())!, 'utf8'),
+  );
   expect(model.model).toBe('logistic-regression');
   // The expert's side of the receipt, shown: signature and hash check out; then the way on.
-  await expect.poll(() => page.getByTestId('demo-receipt').textContent()).toMatch(/1 of 1 output\(s\)\s+match their hash; gate passed/);
+  await expect
+    .poll(() => page.getByTestId('demo-receipt').textContent())
+    .toMatch(/1 of 1 output\(s\)\s+match their hash; gate passed/);
   expect(await page.getByTestId('try-own').getAttribute('href')).toBe('#/room');
   await everyWidth(page, 'demo-done');
   await shoot(page, 'demo');

@@ -32,7 +32,9 @@ const PASSPHRASE = 'a passphrase for this test';
 function encountersCsv(): Buffer {
   const rows = ['patient_nbr,age,weight,readmitted'];
   for (let i = 0; i < 300; i++) {
-    rows.push(`${200_000 + i * 7},${i % 17 === 0 ? '' : 20 + ((i * 13) % 70)},${(50 + ((i * 7) % 60)).toFixed(1)},${['NO', '<30', '>30'][i % 3]}`);
+    rows.push(
+      `${200_000 + i * 7},${i % 17 === 0 ? '' : 20 + ((i * 13) % 70)},${(50 + ((i * 7) % 60)).toFixed(1)},${['NO', '<30', '>30'][i % 3]}`,
+    );
   }
   return Buffer.from(rows.join('\n') + '\n');
 }
@@ -52,9 +54,15 @@ async function downloads(page: Page, n: number, act: () => Promise<void>): Promi
   await act();
   await expect.poll(() => got.length, { timeout: 30_000 }).toBe(n);
   page.off('download', on);
-  return new Map(await Promise.all(got.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+  return new Map(
+    await Promise.all(got.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)),
+  );
 }
-const asFile = (name: string, buffer: Buffer | Uint8Array) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(buffer) });
+const asFile = (name: string, buffer: Buffer | Uint8Array) => ({
+  name,
+  mimeType: 'application/octet-stream',
+  buffer: Buffer.from(buffer),
+});
 
 test('owner and expert, each in their own browser, from invitation to a verified receipt — and the failures on the way', async () => {
   const owner = await openApp(browser, server);
@@ -96,7 +104,11 @@ test('owner and expert, each in their own browser, from invitation to a verified
 
   // Owner: a table, its columns checked before it loads (type, missing share, distinct values, histogram).
   await go(O, 'Tables');
-  await O.getByTestId('table-file').setInputFiles({ name: 'encounters.csv', mimeType: 'text/csv', buffer: encountersCsv() });
+  await O.getByTestId('table-file').setInputFiles({
+    name: 'encounters.csv',
+    mimeType: 'text/csv',
+    buffer: encountersCsv(),
+  });
   await O.getByTestId('columns').waitFor();
   const ageRow = O.getByTestId('columns').locator('li', { hasText: 'age' }).first();
   expect(await ageRow.textContent()).toMatch(/6\.0%\s*missing/);
@@ -114,7 +126,9 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await O.getByTestId('table-name').focus();
   expect(await tabTo(O, 'button.primary', 1)).toBe(1);
   await O.keyboard.press('Enter');
-  await expect.poll(() => O.getByTestId('message').textContent(), { timeout: 30_000 }).toContain('Loaded encounters: 300 rows, 4 columns');
+  await expect
+    .poll(() => O.getByTestId('message').textContent(), { timeout: 30_000 })
+    .toContain('Loaded encounters: 300 rows, 4 columns');
 
   // Owner: the policy (from POLICY_FIELDS), then the invitation carries it.
   await go(O, 'Room');
@@ -123,7 +137,11 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await expect.poll(() => O.getByTestId('message').textContent()).toContain('policy');
   const inv = await downloads(O, 1, () => O.getByRole('button', { name: 'Download invitation' }).click());
   const invitation = JSON.parse(inv.get('invitation.json')!.toString('utf8'));
-  expect(invitation).toMatchObject({ recipient, policy: { timeLimitSeconds: 300 }, tables: [{ name: 'encounters', rows: 300 }] });
+  expect(invitation).toMatchObject({
+    recipient,
+    policy: { timeLimitSeconds: 300 },
+    tables: [{ name: 'encounters', rows: 300 }],
+  });
   await everyWidth(O, 'room');
 
   // Expert, in another browser: the invitation as a schema table, mock data, keys made in the page.
@@ -156,7 +174,9 @@ test('owner and expert, each in their own browser, from invitation to a verified
   // The selected bundle is addressable.
   expect(decodeURIComponent(new URL(O.url()).hash)).toContain('#/bundles/');
   await O.getByRole('button', { name: 'Run in the sandbox' }).click();
-  await expect.poll(() => O.getByTestId('run-stage').textContent(), { timeout: 30_000 }).toMatch(/Starting Python|Preparing|Running cell/);
+  await expect
+    .poll(() => O.getByTestId('run-stage').textContent(), { timeout: 30_000 })
+    .toMatch(/Starting Python|Preparing|Running cell/);
   await expect.poll(() => O.getByTestId('gate').count(), { timeout: 120_000 }).toBe(1);
   expect(await O.getByTestId('gate').textContent()).toContain('The output gate passed');
   expect(await O.getByTestId('cell').locator('.badge').allTextContents()).toEqual(['done', 'done', 'done']);
@@ -169,8 +189,14 @@ test('owner and expert, each in their own browser, from invitation to a verified
     expect.stringMatching(/^0\.8\s*accuracy\s*metrics\.json$/),
   ]);
   // Inside each output before it leaves: a JSON tree, a table head.
-  expect((await O.getByTestId('output-path').allTextContents()).sort()).toEqual(['metrics.json', 'model.json', 'summary.csv']);
-  const summary = O.getByTestId('output').filter({ has: O.getByTestId('output-path').getByText('summary.csv', { exact: true }) });
+  expect((await O.getByTestId('output-path').allTextContents()).sort()).toEqual([
+    'metrics.json',
+    'model.json',
+    'summary.csv',
+  ]);
+  const summary = O.getByTestId('output').filter({
+    has: O.getByTestId('output-path').getByText('summary.csv', { exact: true }),
+  });
   await summary.locator('details.preview > summary').click();
   expect(await summary.locator('table thead').textContent()).toBe('bucketcount');
   await everyWidth(O, 'bundles-gate-passed');
@@ -185,8 +211,13 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await expect.poll(() => E.getByTestId('receipt-result').textContent()).toContain('Verified.');
   expect(await E.getByTestId('receipt-result').textContent()).toContain(`${receiptFp}, the key in your invitation`);
   expect(await E.locator('.matches li .badge').allTextContents()).toEqual(['matches', 'matches', 'matches']);
-  const opened = await downloads(E, 1, () => E.locator('.matches li', { hasText: 'model.json' }).getByRole('button', { name: 'Save' }).click());
-  expect(JSON.parse(opened.get('model.json')!.toString('utf8'))).toEqual({ weights: [0.1, 0.2], metrics: { auc: 0.75 } });
+  const opened = await downloads(E, 1, () =>
+    E.locator('.matches li', { hasText: 'model.json' }).getByRole('button', { name: 'Save' }).click(),
+  );
+  expect(JSON.parse(opened.get('model.json')!.toString('utf8'))).toEqual({
+    weights: [0.1, 0.2],
+    metrics: { auc: 0.75 },
+  });
   await everyWidth(E, 'expert-verified');
 
   // The log, with everything in it.
@@ -198,7 +229,9 @@ test('owner and expert, each in their own browser, from invitation to a verified
 
   // Failures a person meets. A bundle dropped where tables go: told where it belongs, nothing loaded.
   await O.getByTestId('table-file').setInputFiles(asFile('model-0.1.0.airlock', bundle));
-  await expect.poll(() => O.getByTestId('message').textContent()).toContain('is a bundle: import it in the Bundles tab');
+  await expect
+    .poll(() => O.getByTestId('message').textContent())
+    .toContain('is a bundle: import it in the Bundles tab');
   // A bundle sealed to another of the owner's rooms: named.
   await go(O, 'Room');
   await O.getByRole('button', { name: 'New room…' }).click();
@@ -209,7 +242,9 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await expect.poll(() => O.getByTestId('current-room').locator('option:checked').textContent()).toBe('second room');
   await go(O, 'Bundles');
   await O.getByTestId('bundle-file').setInputFiles(asFile('model-0.1.0.airlock', bundle));
-  await expect.poll(() => O.getByTestId('message').textContent()).toContain('sealed to your room "ward 7 study", not to "second room"');
+  await expect
+    .poll(() => O.getByTestId('message').textContent())
+    .toContain('sealed to your room "ward 7 study", not to "second room"');
   // Back (the browser's) returns to the first room; a run cancelled while Python starts ends as cancelled.
   await O.goBack();
   await O.goBack();

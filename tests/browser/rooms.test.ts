@@ -210,13 +210,9 @@ describe('many rooms', () => {
         .toBe('Readmission');
     }
     await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Bundles' }).click();
-    await expect
-      .poll(() => page.getByTestId('bundle-name').allTextContents())
-      .toEqual(['readmit']);
+    await expect.poll(() => page.getByTestId('bundle-name').allTextContents()).toEqual(['readmit']);
     await page.getByTestId('current-room').selectOption(b.id);
-    await expect
-      .poll(() => page.getByTestId('bundle-name').allTextContents())
-      .toEqual(['sepsis']);
+    await expect.poll(() => page.getByTestId('bundle-name').allTextContents()).toEqual(['sepsis']);
     await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Tables' }).click();
     expect(await page.getByTestId('grant-vitals').isChecked()).toBe(true);
     expect(await page.getByTestId('grant-encounters').isChecked()).toBe(false);

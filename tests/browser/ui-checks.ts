@@ -20,7 +20,13 @@ export async function axe(page: Page, where: string): Promise<void> {
     const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
     return r.violations
       .filter((v: any) => v.impact === 'critical' || v.impact === 'serious')
-      .map((v: any) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n: any) => n.target.join(' ')).slice(0, 4).join(' | ')}`);
+      .map(
+        (v: any) =>
+          `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+            .map((n: any) => n.target.join(' '))
+            .slice(0, 4)
+            .join(' | ')}`,
+      );
   });
   expect(violations, `axe on ${where}`).toEqual([]);
 }
@@ -41,7 +47,11 @@ export async function shoot(page: Page, name: string): Promise<void> {
  * The page at each width (360, 390 and 1280 px) and each colour scheme: no sideways scroll, no
  * serious axe violation, and screenshots at 1280 and 390 px. Leaves the page at 1280 px, light.
  */
-export async function everyWidth(page: Page, name: string, options: { dark?: boolean; shots?: boolean } = {}): Promise<void> {
+export async function everyWidth(
+  page: Page,
+  name: string,
+  options: { dark?: boolean; shots?: boolean } = {},
+): Promise<void> {
   const schemes: Array<'light' | 'dark'> = options.dark === false ? ['light'] : ['light', 'dark'];
   for (const scheme of schemes) {
     await page.emulateMedia({ colorScheme: scheme });
@@ -67,7 +77,10 @@ export async function focusRingVisible(page: Page): Promise<{ what: string; visi
     const target = el.matches('input[type=file]') ? (el.closest('.zone') as HTMLElement) : el;
     const s = getComputedStyle(target);
     const visible = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none';
-    return { what: `${el.tagName.toLowerCase()} ${el.getAttribute('data-testid') ?? el.textContent?.trim().slice(0, 30) ?? ''}`, visible };
+    return {
+      what: `${el.tagName.toLowerCase()} ${el.getAttribute('data-testid') ?? el.textContent?.trim().slice(0, 30) ?? ''}`,
+      visible,
+    };
   });
 }
 

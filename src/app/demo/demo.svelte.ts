@@ -7,7 +7,13 @@ import { fingerprint, generateSshKey, formatPublicKey, type SshPrivateKey } from
 import { fingerprintColumns } from '../../lib/data/index.ts';
 import { reviewOutputs, type GateReport } from '../../lib/gate/index.ts';
 import { sha256Hex } from '../../lib/preview/index.ts';
-import { checkReceiptFiles, exportRun, verifyReceipt, type Receipt, type ReceiptFilesCheck } from '../../lib/receipt/index.ts';
+import {
+  checkReceiptFiles,
+  exportRun,
+  verifyReceipt,
+  type Receipt,
+  type ReceiptFilesCheck,
+} from '../../lib/receipt/index.ts';
 import { DEFAULT_POLICY, SOFTWARE } from '../../lib/runs/index.ts';
 import { runNotebook, runtimeAssets, type RunReport } from '../../lib/sandbox/index.ts';
 import { RunState } from '../run/run.svelte.ts';
@@ -64,10 +70,15 @@ export class DemoState {
             if (r.status === 'ok') {
               hooks.onEvent({ type: 'review' });
               await new Promise((res) => setTimeout(res, 0));
-              this.#gate = reviewOutputs(r.outputs, [demoTable()], {
-                maxOutputBytes: DEFAULT_POLICY.maxOutputBytes,
-                declared: [...DEMO_BUNDLE.outputs],
-              }, r.tripwires);
+              this.#gate = reviewOutputs(
+                r.outputs,
+                [demoTable()],
+                {
+                  maxOutputBytes: DEFAULT_POLICY.maxOutputBytes,
+                  declared: [...DEMO_BUNDLE.outputs],
+                },
+                r.tripwires,
+              );
             }
             return r;
           }),

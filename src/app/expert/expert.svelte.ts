@@ -5,7 +5,13 @@
  */
 import { zipSync, strToU8 } from 'fflate';
 import { sealBundle, streamToBlob } from '../../lib/bundle/index.ts';
-import { fingerprint, generateOwnerKey, generateSshKey, parsePrivateKey, type SshPrivateKey } from '../../lib/crypto/index.ts';
+import {
+  fingerprint,
+  generateOwnerKey,
+  generateSshKey,
+  parsePrivateKey,
+  type SshPrivateKey,
+} from '../../lib/crypto/index.ts';
 import { generateMock, parseInvitation, type Invitation } from '../../lib/data/index.ts';
 import {
   checkReceiptFiles,
@@ -108,7 +114,9 @@ export class ExpertState {
     for (const t of tables) files[`${t.name}.csv`] = strToU8(t.csv);
     download('mock.zip', zipSync(files), 'application/zip');
     this.#mocked = true;
-    this.#say('Mock data downloaded: unzip it into mock/ and develop with the local airlock module (docs/INVITATION.md).');
+    this.#say(
+      'Mock data downloaded: unzip it into mock/ and develop with the local airlock module (docs/INVITATION.md).',
+    );
   }
 
   async readKey(file: File): Promise<void> {
@@ -127,21 +135,30 @@ export class ExpertState {
     // octet-stream: the browser keeps the name as it is (no ".txt" on an SSH key file).
     download('airlock_ed25519', k.privateKey, 'application/octet-stream');
     download('airlock_ed25519.pub', k.publicKey, 'application/octet-stream');
-    this.#say(`New signing key ${this.#signer.fingerprint}; both halves were downloaded. Tell the owner this fingerprint.`);
+    this.#say(
+      `New signing key ${this.#signer.fingerprint}; both halves were downloaded. Tell the owner this fingerprint.`,
+    );
   }
 
   /** Makes an age key for outputs sent back encrypted: the identity is downloaded, the recipient goes in the bundle. */
   async createReplyKey(): Promise<void> {
     const k = await generateOwnerKey();
-    download('airlock-expert-age.key', `# Airlock: outputs sent back to you open with this key\n# public key: ${k.recipient}\n${k.identity}\n`, 'application/octet-stream');
+    download(
+      'airlock-expert-age.key',
+      `# Airlock: outputs sent back to you open with this key\n# public key: ${k.recipient}\n${k.identity}\n`,
+      'application/octet-stream',
+    );
     this.#reply = { recipient: k.recipient };
-    this.#say(`New age key ${k.recipient.slice(0, 16)}…; its identity file was downloaded. It goes in the bundle, so the owner can encrypt your outputs to it.`);
+    this.#say(
+      `New age key ${k.recipient.slice(0, 16)}…; its identity file was downloaded. It goes in the bundle, so the owner can encrypt your outputs to it.`,
+    );
   }
 
   async seal(form: SealForm): Promise<void> {
     if (!this.#signer) return this.#say('Choose or create a signing key first.', 'error');
     if (!form.notebook) return this.#say('Choose the notebook (.ipynb).', 'error');
-    if (!form.recipient.trim()) return this.#say("Give the owner's recipient (age1…): it is in their invitation.", 'error');
+    if (!form.recipient.trim())
+      return this.#say("Give the owner's recipient (age1…): it is in their invitation.", 'error');
     this.#busy = true;
     try {
       const bytes = async (f: File) => ({ filename: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
@@ -183,10 +200,17 @@ export class ExpertState {
       const receiptFile = byName.get(RECEIPT_FILES[0]);
       const sigFile = byName.get(RECEIPT_FILES[1]);
       if (!receiptFile || !sigFile) {
-        return this.#say(`Choose ${RECEIPT_FILES[0]} and ${RECEIPT_FILES[1]} together (and the outputs, to check them too).`, 'error');
+        return this.#say(
+          `Choose ${RECEIPT_FILES[0]} and ${RECEIPT_FILES[1]} together (and the outputs, to check them too).`,
+          'error',
+        );
       }
       const owner = this.#invitation?.owner;
-      const receipt = verifyReceipt(new Uint8Array(await receiptFile.arrayBuffer()), await sigFile.text(), owner ? { owner } : {});
+      const receipt = verifyReceipt(
+        new Uint8Array(await receiptFile.arrayBuffer()),
+        await sigFile.text(),
+        owner ? { owner } : {},
+      );
       const given: Array<{ name: string; bytes: Uint8Array }> = [];
       const opened: Array<{ name: string; bytes: Uint8Array }> = [];
       for (const [name, f] of byName) {

@@ -7,6 +7,7 @@
  *
  * Built by vite.config.ts (airlock:offline), which fills in the version and the shell's file list.
  */
+/* global __AIRLOCK_SW_SHELL__ */
 const VERSION = '__AIRLOCK_SW_VERSION__';
 const SHELL = __AIRLOCK_SW_SHELL__;
 const CACHE = `airlock-${VERSION}`;
@@ -24,7 +25,9 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('airlock-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) =>
+        Promise.all(keys.filter((k) => k.startsWith('airlock-') && k !== CACHE).map((k) => caches.delete(k))),
+      )
       .then(() => self.clients.claim()),
   );
 });
@@ -32,12 +35,15 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
-  if (req.method !== 'GET' || url.origin !== self.location.origin || !url.href.startsWith(self.registration.scope)) return;
+  if (req.method !== 'GET' || url.origin !== self.location.origin || !url.href.startsWith(self.registration.scope))
+    return;
   // The page itself: the network first (a new version shows at once), the cached shell offline.
   if (req.mode === 'navigate') {
     event.respondWith(
       fetch(req).catch(() =>
-        caches.match(new URL('./', self.registration.scope).href, { cacheName: CACHE }).then((r) => r || Response.error()),
+        caches
+          .match(new URL('./', self.registration.scope).href, { cacheName: CACHE })
+          .then((r) => r || Response.error()),
       ),
     );
     return;

@@ -83,7 +83,10 @@ export class AppState {
     const texts: Record<string, [string, string]> = {
       room: ['Create a room: the keys an expert seals code to, and that sign what you export.', 'Create a room'],
       tables: ['Load a table and grant it to this room: only granted tables are described or read.', 'Load a table'],
-      invite: ['Download the invitation and send it to your expert: schema and counts, never values.', 'Invite an expert'],
+      invite: [
+        'Download the invitation and send it to your expert: schema and counts, never values.',
+        'Invite an expert',
+      ],
       bundle: ['Import the sealed bundle your expert sends back (.airlock).', 'Import a bundle'],
       run: ['Run the bundle on your tables in the sandbox.', 'Run it'],
       review: ['Review what the run wrote before anything leaves.', 'Review outputs'],

@@ -58,7 +58,8 @@ export class BundlesState {
     if (!room) return this.#ctx.notices.say('Create or restore a room first: bundles are sealed to a room.', 'error');
     const kind = fileKind(file.name);
     if (kind === 'table') return this.#ctx.notices.say(`${file.name} is a table: load it in the Tables tab.`, 'error');
-    if (kind === 'backup') return this.#ctx.notices.say(`${file.name} looks like a room backup: restore it in the Room tab.`, 'error');
+    if (kind === 'backup')
+      return this.#ctx.notices.say(`${file.name} looks like a room backup: restore it in the Room tab.`, 'error');
     this.#importing = true;
     try {
       const r = await importBundle(room, new Uint8Array(await file.arrayBuffer()), options);

@@ -7,7 +7,11 @@ export function bytes(n: number): string {
 }
 
 export function seconds(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
 export function percent(x: number): string {
@@ -20,7 +24,11 @@ export function when(iso: string | number): string {
 }
 
 export function metric(x: number): string {
-  return Number.isInteger(x) ? x.toLocaleString() : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4).replace(/\.?0+$/, '');
+  return Number.isInteger(x)
+    ? x.toLocaleString()
+    : Math.abs(x) >= 1000
+      ? x.toFixed(0)
+      : x.toPrecision(4).replace(/\.?0+$/, '');
 }
 
 /** An error as the one line a person reads. */

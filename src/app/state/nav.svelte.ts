@@ -16,10 +16,11 @@ export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
   const [tab, ...rest] = path.split('/');
   const params = new URLSearchParams(query);
-  let item: string | null = null;
+  let item: string | null;
   try {
     item = rest.length ? decodeURIComponent(rest.join('/')) : null;
   } catch {
+    // A malformed escape in a hand-typed link: no item rather than an error.
     item = null;
   }
   return {

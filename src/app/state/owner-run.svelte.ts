@@ -19,9 +19,7 @@ export class OwnerRunState {
   #last = $state.raw<OwnerRun | null>(null);
   #hashes = $state.raw<Record<string, string>>({});
   #exported = $state.raw<{ receipt: Receipt; files: string[] } | null>(null);
-  #approved = $state.raw<{ room: string; key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(
-    null,
-  );
+  #approved = $state.raw<{ room: string; key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
   readonly #ctx: Context;
 
   constructor(ctx: Context) {

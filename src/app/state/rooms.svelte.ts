@@ -147,7 +147,12 @@ export class RoomsState {
 
   async archive(id: string, archived: boolean): Promise<void> {
     const r = await this.#change(() => archiveRoom(id, archived));
-    if (r) this.#ctx.notices.say(archived ? `"${r.name}" is archived: it keeps everything, and takes no bundles or runs until you bring it back.` : `"${r.name}" is back in use.`);
+    if (r)
+      this.#ctx.notices.say(
+        archived
+          ? `"${r.name}" is archived: it keeps everything, and takes no bundles or runs until you bring it back.`
+          : `"${r.name}" is back in use.`,
+      );
   }
 
   async remove(id: string): Promise<void> {
@@ -157,7 +162,10 @@ export class RoomsState {
       if (this.#ctx.nav.room === id) this.#ctx.nav.go('room', null, null);
       return removed;
     });
-    if (r) this.#ctx.notices.say(`Deleted "${name}" with its keys, ${r.bundles} bundle version(s) and ${r.runs} run(s). Your tables stay.`);
+    if (r)
+      this.#ctx.notices.say(
+        `Deleted "${name}" with its keys, ${r.bundles} bundle version(s) and ${r.runs} run(s). Your tables stay.`,
+      );
   }
 
   async setPolicy(policy: Partial<RoomPolicy>): Promise<boolean> {

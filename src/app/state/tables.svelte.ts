@@ -87,17 +87,30 @@ export class TablesState {
    */
   async pick(file: File): Promise<void> {
     const kind = fileKind(file.name);
-    if (kind === 'bundle') return this.#ctx.notices.say(`${file.name} is a bundle: import it in the Bundles tab.`, 'error');
-    if (kind === 'backup') return this.#ctx.notices.say(`${file.name} looks like a room backup: restore it in the Room tab.`, 'error');
+    if (kind === 'bundle')
+      return this.#ctx.notices.say(`${file.name} is a bundle: import it in the Bundles tab.`, 'error');
+    if (kind === 'backup')
+      return this.#ctx.notices.say(`${file.name} looks like a room backup: restore it in the Room tab.`, 'error');
     if (kind === 'notebook' || kind === 'wheel')
-      return this.#ctx.notices.say(`${file.name} is the expert's code: they seal it into a bundle (Expert tab).`, 'error');
+      return this.#ctx.notices.say(
+        `${file.name} is the expert's code: they seal it into a bundle (Expert tab).`,
+        'error',
+      );
     try {
-      const source = { name: file.name, size: file.size, stream: () => file.stream(), slice: (s: number, e?: number) => file.slice(s, e) };
+      const source = {
+        name: file.name,
+        size: file.size,
+        stream: () => file.stream(),
+        slice: (s: number, e?: number) => file.slice(s, e),
+      };
       const sample = await inferColumns(source);
       const columns: DraftColumn[] = sample.columns.map((c) => ({ name: c.name, type: c.type, inferred: c.type }));
       let sampleRows = 0;
       try {
-        const profiled = await this.#profile(file, sample.columns.map((c) => c.name));
+        const profiled = await this.#profile(
+          file,
+          sample.columns.map((c) => c.name),
+        );
         sampleRows = profiled.rows;
         for (const c of columns) {
           const p = profiled.profiles.get(c.name);

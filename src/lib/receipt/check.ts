@@ -39,11 +39,17 @@ export async function checkReceiptFiles(
     const bytes = byName.get(o.path) ?? byName.get(o.path.replaceAll('/', '_'));
     outputs.push({
       path: o.path,
-      status: !bytes ? 'missing' : bytes.byteLength === o.size && (await sha256Hex(bytes)) === o.sha256 ? 'match' : 'differs',
+      status: !bytes
+        ? 'missing'
+        : bytes.byteLength === o.size && (await sha256Hex(bytes)) === o.sha256
+          ? 'match'
+          : 'differs',
     });
   }
   const named = new Set(receipt.outputs.flatMap((o) => [o.path, o.path.replaceAll('/', '_')]));
-  const extra = files.map((f) => f.name).filter((n) => !named.has(n) && !(RECEIPT_FILES as readonly string[]).includes(n));
+  const extra = files
+    .map((f) => f.name)
+    .filter((n) => !named.has(n) && !(RECEIPT_FILES as readonly string[]).includes(n));
   return { outputs, extra, ok: outputs.every((o) => o.status === 'match') };
 }
 

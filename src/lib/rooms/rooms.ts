@@ -615,7 +615,11 @@ export async function deleteRoomBundle(id: string, key: string): Promise<{ promo
   await record(id);
   if (!key.startsWith(`${id}/`)) throw new RoomError('bad-input', 'that bundle is not in this room');
   const promoted = await deleteBundleVersion(key);
-  await appendAudit('bundle.deleted', { bundle: key.slice(id.length + 1), ...(promoted ? { active: promoted.version } : {}) }, id);
+  await appendAudit(
+    'bundle.deleted',
+    { bundle: key.slice(id.length + 1), ...(promoted ? { active: promoted.version } : {}) },
+    id,
+  );
   return promoted ? { promoted } : {};
 }
 
