@@ -48,6 +48,18 @@ test('the demo runs offline, through the gate and a signed receipt; the page is 
   expect(timing.interactive, JSON.stringify(timing)).toBeLessThan(1000);
   expect(timing.paint).toBeLessThan(1000);
 
+  // Light and dark follow the system until the person picks one; the pick is kept.
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme ?? 'system');
+  expect(await theme()).toBe('system');
+  await page.getByRole('button', { name: /Colour theme/ }).click();
+  expect(await theme()).toBe('light');
+  await page.getByRole('button', { name: /Colour theme/ }).click();
+  expect(await theme()).toBe('dark');
+  await page.reload();
+  expect(await theme()).toBe('dark');
+  await page.getByRole('button', { name: /Colour theme/ }).click();
+  expect(await theme()).toBe('system');
+
   await context.setOffline(true);
   await page.reload();
   await page.waitForFunction(() => 'airlock' in window);

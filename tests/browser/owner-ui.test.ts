@@ -13,6 +13,7 @@ import { buildWheel } from '../../src/lib/wheel/index.ts';
 import { ROOT, launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
 import { diabetesCsv } from '../unit/fixtures/data.ts';
 import { notebookJson } from './fixtures.ts';
+import { axe } from './ui-checks.ts';
 
 let browser: Browser;
 let server: StaticServer;
@@ -206,6 +207,7 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   expect(await ids.getAttribute('class')).toContain('failed');
   expect(await ids.textContent()).toMatch(/value\(s\) of encounters\.patient_nbr/);
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
+  await axe(page, 'the blocked gate');
   await page.getByLabel('I have reviewed these problems and export anyway').check();
   // An override needs the owner's reason, which the receipt records.
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);

@@ -150,16 +150,37 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await expect.poll(() => E.getByTestId('schema-encounters').locator('tbody tr').count()).toBe(4);
   const mock = await downloads(E, 1, () => E.getByRole('button', { name: 'Download mock data' }).click());
   expect([...mock.keys()]).toEqual(['mock.zip']);
-  const keys = await downloads(E, 2, () => E.getByRole('button', { name: 'Create one' }).click());
+  // The expert's side by keyboard: a key made, files picked and the bundle sealed without a mouse.
+  await E.getByTestId('invitation-file').focus();
+  const keys = await downloads(E, 2, async () => {
+    await tabTo(E, '[data-testid=create-key]');
+    await E.keyboard.press('Enter');
+  });
   // The signing key downloads under its own name, with no ".txt" added.
   expect([...keys.keys()].sort()).toEqual(['airlock_ed25519', 'airlock_ed25519.pub']);
   const age = await downloads(E, 1, () => E.getByRole('button', { name: 'Make one' }).click());
   const identity = age.get('airlock-expert-age.key')!;
   const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': 'X = 1\n' } });
   await E.getByLabel('Declared outputs').fill('model.json, metrics.json, summary.csv');
-  await E.getByTestId('notebook-file').setInputFiles(asFile('train.ipynb', Buffer.from(notebookJson(CELLS))));
-  await E.getByTestId('wheel-files').setInputFiles(asFile(wheel.filename, wheel.bytes));
-  const sealed = await downloads(E, 1, () => E.getByRole('button', { name: 'Seal and download' }).click());
+  await E.getByLabel('Declared outputs').focus();
+  for (const [id, file] of [
+    ['notebook-file', asFile('train.ipynb', Buffer.from(notebookJson(CELLS)))],
+    ['wheel-files', asFile(wheel.filename, wheel.bytes)],
+  ] as const) {
+    const chooser = E.waitForEvent('filechooser');
+    await tabTo(E, `[data-testid=${id}]`);
+    await E.keyboard.press('Space');
+    await (await chooser).setFiles(file);
+  }
+  // The form is kept across tab switches.
+  await go(E, 'Demo');
+  await go(E, 'Expert');
+  expect(await E.getByLabel('Declared outputs').inputValue()).toBe('model.json, metrics.json, summary.csv');
+  await E.getByLabel('Declared outputs').focus();
+  const sealed = await downloads(E, 1, async () => {
+    await tabTo(E, '[data-testid=seal]');
+    await E.keyboard.press('Enter');
+  });
   const bundle = sealed.get('model-0.1.0.airlock')!;
   await everyWidth(E, 'expert-sealed');
 
@@ -266,6 +287,10 @@ test('owner and expert, each in their own browser, from invitation to a verified
       expect(ring.visible, `focus ring on ${ring.what} (${tab})`).toBe(true);
     }
   }
+  // Nothing the person did left an error unhandled (an uncaught exception or promise rejection).
+  const uncaught = (lines: string[]) => lines.filter((l) => /^pageerror|Uncaught/.test(l));
+  expect(uncaught(owner.console)).toEqual([]);
+  expect(uncaught(expert.console)).toEqual([]);
   await owner.context.close();
   await expert.context.close();
 });

@@ -30,7 +30,8 @@ export interface SealForm {
   version: string;
   notebook: File | null;
   wheels: File[];
-  outputs: string[];
+  /** The declared outputs as typed: names separated by commas. */
+  outputs: string;
   replyTo?: string;
 }
 
@@ -43,7 +44,18 @@ export interface ReceiptResult {
   opened: Array<{ name: string; bytes: Uint8Array }>;
 }
 
+const BLANK_FORM: SealForm = {
+  recipient: '',
+  name: 'model',
+  version: '0.1.0',
+  notebook: null,
+  wheels: [],
+  outputs: 'model.json',
+};
+
 export class ExpertState {
+  /** The bundle being prepared: kept here, so a tab switch loses nothing. */
+  #form = $state.raw<SealForm>({ ...BLANK_FORM });
   #invitation = $state.raw<(Invitation & { owner?: string }) | null>(null);
   #signer = $state.raw<{ key: SshPrivateKey; fingerprint: string } | null>(null);
   #reply = $state.raw<{ recipient: string } | null>(null);
@@ -52,6 +64,14 @@ export class ExpertState {
   #mocked = $state.raw(false);
   #sealed = $state.raw<string | null>(null);
   #result = $state.raw<ReceiptResult | null>(null);
+
+  get form(): SealForm {
+    return this.#form;
+  }
+
+  setForm(patch: Partial<SealForm>): void {
+    this.#form = { ...this.#form, ...patch };
+  }
 
   get invitation(): (Invitation & { owner?: string }) | null {
     return this.#invitation;
@@ -96,6 +116,7 @@ export class ExpertState {
         /* parseInvitation accepted it: it is JSON */
       }
       this.#invitation = { ...inv, ...(owner ? { owner } : {}) };
+      this.#form = { ...this.#form, recipient: inv.recipient };
       this.#say(
         `Invitation for "${inv.room}": ${inv.tables.map((t) => `${t.name} (${t.rows.toLocaleString()} rows)`).join(', ')}.`,
       );
@@ -149,12 +170,14 @@ export class ExpertState {
       'application/octet-stream',
     );
     this.#reply = { recipient: k.recipient };
+    this.#form = { ...this.#form, replyTo: k.recipient };
     this.#say(
       `New age key ${k.recipient.slice(0, 16)}…; its identity file was downloaded. It goes in the bundle, so the owner can encrypt your outputs to it.`,
     );
   }
 
-  async seal(form: SealForm): Promise<void> {
+  async seal(): Promise<void> {
+    const form = this.#form;
     if (!this.#signer) return this.#say('Choose or create a signing key first.', 'error');
     if (!form.notebook) return this.#say('Choose the notebook (.ipynb).', 'error');
     if (!form.recipient.trim())
@@ -169,9 +192,12 @@ export class ExpertState {
         version: form.version,
         notebook: await bytes(form.notebook),
         wheels: await Promise.all(form.wheels.map(bytes)),
-        outputs: form.outputs,
+        outputs: form.outputs
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
         tables: this.#invitation?.tables.map((t) => t.name) ?? [],
-        ...(form.replyTo ? { replyTo: form.replyTo } : {}),
+        ...(form.replyTo?.trim() ? { replyTo: form.replyTo.trim() } : {}),
       });
       const sealed = await streamToBlob(stream);
       const manifest = await signed;
