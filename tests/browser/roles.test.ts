@@ -103,13 +103,14 @@ test('owner and expert, each in their own browser, from invitation to a verified
   expect(decodeQR({ width: image.width, height: image.height, data: new Uint8Array(image.data) })).toBe(recipient);
 
   // Owner: a table, its columns checked before it loads (type, missing share, distinct values, histogram).
+  // By keyboard: the picker, then focus goes on to the table's name (the picker it was on is gone).
   await go(O, 'Tables');
-  await O.getByTestId('table-file').setInputFiles({
-    name: 'encounters.csv',
-    mimeType: 'text/csv',
-    buffer: encountersCsv(),
-  });
+  await O.getByTestId('table-file').focus();
+  const tableChooser = O.waitForEvent('filechooser');
+  await O.keyboard.press('Space');
+  await (await tableChooser).setFiles({ name: 'encounters.csv', mimeType: 'text/csv', buffer: encountersCsv() });
   await O.getByTestId('columns').waitFor();
+  await expect.poll(() => O.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('table-name');
   const ageRow = O.getByTestId('columns').locator('li', { hasText: 'age' }).first();
   expect(await ageRow.textContent()).toMatch(/6\.0%\s*missing/);
   expect(await ageRow.locator('svg[role=img]').getAttribute('aria-label')).toMatch(/^Distribution of age: /);
@@ -129,6 +130,8 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await expect
     .poll(() => O.getByTestId('message').textContent(), { timeout: 30_000 })
     .toContain('Loaded encounters: 300 rows, 4 columns');
+  // and, once stored, to the list it joined.
+  await expect.poll(() => O.evaluate(() => document.activeElement?.id)).toBe('list-h');
 
   // Owner: the policy (from POLICY_FIELDS), then the invitation carries it.
   await go(O, 'Room');
@@ -148,6 +151,7 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await go(E, 'Expert');
   await E.getByTestId('invitation-file').setInputFiles(asFile('invitation.json', inv.get('invitation.json')!));
   await expect.poll(() => E.getByTestId('schema-encounters').locator('tbody tr').count()).toBe(4);
+  expect(await E.getByTestId('invitation-policy').textContent()).toBe('300 s time limit, 50.0 MiB output cap');
   const mock = await downloads(E, 1, () => E.getByRole('button', { name: 'Download mock data' }).click());
   expect([...mock.keys()]).toEqual(['mock.zip']);
   // The expert's side by keyboard: a key made, files picked and the bundle sealed without a mouse.
@@ -184,22 +188,33 @@ test('owner and expert, each in their own browser, from invitation to a verified
   const bundle = sealed.get('model-0.1.0.airlock')!;
   await everyWidth(E, 'expert-sealed');
 
-  // Owner: import — the trust prompt (checked for accessibility), trust, run.
+  // Owner, by keyboard: import — the trust prompt (checked for accessibility), trust, run.
   await go(O, 'Bundles');
-  await O.getByTestId('bundle-file').setInputFiles(asFile('model-0.1.0.airlock', bundle));
+  await O.getByTestId('bundle-file').focus();
+  const bundleChooser = O.waitForEvent('filechooser');
+  await O.keyboard.press('Space');
+  await (await bundleChooser).setFiles(asFile('model-0.1.0.airlock', bundle));
   await O.getByRole('alertdialog').waitFor();
   await axe(O, 'the trust prompt');
   await shoot(O, 'bundles-trust-prompt-1280-light');
-  await O.getByRole('button', { name: 'Trust this expert and import' }).click();
+  // The prompt takes focus (a screen reader reads the fingerprint); trusting is one Tab on.
+  await expect.poll(() => O.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('alertdialog');
+  await tabTo(O, '[role=alertdialog] button.primary', 1);
+  await O.keyboard.press('Enter');
   await expect.poll(() => O.getByTestId('message').textContent()).toContain('Imported model 0.1.0');
+  // and the imported bundle takes it next.
+  await expect.poll(() => O.evaluate(() => document.activeElement?.id)).toBe('chosen-h');
   // The selected bundle is addressable.
   expect(decodeURIComponent(new URL(O.url()).hash)).toContain('#/bundles/');
-  await O.getByRole('button', { name: 'Run in the sandbox' }).click();
+  await tabTo(O, '[data-testid=run-bundle]');
+  await O.keyboard.press('Enter');
   await expect
     .poll(() => O.getByTestId('run-stage').textContent(), { timeout: 30_000 })
     .toMatch(/Starting Python|Preparing|Running cell/);
   await expect.poll(() => O.getByTestId('gate').count(), { timeout: 120_000 }).toBe(1);
   expect(await O.getByTestId('gate').textContent()).toContain('The output gate passed');
+  // The run has ended: focus is on its result, where a screen reader starts reading.
+  expect(await O.evaluate(() => document.activeElement?.id)).toBe('result-h');
   expect(await O.getByTestId('cell').locator('.badge').allTextContents()).toEqual(['done', 'done', 'done']);
   expect(await O.getByTestId('training-curve').locator('svg').getAttribute('aria-label')).toBe(
     'Training curve: loss from 1 to 0.1; auc from 0.525 to 0.75 over 10 reports',
@@ -223,8 +238,14 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await everyWidth(O, 'bundles-gate-passed');
 
   // Export, encrypted to the expert's age key; the expert verifies it in their page.
-  await O.getByLabel(/Encrypt the outputs to the expert/).check();
-  const out = await downloads(O, 3, () => O.getByRole('button', { name: 'Export with a signed receipt' }).click());
+  // On from the preview just opened, by keyboard: encrypt to the expert, export.
+  await tabTo(O, '.result input[type=checkbox]');
+  await O.keyboard.press('Space');
+  expect(await O.getByLabel(/Encrypt the outputs to the expert/).isChecked()).toBe(true);
+  const out = await downloads(O, 3, async () => {
+    await tabTo(O, '.result button.primary', 1);
+    await O.keyboard.press('Enter');
+  });
   expect([...out.keys()].sort()).toEqual(['model-0.1.0-outputs.zip.age', 'receipt.json', 'receipt.json.sig']);
   await E.getByTestId('receipt-files').setInputFiles([...out].map(([n, b]) => asFile(n, b)));
   await E.getByTestId('identity-file').setInputFiles(asFile('airlock-expert-age.key', identity));

@@ -1,3 +1,5 @@
+import { POLICY_FIELDS } from '../../lib/runs/index.ts';
+
 /** Numbers as a person reads them. */
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -34,4 +36,29 @@ export function metric(x: number): string {
 /** An error as the one line a person reads. */
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A policy setting as a person reads it ("300 s time limit", "50.0 MiB output cap"), from its
+ * POLICY_FIELDS entry; a key no field describes (a newer Airlock's) is shown as it came.
+ */
+export function policySetting(key: string, value: unknown): string {
+  const f = POLICY_FIELDS.find((x) => x.key === key);
+  if (!f || typeof value !== 'number') return `${key}: ${String(value)}`;
+  const n =
+    f.unit === 'seconds'
+      ? `${value.toLocaleString()} s`
+      : f.unit === 'bytes'
+        ? bytes(value)
+        : f.unit === 'share'
+          ? percent(value)
+          : value.toLocaleString();
+  return `${n} ${f.label.toLowerCase()}`;
+}
+
+/** A whole policy, its settings in one line. */
+export function policyText(policy: object): string {
+  return Object.entries(policy)
+    .map(([k, x]) => policySetting(k, x))
+    .join(', ');
 }
