@@ -151,6 +151,8 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await go(E, 'Expert');
   await E.getByTestId('invitation-file').setInputFiles(asFile('invitation.json', inv.get('invitation.json')!));
   await expect.poll(() => E.getByTestId('schema-encounters').locator('tbody tr').count()).toBe(4);
+  // The fingerprint the owner reads out from their Room tab is the one the expert's page shows.
+  expect(await E.getByTestId('invitation-owner-fp').textContent()).toBe(receiptFp);
   expect(await E.getByTestId('invitation-policy').textContent()).toBe('300 s time limit, 50.0 MiB output cap');
   const mock = await downloads(E, 1, () => E.getByRole('button', { name: 'Download mock data' }).click());
   expect([...mock.keys()]).toEqual(['mock.zip']);

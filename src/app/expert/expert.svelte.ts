@@ -10,6 +10,7 @@ import {
   generateOwnerKey,
   generateSshKey,
   parsePrivateKey,
+  parsePublicKey,
   type SshPrivateKey,
 } from '../../lib/crypto/index.ts';
 import { generateMock, parseInvitation, type Invitation } from '../../lib/data/index.ts';
@@ -53,10 +54,16 @@ const BLANK_FORM: SealForm = {
   outputs: 'model.json',
 };
 
+/**
+ * An invitation as the expert reads it: with the owner's receipt-signing key and its fingerprint,
+ * the one the owner reads out from their Room tab and every receipt must be signed by.
+ */
+export type InvitationView = Invitation & { owner?: string; ownerFingerprint?: string };
+
 export class ExpertState {
   /** The bundle being prepared: kept here, so a tab switch loses nothing. */
   #form = $state.raw<SealForm>({ ...BLANK_FORM });
-  #invitation = $state.raw<(Invitation & { owner?: string }) | null>(null);
+  #invitation = $state.raw<InvitationView | null>(null);
   #signer = $state.raw<{ key: SshPrivateKey; fingerprint: string } | null>(null);
   #reply = $state.raw<{ recipient: string } | null>(null);
   #message = $state.raw<{ text: string; kind: 'ok' | 'error' } | null>(null);
@@ -73,7 +80,7 @@ export class ExpertState {
     this.#form = { ...this.#form, ...patch };
   }
 
-  get invitation(): (Invitation & { owner?: string }) | null {
+  get invitation(): InvitationView | null {
     return this.#invitation;
   }
   get signer(): { fingerprint: string } | null {
@@ -115,7 +122,18 @@ export class ExpertState {
       } catch {
         /* parseInvitation accepted it: it is JSON */
       }
-      this.#invitation = { ...inv, ...(owner ? { owner } : {}) };
+      let ownerFingerprint: string | undefined;
+      if (owner) {
+        try {
+          ownerFingerprint = fingerprint(parsePublicKey(owner).key);
+        } catch {
+          return this.#say(
+            `${file.name}: its receipt-signing key is not an SSH Ed25519 public key; ask the owner for a new invitation.`,
+            'error',
+          );
+        }
+      }
+      this.#invitation = { ...inv, ...(owner ? { owner, ownerFingerprint } : {}) };
       this.#form = { ...this.#form, recipient: inv.recipient };
       this.#say(
         `Invitation for "${inv.room}": ${inv.tables.map((t) => `${t.name} (${t.rows.toLocaleString()} rows)`).join(', ')}.`,
