@@ -149,13 +149,18 @@ test('owner and expert, each in their own browser, from invitation to a verified
 
   // Expert, in another browser: the invitation as a schema table, mock data, keys made in the page.
   await go(E, 'Expert');
+  // The expert is told the next step at each stage, as the owner is.
+  const expertNext = () => E.getByTestId('expert-next-step').textContent();
+  expect(await expertNext()).toContain('Load the invitation the owner sent you');
   await E.getByTestId('invitation-file').setInputFiles(asFile('invitation.json', inv.get('invitation.json')!));
   await expect.poll(() => E.getByTestId('schema-encounters').locator('tbody tr').count()).toBe(4);
+  expect(await expertNext()).toContain('Download mock data');
   // The fingerprint the owner reads out from their Room tab is the one the expert's page shows.
   expect(await E.getByTestId('invitation-owner-fp').textContent()).toBe(receiptFp);
   expect(await E.getByTestId('invitation-policy').textContent()).toBe('300 s time limit, 50.0 MiB output cap');
   const mock = await downloads(E, 1, () => E.getByRole('button', { name: 'Download mock data' }).click());
   expect([...mock.keys()]).toEqual(['mock.zip']);
+  expect(await expertNext()).toContain('seal your notebook and wheels');
   // The expert's side by keyboard: a key made, files picked and the bundle sealed without a mouse.
   await E.getByTestId('invitation-file').focus();
   const keys = await downloads(E, 2, async () => {
@@ -188,6 +193,7 @@ test('owner and expert, each in their own browser, from invitation to a verified
     await E.keyboard.press('Enter');
   });
   const bundle = sealed.get('model-0.1.0.airlock')!;
+  expect(await expertNext()).toContain('Send the .airlock file to the owner');
   await everyWidth(E, 'expert-sealed');
 
   // Owner, by keyboard: import — the trust prompt (checked for accessibility), trust, run.
@@ -253,6 +259,7 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await E.getByTestId('identity-file').setInputFiles(asFile('airlock-expert-age.key', identity));
   await E.getByRole('button', { name: 'Verify' }).click();
   await expect.poll(() => E.getByTestId('receipt-result').textContent()).toContain('Verified.');
+  expect(await E.getByTestId('expert-next-step').count()).toBe(0);
   expect(await E.getByTestId('receipt-result').textContent()).toContain(`${receiptFp}, the key in your invitation`);
   expect(await E.locator('.matches li .badge').allTextContents()).toEqual(['matches', 'matches', 'matches']);
   const opened = await downloads(E, 1, () =>

@@ -96,6 +96,26 @@ export class AppState {
     return { id: step.id, text, href: step.href, action };
   }
 
+  /** The expert's next step, said as what to do; null once a receipt checked out. */
+  get expertNextStep(): NextStep | null {
+    const step = this.expertSteps.find((s) => !s.done);
+    if (!step) return null;
+    const texts: Record<string, [string, string]> = {
+      invitation: [
+        'Load the invitation the owner sent you (invitation.json): the tables you may use, their columns and the policy.',
+        'Load the invitation',
+      ],
+      mock: ['Download mock data shaped like the owner’s tables and write your notebook against it.', 'Mock data'],
+      seal: ['Choose or create your signing key, then seal your notebook and wheels to the owner’s room.', 'Seal'],
+      receipt: [
+        'Send the .airlock file to the owner. When they send back a receipt and outputs, check them here.',
+        'Check a receipt',
+      ],
+    };
+    const [text, action] = texts[step.id]!;
+    return { id: step.id, text, href: step.href, action };
+  }
+
   /** The expert's steps: invitation → mock data → seal → receipt. */
   get expertSteps(): Step[] {
     const e = this.expert;
