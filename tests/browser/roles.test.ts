@@ -305,6 +305,17 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await O.getByRole('button', { name: 'Cancel run' }).click();
   await expect.poll(() => O.getByTestId('run-status').textContent(), { timeout: 30_000 }).toMatch(/cancel/i);
   await shoot(O, 'bundles-cancelled-1280-light');
+  // A destructive action asks first, in the page: the dialog opens on Cancel, passes axe, and Escape
+  // leaves everything as it was, with focus back on the button that asked.
+  await O.getByRole('button', { name: 'Delete model 0.1.0' }).focus();
+  await O.keyboard.press('Enter');
+  await O.getByRole('dialog', { name: 'Delete this bundle version?' }).waitFor();
+  expect(await O.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Cancel');
+  await axe(O, 'the delete dialog');
+  await O.keyboard.press('Escape');
+  await expect.poll(() => O.getByRole('dialog').count()).toBe(0);
+  expect(await O.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Delete model 0.1.0');
+  expect(await O.getByTestId('bundle-row').count()).toBe(1);
 
   // Keyboard: every stop on every tab shows its focus ring.
   for (const tab of ['Demo', 'Room', 'Tables', 'Bundles', 'Log', 'Expert']) {
