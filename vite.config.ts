@@ -121,9 +121,37 @@ function appCsp(): Plugin {
   };
 }
 
+/**
+ * The app's service worker (src/app/offline/sw.js), written into the build with its version and the
+ * files it keeps for offline use: every emitted file but source maps, the Python runtime included
+ * (the page fetches it before the worker controls the page, so it is cached at install). The
+ * sandbox is not affected (see sw.js).
+ */
+function offline(): Plugin {
+  return {
+    name: 'airlock:offline',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const shell = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map'))]
+        .concat(['favicon.svg', 'manifest.webmanifest'])
+        .filter((f, i, all) => all.indexOf(f) === i)
+        .sort();
+      const version = createHash('sha256')
+        .update(JSON.stringify(shell))
+        .update(pyodideVersion)
+        .digest('hex')
+        .slice(0, 12);
+      const source = readFileSync(join(root, 'src/app/offline/sw.js'), 'utf8')
+        .replace("'__AIRLOCK_SW_VERSION__'", JSON.stringify(version))
+        .replace('const SHELL = __AIRLOCK_SW_SHELL__;', `const SHELL = ${JSON.stringify(shell)};`);
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source });
+    },
+  };
+}
+
 export default defineConfig({
   base: './',
-  plugins: [pyodideAssets(), iifeString(), appCsp(), svelte()],
+  plugins: [pyodideAssets(), iifeString(), appCsp(), svelte(), offline()],
   define: {
     __AIRLOCK_VERSION__: JSON.stringify(pkg.version),
     __PYODIDE_VERSION__: JSON.stringify(pyodideVersion),

@@ -13,7 +13,7 @@ import {
   type RunReport,
   type SandboxTable,
   type WheelFile,
-  type SandboxEvent,
+  type RunEvent,
   type RunLimits,
 } from '../lib/sandbox/index.ts';
 import { parsePrivateKey } from '../lib/crypto/index.ts';
@@ -28,6 +28,7 @@ import {
   getRoom,
   grantTable,
   importBundle,
+  deleteRoomBundle,
   listRooms,
   renameRoom,
   restoreRooms,
@@ -81,7 +82,7 @@ export interface AutomationRunRequest {
   limits?: Partial<RunLimits>;
   tripwires?: boolean;
   workerSource?: string;
-  onEvent?: (e: SandboxEvent) => void;
+  onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -137,13 +138,15 @@ export interface AirlockAutomation {
       options?: { trust?: boolean; force?: boolean },
     ): Promise<{ bundle: StoredBundle; replaced?: string }>;
     bundles(id: string): Promise<StoredBundle[]>;
+    /** Deletes one imported version (logged); the newest remaining version of that name becomes active. */
+    removeBundle(id: string, key: string): Promise<{ promoted?: StoredBundle }>;
     runs(id: string): Promise<RunSummary[]>;
     /** The Bundles tab's Run: a stored bundle on the room's granted tables. */
     run(
       id: string,
       bundleKey: string,
       mapping: Record<string, string>,
-      options?: { onEvent?: (e: SandboxEvent) => void },
+      options?: { onEvent?: (e: RunEvent) => void },
     ): Promise<RunSealedResult>;
   };
   /**
@@ -197,7 +200,7 @@ export interface AirlockAutomation {
     mapping: Record<string, string>;
     expert?: string;
     limits?: Partial<RunLimits>;
-    onEvent?: (e: SandboxEvent) => void;
+    onEvent?: (e: RunEvent) => void;
   }): Promise<RunSealedResult>;
   /** Opens a bundle with a room's key and starts a sandbox with its wheels installed (for measurements). */
   openAndPrepare(
@@ -224,7 +227,7 @@ async function runInRoom(
   id: string,
   bundle: OwnerRunInput['bundle'],
   mapping: Record<string, string>,
-  options: { limits?: Partial<RunLimits>; onEvent?: (e: SandboxEvent) => void; record?: boolean },
+  options: { limits?: Partial<RunLimits>; onEvent?: (e: RunEvent) => void; record?: boolean },
 ): Promise<OwnerRunResult> {
   const [room, identity] = await Promise.all([getRoom(id), roomIdentity(id)]);
   const policy = {
@@ -298,6 +301,7 @@ export function installAutomation(): void {
       invitation: roomInvitation,
       importBundle: (id, bytes, options = {}) => importBundle(id, bytes, { ...options, lanes }),
       bundles: listBundles,
+      removeBundle: deleteRoomBundle,
       runs: listRuns,
       async run(id, bundleKey, mapping, options = {}) {
         return settle(await runInRoom(id, { key: bundleKey }, mapping, { ...options, record: true }));
@@ -357,5 +361,12 @@ export function installAutomation(): void {
       return Sandbox.makeSnapshot({ assets: await loadPyodideAssets() });
     },
   };
-  (window as unknown as { airlock: AirlockAutomation }).airlock = automation;
+  window.airlock = automation;
+}
+
+declare global {
+  interface Window {
+    /** The automation surface (this file): tests, benchmarks and `airlock run` drive the app through it. */
+    airlock: AirlockAutomation;
+  }
 }

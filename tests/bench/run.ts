@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, each beside its baseline measured in the same run.
  * Prints a Markdown table (paste it into docs/BENCHMARKS.md) and writes bench-results/latest.json.
- * `npm run bench -- sandbox` runs one section.
+ * `npm run bench -- sandbox` runs one section (sandbox, bundle, data, page).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,11 +11,13 @@ import { toMarkdown, type BenchRow } from './report.ts';
 import { benchSandbox } from './sandbox.ts';
 import { benchBundle } from './bundle.ts';
 import { benchData } from './data.ts';
+import { benchPage } from './page.ts';
 
 const sections: Record<string, (log: (s: string) => void) => Promise<BenchRow[]>> = {
   sandbox: benchSandbox,
   bundle: benchBundle,
   data: benchData,
+  page: benchPage,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -13,6 +13,7 @@ import { buildWheel } from '../../src/lib/wheel/index.ts';
 import { ROOT, launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
 import { diabetesCsv } from '../unit/fixtures/data.ts';
 import { notebookJson } from './fixtures.ts';
+import { axe } from './ui-checks.ts';
 
 let browser: Browser;
 let server: StaticServer;
@@ -70,7 +71,7 @@ let invitation: { owner: string; recipient: string };
 test('room key → table → invitation → bundle → run, and the refusals', async () => {
   expertAge = await (await import('../../src/lib/crypto/index.ts')).generateOwnerKey();
   const { page } = await openApp(browser, server);
-  const nav = (name: string) => page.getByRole('navigation').getByRole('button', { name }).click();
+  const nav = (name: string) => page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name }).click();
 
   await nav('Room');
   await page.getByTestId('room-name-input').fill('readmission study');
@@ -97,6 +98,8 @@ test('room key → table → invitation → bundle → run, and the refusals', a
     .toContain('Loaded hospital_ehr: 101,766 rows, 50 columns');
   await page.getByRole('button', { name: 'Preview' }).click();
   await expect.poll(() => page.getByText('first rows; only you see this').count()).toBe(1);
+  // The selected table is in the URL: a link to it (and Back) shows it again.
+  expect(new URL(page.url()).hash).toMatch(/^#\/tables\/hospital_ehr/);
 
   await nav('Room');
   const inv = page.waitForEvent('download');
@@ -184,7 +187,7 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await expect
     .poll(() => page.getByTestId('message').textContent())
     .toContain('not by an expert "readmission study" trusts');
-  expect(await page.getByTestId('bundles').locator('tbody tr').count()).toBe(1);
+  expect(await page.getByTestId('bundle-row').count()).toBe(1);
 
   // A newer version that smuggles patient numbers into its "model": the gate blocks the download
   // until the owner explicitly overrides it.
@@ -199,8 +202,12 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   await expect
     .poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 })
     .toContain('The output gate blocked the export');
-  expect(await page.getByText('value(s) of identifying columns (encounters.patient_nbr)').count()).toBeGreaterThan(0);
+  // The gate's checks, one row each: the identifier check failed, naming the column and what it found.
+  const ids = page.getByTestId('output').locator('[data-check="identifiers"]');
+  expect(await ids.getAttribute('class')).toContain('failed');
+  expect(await ids.textContent()).toMatch(/value\(s\) of encounters\.patient_nbr/);
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
+  await axe(page, 'the blocked gate');
   await page.getByLabel('I have reviewed these problems and export anyway').check();
   // An override needs the owner's reason, which the receipt records.
   expect(await page.getByRole('button', { name: 'Export with a signed receipt' }).isEnabled()).toBe(false);
@@ -221,7 +228,7 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   ).toMatchObject({ pass: false, overridden: true, reason: 'synthetic ids in a test table, reviewed with the expert' });
 
   // The audit log saw it all, and notices an edit made behind its back.
-  await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
+  await nav('Log');
   await expect.poll(() => page.getByTestId('audit-check').textContent()).toContain('intact');
   const actions = await page.getByTestId('audit').locator('tbody tr td:nth-child(3)').allTextContents();
   for (const a of [
@@ -265,7 +272,8 @@ test('room key → table → invitation → bundle → run, and the refusals', a
 test('a room restored from its backup in a fresh browser signs receipts that verify against the original invitation', async () => {
   expect(backupText).toContain('BEGIN AGE ENCRYPTED FILE');
   const { page } = await openApp(browser, server);
-  await page.getByRole('navigation').getByRole('button', { name: 'Room' }).click();
+  const nav = (name: string) => page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name }).click();
+  await nav('Room');
   const file = { name: 'airlock-room-readmission-study.age', mimeType: 'text/plain', buffer: Buffer.from(backupText) };
   await page.getByTestId('restore-file').setInputFiles(file);
   await page.getByTestId('restore-passphrase').fill('not the passphrase');
@@ -283,7 +291,7 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   expect(await page.getByTestId('recipient').textContent()).toBe(invitation.recipient);
   expect(await page.getByTestId('room-name').textContent()).toBe('readmission study');
 
-  await page.getByRole('navigation').getByRole('button', { name: 'Tables' }).click();
+  await nav('Tables');
   const small = 'patient_nbr,readmitted\n1001,NO\n1002,<30\n1003,>30\n1004,NO\n';
   await page
     .getByTestId('table-file')
@@ -292,7 +300,7 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   await page.getByRole('button', { name: 'Load table' }).click();
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded small');
 
-  await page.getByRole('navigation').getByRole('button', { name: 'Bundles' }).click();
+  await nav('Bundles');
   await page.getByTestId('bundle-file').setInputFiles({
     name: 'readmission.airlock',
     mimeType: 'application/octet-stream',
@@ -349,7 +357,7 @@ test('the expert seals a bundle in the app from an invitation, and gets mock dat
   const signer = generateSshKey('expert@lab');
   const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': 'X = 1\n' } });
   const { page } = await openApp(browser, server);
-  await page.getByRole('navigation').getByRole('button', { name: 'Expert' }).click();
+  await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Expert' }).click();
   await page.getByTestId('invitation-file').setInputFiles({
     name: 'invitation.json',
     mimeType: 'application/json',

@@ -204,20 +204,16 @@ describe('many rooms', () => {
     await page.reload();
     await page.waitForFunction(() => 'airlock' in window);
     for (const tab of ['Room', 'Tables', 'Bundles', 'Log']) {
-      await page.getByRole('navigation').getByRole('button', { name: tab }).click();
+      await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: tab }).click();
       await expect
         .poll(() => page.getByTestId('current-room').locator('option:checked').textContent())
         .toBe('Readmission');
     }
-    await page.getByRole('navigation').getByRole('button', { name: 'Bundles' }).click();
-    await expect
-      .poll(() => page.getByTestId('bundles').locator('tbody tr td:nth-child(2)').allTextContents())
-      .toEqual(['readmit']);
+    await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Bundles' }).click();
+    await expect.poll(() => page.getByTestId('bundle-name').allTextContents()).toEqual(['readmit']);
     await page.getByTestId('current-room').selectOption(b.id);
-    await expect
-      .poll(() => page.getByTestId('bundles').locator('tbody tr td:nth-child(2)').allTextContents())
-      .toEqual(['sepsis']);
-    await page.getByRole('navigation').getByRole('button', { name: 'Tables' }).click();
+    await expect.poll(() => page.getByTestId('bundle-name').allTextContents()).toEqual(['sepsis']);
+    await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Tables' }).click();
     expect(await page.getByTestId('grant-vitals').isChecked()).toBe(true);
     expect(await page.getByTestId('grant-encounters').isChecked()).toBe(false);
 

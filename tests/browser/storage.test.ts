@@ -51,8 +51,8 @@ test('an idle tab holds its connections, and lets another tab delete every datab
     await a.data.load({ name: 't.csv', bytes: new TextEncoder().encode('x\n1\n') });
     await a.clearSnapshot();
   });
-  await page.getByRole('navigation').getByRole('button', { name: 'Log' }).click();
-  await page.getByRole('navigation').getByRole('button', { name: 'Bundles' }).click();
+  await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Log' }).click();
+  await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Bundles' }).click();
   const other = await context.newPage();
   await other.goto(server.appUrl + 'blank.html');
   for (const name of [

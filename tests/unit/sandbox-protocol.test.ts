@@ -30,6 +30,11 @@ describe('parseSandboxEvent', () => {
       fraction: 1,
       message: 'm',
     });
+    expect(
+      parseSandboxEvent(
+        encodeEvent({ type: 'progress', fraction: 0.5, message: 'e', metrics: { loss: 0.4, auc: 0.7 } }),
+      ),
+    ).toEqual({ type: 'progress', fraction: 0.5, message: 'e', metrics: { loss: 0.4, auc: 0.7 } });
     expect(parseSandboxEvent(encodeEvent({ type: 'tripwire', name: 'fetch', detail: 'u' }))).toEqual({
       type: 'tripwire',
       name: 'fetch',
@@ -43,6 +48,31 @@ describe('parseSandboxEvent', () => {
     [{ type: 'log', cell: 0, stream: 'stdout', text: { toString: 1 } }, 'log text is not a string'],
     [{ type: 'progress', fraction: NaN, message: '' }, 'progress fraction is not a number'],
     [{ type: 'eval', code: 'x' }, 'unknown event type'],
+    // The host's own steps (run.ts RunStep) never come from the sandbox: a notebook cannot fake a cell's status.
+    [{ type: 'cell', index: 0, count: 1, state: 'ok' }, 'unknown event type'],
+    [{ type: 'review' }, 'unknown event type'],
+    [{ type: 'progress', fraction: 0.5, message: '', metrics: [1] }, 'progress metrics are not an object'],
+    [
+      { type: 'progress', fraction: 0.5, message: '', metrics: { loss: 'x' } },
+      'progress metric is not a finite number',
+    ],
+    [
+      { type: 'progress', fraction: 0.5, message: '', metrics: { loss: Infinity } },
+      'progress metric is not a finite number',
+    ],
+    [
+      { type: 'progress', fraction: 0.5, message: '', metrics: { ['x'.repeat(41)]: 1 } },
+      'progress metric name is empty or too long',
+    ],
+    [
+      {
+        type: 'progress',
+        fraction: 0.5,
+        message: '',
+        metrics: Object.fromEntries([...'abcdefghi'].map((k) => [k, 1])),
+      },
+      'more than 8 progress metrics',
+    ],
     [[1, 2], 'event is not an object'],
   ])('rejects %j', (event, message) => {
     expect(() => parseSandboxEvent({ 'airlock:event': event })).toThrow(new ProtocolViolation(message));

@@ -10,9 +10,9 @@ split = int(len(y) * 0.8)
 X_train, X_test = [c[:split] for c in X], [c[split:] for c in X]
 scaled, stats = readmit.standardize(X_train)
 print(f"training on {split} rows, testing on {len(y) - split}")`,
-  `def report(epoch, total):
-    if epoch % 10 == 0:
-        airlock.progress(epoch / total, f"epoch {epoch} of {total}")
+  `def report(epoch, total, loss):
+    if epoch % 5 == 0:
+        airlock.progress(epoch / total, f"epoch {epoch} of {total}", metrics={"loss": loss})
 
 w = readmit.train(scaled, y[:split], epochs=120, on_epoch=report)
 test_scaled = [[(v - m) / s for v in col] for col, (m, s) in zip(X_test, stats)]

@@ -26,20 +26,26 @@ def _sigmoid(z):
 
 
 def train(features, labels, epochs=150, lr=0.5, on_epoch=None):
-    """Fits weights (bias first) to 0/1 labels; `features` is a list of columns."""
+    """Fits weights (bias first) to 0/1 labels; `features` is a list of columns.
+
+    `on_epoch(epoch, epochs, loss)` is called after each epoch with the mean log-loss of that epoch.
+    """
     n, k = len(labels), len(features)
     rows = list(zip(*features))
     w = [0.0] * (k + 1)
     for epoch in range(epochs):
         grad = [0.0] * (k + 1)
+        loss = 0.0
         for x, y in zip(rows, labels):
-            err = _sigmoid(w[0] + sum(wi * xi for wi, xi in zip(w[1:], x))) - y
+            p = _sigmoid(w[0] + sum(wi * xi for wi, xi in zip(w[1:], x)))
+            err = p - y
+            loss -= math.log(max(p, 1e-12)) if y else math.log(max(1.0 - p, 1e-12))
             grad[0] += err
             for j in range(k):
                 grad[j + 1] += err * x[j]
         w = [wi - lr * g / n for wi, g in zip(w, grad)]
         if on_epoch:
-            on_epoch(epoch + 1, epochs)
+            on_epoch(epoch + 1, epochs, loss / n)
     return w
 
 

@@ -21,3 +21,11 @@ export {
   type ExportErrorCode,
 } from './export.ts';
 export { exportRun, type RunToExport, type ExportFile, type ExportedRun, type ReceiptSigner } from './run-export.ts';
+export {
+  checkReceiptFiles,
+  openSealedOutputs,
+  SealedOutputsError,
+  SEALED_OUTPUT_LIMITS,
+  type OutputMatch,
+  type ReceiptFilesCheck,
+} from './check.ts';

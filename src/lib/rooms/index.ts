@@ -21,6 +21,7 @@ export {
   renameOwnerTable,
   deleteOwnerTable,
   importBundle,
+  deleteRoomBundle,
   roomInvitation,
   roomIdentity,
   roomSigner,

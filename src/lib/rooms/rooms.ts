@@ -7,6 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { appendAudit } from '../audit/index.ts';
 import {
   BundleError,
+  deleteBundleVersion,
   deleteRoomBundles,
   forgetLegacyPinnedExpert,
   legacyPinnedExpert,
@@ -604,6 +605,23 @@ export async function importBundle(
     id,
   );
   return stored;
+}
+
+/**
+ * Deletes one imported version of a bundle from a room, and logs it. If it was the active version,
+ * the newest remaining version of that name becomes active (returned). Its past runs stay.
+ * @throws {RoomError} `bad-input` for a bundle of another room; {BundleError} `missing-file`
+ */
+export async function deleteRoomBundle(id: string, key: string): Promise<{ promoted?: StoredBundle }> {
+  await record(id);
+  if (!key.startsWith(`${id}/`)) throw new RoomError('bad-input', 'that bundle is not in this room');
+  const promoted = await deleteBundleVersion(key);
+  await appendAudit(
+    'bundle.deleted',
+    { bundle: key.slice(id.length + 1), ...(promoted ? { active: promoted.version } : {}) },
+    id,
+  );
+  return promoted ? { promoted } : {};
 }
 
 /** Which other room of the owner's (if any) can open these sealed bytes (their header only). */

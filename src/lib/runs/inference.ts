@@ -6,13 +6,7 @@
 import { appendAudit } from '../audit/index.ts';
 import { openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { loadTable } from '../data/index.ts';
-import {
-  runNotebook,
-  type OutputFile,
-  type PyodideAssets,
-  type RunReport,
-  type SandboxEvent,
-} from '../sandbox/index.ts';
+import { runNotebook, type OutputFile, type PyodideAssets, type RunReport, type RunEvent } from '../sandbox/index.ts';
 import type { RunPolicy } from './policy.ts';
 
 export const INFERENCE_CELL = `import airlock, csv, importlib, json
@@ -63,7 +57,7 @@ export async function scoreTable(input: {
   model: OutputFile[];
   table: string;
   assets: PyodideAssets | Promise<PyodideAssets>;
-  onEvent?: (e: SandboxEvent) => void;
+  onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
   /** Where the bundle is decrypted (the app's lanes). */
   lanes?: LaneOptions['lanes'];

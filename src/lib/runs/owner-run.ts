@@ -13,7 +13,7 @@ import { openBundle, openStoredBundle, type LaneOptions } from '../bundle/index.
 import { listTables, loadTable } from '../data/index.ts';
 import { reviewOutputs, type GateReport } from '../gate/index.ts';
 import type { ReceiptBody } from '../receipt/index.ts';
-import { runNotebook, type PyodideAssets, type RunReport, type SandboxEvent } from '../sandbox/index.ts';
+import { runNotebook, type PyodideAssets, type RunReport, type RunEvent } from '../sandbox/index.ts';
 import { prepareWheels } from '../wheel/index.ts';
 import { AIRLOCK_VERSION } from '../version.ts';
 import { saveRun } from './store.ts';
@@ -37,7 +37,7 @@ export interface OwnerRunInput {
   /** Bundle table name → local table name. A table the bundle reads and the mapping omits is taken under its own name. */
   mapping: Record<string, string>;
   assets: PyodideAssets | Promise<PyodideAssets>;
-  onEvent?: (e: SandboxEvent) => void;
+  onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
   /** Keep the run in the owner's history and the audit log (the app does; a throwaway profile need not). */
   record?: boolean;
@@ -176,6 +176,11 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     if (input.record) await appendAudit('run.started', { bundle: `${bundle.name}@${bundle.version}` }, input.room.id);
     const report = await running;
     // The review counts inside the run's time limit: whatever the notebook left of it.
+    if (report.status === 'ok') {
+      input.onEvent?.({ type: 'review' });
+      // One task's pause, so a page shows "reviewing outputs" before the (synchronous) review starts.
+      await new Promise((r) => setTimeout(r, 0));
+    }
     const gate =
       report.status === 'ok'
         ? reviewOutputs(

@@ -7,6 +7,8 @@ export {
   runNotebook,
   DEFAULT_LIMITS,
   type RunRequest,
+  type RunEvent,
+  type RunStep,
   type RunReport,
   type RunStatus,
   type RunLimits,

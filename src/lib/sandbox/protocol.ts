@@ -102,7 +102,7 @@ export interface SandboxWorkerApi {
 
 export type SandboxEvent =
   | { type: 'log'; cell: number; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'progress'; fraction: number; message: string }
+  | { type: 'progress'; fraction: number; message: string; metrics?: Record<string, number> }
   | { type: 'tripwire'; name: string; detail: string }
   | { type: 'stage'; stage: string };
 
@@ -116,6 +116,9 @@ export const LIMITS = {
   maxEvents: 200_000,
   maxNameChars: 256,
   maxPathChars: 512,
+  /** Metrics on one progress report (`airlock.progress(..., metrics={...})`), and a metric name's length. */
+  maxMetrics: 8,
+  maxMetricNameChars: 40,
 } as const;
 
 const EVENT_TAG = 'airlock:event';
@@ -167,11 +170,13 @@ export function parseSandboxEvent(data: unknown): SandboxEvent | null {
       const f = e.fraction;
       if (typeof f !== 'number' || !Number.isFinite(f))
         throw new ProtocolViolation('progress fraction is not a number');
-      return {
+      const out: SandboxEvent = {
         type: 'progress',
         fraction: Math.min(1, Math.max(0, f)),
         message: text(e.message, LIMITS.maxNameChars, 'progress message'),
       };
+      if (e.metrics !== undefined) out.metrics = parseMetrics(e.metrics);
+      return out;
     }
     case 'tripwire':
       return {
@@ -184,6 +189,26 @@ export function parseSandboxEvent(data: unknown): SandboxEvent | null {
     default:
       throw new ProtocolViolation('unknown event type');
   }
+}
+
+/**
+ * A progress report's metrics: a few named finite numbers (a loss, an AUC), which the owner's page
+ * draws as a training curve. Names are short text; anything else is a protocol violation.
+ */
+function parseMetrics(v: unknown): Record<string, number> {
+  if (!isPlainObject(v)) throw new ProtocolViolation('progress metrics are not an object');
+  const entries = Object.entries(v);
+  if (entries.length > LIMITS.maxMetrics)
+    throw new ProtocolViolation(`more than ${LIMITS.maxMetrics} progress metrics`);
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [name, x] of entries) {
+    if (!name || name.length > LIMITS.maxMetricNameChars)
+      throw new ProtocolViolation('progress metric name is empty or too long');
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new ProtocolViolation('progress metric is not a finite number');
+    out[name] = x;
+  }
+  return { ...out };
 }
 
 /** Checks a `boot` reply. */

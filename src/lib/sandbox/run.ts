@@ -21,6 +21,18 @@ export const DEFAULT_LIMITS: RunLimits = {
   maxOutputFiles: 100,
 };
 
+/**
+ * What the host itself says about a run's course, beside the sandbox's own events: which cell runs,
+ * how it ended and how long it took, and (from lib/runs) when the outputs are reviewed. Only the host
+ * sends these — parseSandboxEvent accepts none of them from the sandbox — so a notebook cannot fake
+ * a cell's status on the owner's screen.
+ */
+export type RunStep =
+  { type: 'cell'; index: number; count: number; state: 'running' | 'ok' | 'failed'; ms?: number } | { type: 'review' };
+
+/** Everything a run's watcher hears: the sandbox's events (checked) and the host's own steps. */
+export type RunEvent = SandboxEvent | RunStep;
+
 export interface RunRequest {
   /**
    * The notebook, wheels and tables, or promises of them: Python starts while the caller is still
@@ -37,7 +49,7 @@ export interface RunRequest {
   /** Only tests turn tripwires off. */
   tripwires?: boolean;
   signal?: AbortSignal;
-  onEvent?: (event: SandboxEvent) => void;
+  onEvent?: (event: RunEvent) => void;
   /** Test seam, see {@link SandboxOptions.workerSource}. */
   workerSource?: string;
 }
@@ -169,8 +181,10 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     await sandbox.mountTables(mounted, left());
     if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
     for (const cell of cells) {
+      req.onEvent?.({ type: 'cell', index: cell.index, count: cells.length, state: 'running' });
       const r = await sandbox.runCell(cell.index, cell.source, left());
       report.cells.push({ index: cell.index, ...r });
+      req.onEvent?.({ type: 'cell', index: cell.index, count: cells.length, state: r.ok ? 'ok' : 'failed', ms: r.ms });
       if (!r.ok) {
         const last = (r.error ?? '').trim().split('\n').pop() ?? 'error';
         report.status = 'failed';

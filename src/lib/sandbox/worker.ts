@@ -228,7 +228,24 @@ const api: SandboxWorkerApi = {
         if (!col) throw new Error(`no column ${column} in ${table}`);
         return prepareColumn(col);
       },
-      progress: (fraction: number, message: string) => emit({ type: 'progress', fraction, message }),
+      // Metrics come as JSON text from airlock.progress; anything else (a notebook calling this
+      // module directly) is dropped here, and the host checks what remains (protocol.ts).
+      progress: (fraction: number, message: string, metrics?: unknown) => {
+        let parsed: unknown;
+        if (typeof metrics === 'string' && metrics.length <= 4096) {
+          try {
+            parsed = JSON.parse(metrics);
+          } catch {
+            parsed = undefined;
+          }
+        }
+        emit({
+          type: 'progress',
+          fraction,
+          message,
+          ...(parsed === undefined ? {} : { metrics: parsed as Record<string, number> }),
+        });
+      },
     });
     p.FS.mkdirTree(OUTPUT_DIR);
     p.FS.mkdirTree('/airlock/lib');
