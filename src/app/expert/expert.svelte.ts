@@ -206,17 +206,17 @@ export class ExpertState {
       const bytes = async (f: File) => ({ filename: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
       const { manifest: signed, stream } = await sealBundle(
         {
-        recipient: form.recipient.trim(),
-        signer: this.#signer.key,
-        name: form.name,
-        version: form.version,
-        notebook: await bytes(form.notebook),
-        wheels: await Promise.all(form.wheels.map(bytes)),
-        outputs: form.outputs
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-        tables: this.#invitation?.tables.map((t) => t.name) ?? [],
+          recipient: form.recipient.trim(),
+          signer: this.#signer.key,
+          name: form.name,
+          version: form.version,
+          notebook: await bytes(form.notebook),
+          wheels: await Promise.all(form.wheels.map(bytes)),
+          outputs: form.outputs
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+          tables: this.#invitation?.tables.map((t) => t.name) ?? [],
           ...(form.replyTo?.trim() ? { replyTo: form.replyTo.trim() } : {}),
         },
         { lanes },

@@ -8,6 +8,7 @@ export { listTables, loadTable, previewTable, renameTable, deleteTable, collectG
 export { ingest, inferColumns, type InferredColumns } from './ingest/ingest.ts';
 export type { IngestOptions, IngestReport, IngestedTable, Source, Format } from './ingest/types.ts';
 export type { BuiltColumn } from './columns/builder.ts';
+export { fingerprintColumns } from './columns/fingerprint.ts';
 export { toSandboxTable } from './sandbox-table.ts';
 export type { IngestLanes } from './parallel/lanes.ts';
 export { ingestLanes, ingestLaneApi, type IngestLaneApi } from './parallel/worker-lanes.ts';
