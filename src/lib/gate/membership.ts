@@ -46,7 +46,11 @@ export function rocAuc(score: number[], positive: boolean[]): number {
     let j = i;
     while (j < idx.length && score[idx[j]!] === score[idx[i]!]) j++;
     const rank = (i + 1 + j) / 2; // average rank of the tied run
-    for (let q = i; q < j; q++) if (positive[idx[q]!]) ((rankSum += rank), pos++);
+    for (let q = i; q < j; q++)
+      if (positive[idx[q]!]) {
+        rankSum += rank;
+        pos++;
+      }
     i = j;
   }
   const neg = idx.length - pos;
