@@ -11,11 +11,13 @@ import { toMarkdown, type BenchRow } from './report.ts';
 import { benchSandbox } from './sandbox.ts';
 import { benchBundle } from './bundle.ts';
 import { benchData } from './data.ts';
+import { benchDisclosure } from './disclosure.ts';
 
 const sections: Record<string, (log: (s: string) => void) => Promise<BenchRow[]>> = {
   sandbox: benchSandbox,
   bundle: benchBundle,
   data: benchData,
+  disclosure: benchDisclosure,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
