@@ -104,10 +104,21 @@ describe('training rows inside a model', () => {
     expect(c2.verdict).toBe('passed');
   });
 
-  test('a logistic regression of the real data passes, as JSON, .npy and safetensors', () => {
+  test('a logistic regression of the real data passes, as JSON (with its category names), .npy and safetensors', () => {
     const lr = trainLogistic(table, sample(table.rowCount, 20_000, 3));
+    // The levels of each categorical column, as scikit-learn's OneHotEncoder keeps them (categories_).
+    const categories = Object.fromEntries(
+      ['race', 'gender', 'age', 'A1Cresult', 'max_glu_serum', 'admission_type_id', 'medical_specialty', 'diag_1'].map(
+        (c) => [c, [...new Set(values(table, c))].filter((v) => v !== null).sort()],
+      ),
+    );
     const r = review({
-      'model.json': JSON.stringify({ ...lr, metrics: { auc: 0.66, rows: 101766 }, classes: ['NO', 'YES'] }),
+      'model.json': JSON.stringify({
+        ...lr,
+        categories,
+        metrics: { auc: 0.66, rows: 101766 },
+        classes: ['NO', 'YES'],
+      }),
       'coef.npy': npy(lr.weights, '<f8', [1, lr.weights.length]),
       'model.safetensors': safetensors({ coef: { dtype: 'F32', values: lr.weights } }),
     });

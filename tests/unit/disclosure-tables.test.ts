@@ -56,23 +56,41 @@ const check = (r: GateReport, id: string, file?: string): GateCheck => {
 
 /** Counts of rows by the given columns, as a notebook computes them (`Counter(zip(...))`). */
 function counts(cols: string[]): Array<{ keys: string[]; n: number }> {
-  const values = cols.map((c) => column(table, c));
-  const m = new Map<string, { keys: string[]; n: number }>();
+  // Grouped by each column's codes (one number per row), not by joined strings: the sweep below
+  // counts a hundred tables of 101,766 rows.
+  const coded = cols.map((name) => {
+    const text = cached(name);
+    const ids = new Map<string, number>();
+    const codes = new Int32Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      let k = ids.get(text[i]!);
+      if (k === undefined) ids.set(text[i]!, (k = ids.size));
+      codes[i] = k;
+    }
+    return { codes, labels: [...ids.keys()], radix: ids.size };
+  });
+  const m = new Map<number, { keys: string[]; n: number }>();
   for (let i = 0; i < table.rowCount; i++) {
-    const keys = values.map((v) => v[i]!);
-    const k = keys.join('\u0000');
-    const e = m.get(k) ?? m.set(k, { keys, n: 0 }).get(k)!;
-    e.n++;
+    let k = 0;
+    for (const c of coded) k = k * c.radix + c.codes[i]!;
+    const e = m.get(k);
+    if (e) e.n++;
+    else m.set(k, { keys: coded.map((c) => c.labels[c.codes[i]!]!), n: 1 });
   }
   return [...m.values()].sort((a, b) => a.keys.join().localeCompare(b.keys.join()));
 }
+const columns = new Map<string, string[]>();
+const cached = (name: string) => columns.get(name) ?? columns.set(name, column(table, name)).get(name)!;
 
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-function countCsv(cols: string[], shown: (n: number) => string = String): string {
-  return [
-    [...cols, 'count'].join(','),
-    ...counts(cols).map((r) => [...r.keys.map(csvField), shown(r.n)].join(',')),
-  ].join('\n');
+function countCsv(
+  cols: string[],
+  shown: (n: number) => string = String,
+  groups: Array<{ keys: string[]; n: number }> = counts(cols),
+): string {
+  return [[...cols, 'count'].join(','), ...groups.map((r) => [...r.keys.map(csvField), shown(r.n)].join(','))].join(
+    '\n',
+  );
 }
 /** As the report suggests: suppress under 10, round the rest to the nearest 5 (OpenSAFELY's rounding). */
 const suppressRound = (n: number) => (n < 10 ? '' : String(Math.round(n / 5) * 5));
@@ -242,9 +260,10 @@ describe('the other direction: legitimate tables pass', () => {
     for (let i = 0; i < cats.length; i++) for (let j = i + 1; j < cats.length; j += 3) pairs.push([cats[i]!, cats[j]!]);
     for (const cols of pairs) {
       tables++;
-      const raw = review({ 't.csv': countCsv(cols) });
+      const groups = counts(cols);
+      const raw = review({ 't.csv': countCsv(cols, String, groups) });
       if (check(raw, 'small-cells').verdict === 'failed') smallBefore++;
-      const r = review({ 't.csv': countCsv(cols, suppressRound) });
+      const r = review({ 't.csv': countCsv(cols, suppressRound, groups) });
       // The disclosure checks only: a rounded count may still equal an id (the leak scan's known hazard).
       const failed = r.checks.filter(
         (c) => c.verdict === 'failed' && (DISCLOSURE_CHECKS as readonly string[]).includes(c.id),
