@@ -49,6 +49,8 @@ interface Check {
   suggestion?: string;
   figures?: Record<string, number | string | boolean>;
 }
+/** `GATE_TABLE=1` prints what each check measured and what each run cost (docs/DISCLOSURE.md). */
+const log = (...a: unknown[]) => process.env.GATE_TABLE && console.log(...a);
 const find = (checks: Check[], id: string, file?: string) => {
   const c = checks.find((x) => x.id === id && (file === undefined || x.file === file));
   if (!c) throw new Error(`no ${id} check${file ? ` for ${file}` : ''}: ${checks.map((x) => x.id).join(', ')}`);
@@ -94,7 +96,9 @@ async function runInPage(bundle: Uint8Array, exportOptions?: { override: { reaso
   return page.evaluate(
     async ({ room, bundle, exportOptions }) => {
       const x = (window as any).airlock;
+      const t0 = performance.now();
       const res = await x.runSealed({ room, bundle: new Uint8Array(bundle), mapping: { ehr: 'ehr' } });
+      const wallMs = performance.now() - t0;
       if (res.refused) throw new Error(res.refused);
       let exported: { receipt: number[]; signature: string } | string;
       try {
@@ -104,6 +108,12 @@ async function runInPage(bundle: Uint8Array, exportOptions?: { override: { reaso
         exported = `${(e as { code?: string }).code}: ${(e as Error).message}`;
       }
       return {
+        ms: {
+          wall: Math.round(wallMs),
+          notebook: Math.round(res.report.totalMs),
+          disclosure: Math.round(res.gate.review.disclosureMs ?? 0),
+          audit: res.gate.checks.find((c: Check) => c.id === 'membership')?.figures?.ms,
+        },
         status: res.report.status as string,
         message: res.report.message as string,
         logs: res.report.logs.map((l: { text: string }) => l.text).join(''),
@@ -174,9 +184,12 @@ beforeAll(async () => {
   ({ page } = await openApp(browser, server));
   room = await page.evaluate(async () => {
     const x = (window as any).airlock;
+    // The warm-start snapshot, made while the table loads: the two runs and their audits start from it.
+    const warm = x.prewarm();
     const { room } = await x.rooms.create({ name: 'audit', passphrase: 'a long passphrase', workFactor: 10 });
     const bytes = new Uint8Array(await (await fetch('__data/ehr.csv')).arrayBuffer());
     await x.data.load({ name: 'ehr.csv', bytes }, { name: 'ehr', grantTo: room.id });
+    await warm;
     return room;
   });
 }, 120_000);
@@ -193,6 +206,11 @@ test('legitimate: a logistic regression and suppressed, rounded counts pass ever
     inference: { module: 'readmit.model', function: 'predict_logistic' },
   });
   const r = await runInPage(b);
+  log(
+    'legitimate:',
+    r.ms,
+    r.checks.map((c) => `${c.file ?? ''} ${c.id} ${c.verdict}: ${c.measured}`),
+  );
   expect(r.status, r.message).toBe('ok');
   const failed = r.checks.filter((c) => c.verdict === 'failed');
   expect(failed, JSON.stringify(failed)).toEqual([]);
@@ -237,6 +255,11 @@ test('leaky: raw counts, a lookup and k-NN are blocked, each by its check; an ov
     { aggregates: ['counts.csv'], inference: { module: 'readmit.model', function: 'predict_lookup' } },
   );
   const r = await runInPage(b, { override: { reason: 'a test of the override' } });
+  log(
+    'leaky:',
+    r.ms,
+    r.checks.map((c) => `${c.file ?? ''} ${c.id} ${c.verdict}: ${c.measured}`),
+  );
   expect(r.status, r.message).toBe('ok');
   expect(r.pass).toBe(false);
 
