@@ -20,7 +20,7 @@ def labels(t):
 
 
 def fit_logistic(t, epochs=1, rate=0.02, l2=1e-3):
-    """Stochastic gradient descent with an L2 penalty on the standardised counts: one pass over every row."""
+    """Averaged stochastic gradient descent with an L2 penalty on the standardised counts: one pass over every row."""
     cols = [t.column(n) for n in NUMERIC]
     y = labels(t)
     n = len(y)
@@ -29,12 +29,23 @@ def fit_logistic(t, epochs=1, rate=0.02, l2=1e-3):
     X = list(zip(*[[(v - m) / s for v in c] for c, m, s in zip(cols, means, sds)]))
     w = [0.0] * len(cols)
     b = 0.0
-    for _ in range(epochs):
-        for x, yi in zip(X, y):
+    # The last iterate of SGD wanders with the last rows it saw; the mean of the second half's iterates
+    # (Polyak-Ruppert averaging, one in 16) does not.
+    w_sum = [0.0] * len(cols)
+    b_sum = 0.0
+    taken = 0
+    for epoch in range(epochs):
+        for i, (x, yi) in enumerate(zip(X, y)):
             z = b + sum(wj * xj for wj, xj in zip(w, x))
             e = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - yi
             w = [wj - rate * (e * xj + l2 * wj) for wj, xj in zip(w, x)]
             b -= rate * e
+            if epoch == epochs - 1 and i >= n // 2 and i % 16 == 0:
+                w_sum = [s + wj for s, wj in zip(w_sum, w)]
+                b_sum += b
+                taken += 1
+    w = [s / taken for s in w_sum]
+    b = b_sum / taken
     return {"kind": "logistic", "features": NUMERIC, "means": means, "sds": sds, "weights": w, "intercept": b}
 
 
@@ -94,3 +105,20 @@ with open(airlock.OUTPUT_DIR + "/${file}", "w", newline="") as f:
     w.writerow(keys + ["count"])
     for k, n in sorted(counts.items(), key=str):
         w.writerow(list(k) + [${shown}])`;
+
+/**
+ * After `TRAIN('fit_logistic')`: what else a legitimate model ships — the category names of the
+ * text columns (as a one-hot encoder keeps them) and the weights as a float32 .npy, written byte by
+ * byte as numpy.save does (the sandbox has no numpy).
+ */
+export const LOGISTIC_EXTRAS = `import airlock, array, json, struct
+t = airlock.table("ehr")
+cols = ["race", "gender", "age", "A1Cresult", "max_glu_serum", "medical_specialty"]
+json.dump({c: sorted({v for v in t.column(c) if v is not None}) for c in cols},
+          open(airlock.OUTPUT_DIR + "/categories.json", "w"))
+m = json.load(open(airlock.OUTPUT_DIR + "/model.json"))
+w = array.array("f", m["weights"] + [m["intercept"]])
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }" % len(w)
+header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\\n"
+with open(airlock.OUTPUT_DIR + "/weights.npy", "wb") as f:
+    f.write(b"\\x93NUMPY\\x01\\x00" + struct.pack("<H", len(header)) + header.encode() + w.tobytes())`;

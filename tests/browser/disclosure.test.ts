@@ -3,8 +3,8 @@
  * design (the suite's time is counted): one browser, one page, the table loaded once, two runs
  * through `window.airlock.runSealed` (as `airlock run` drives it) and one `airlock run` beside them.
  *
- * - **Legitimate**: a regularised logistic regression trained in the sandbox on every row it has,
- *   and the counts by age × race × gender × readmission suppressed and rounded as the report says,
+ * - **Legitimate**: a regularised logistic regression trained in the sandbox on every row it has
+ *   (JSON, its category names, its weights as a float32 .npy), and the counts by age × race × gender × readmission suppressed and rounded as the report says,
  *   pass every check, the membership audit included; the receipt records every check, the policy
  *   and the holdout, and `verify-receipt` prints them.
  * - **Leaky**, in one bundle: the same counts as computed fail the small-cell check; a memorising
@@ -26,7 +26,7 @@ import { verifyReceipt } from '../../src/lib/receipt/index.ts';
 import { heldRows } from '../../src/lib/runs/holdout.ts';
 import { diabetesCsv, diabetesCsvPath } from '../unit/fixtures/data.ts';
 import { notebookJson } from './fixtures.ts';
-import { COUNTS, SAFE, TRAIN, WHEEL } from './disclosure-models.ts';
+import { COUNTS, LOGISTIC_EXTRAS, SAFE, TRAIN, WHEEL } from './disclosure-models.ts';
 import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
@@ -201,10 +201,12 @@ afterAll(async () => {
 });
 
 test('legitimate: a logistic regression and suppressed, rounded counts pass every check; the receipt records them', async () => {
-  const b = await seal(room.recipient, [TRAIN('fit_logistic'), COUNTS(SAFE)], ['model.json', 'counts.csv'], {
-    aggregates: ['counts.csv'],
-    inference: { module: 'readmit.model', function: 'predict_logistic' },
-  });
+  const b = await seal(
+    room.recipient,
+    [TRAIN('fit_logistic'), LOGISTIC_EXTRAS, COUNTS(SAFE)],
+    ['model.json', 'categories.json', 'weights.npy', 'counts.csv'],
+    { aggregates: ['counts.csv'], inference: { module: 'readmit.model', function: 'predict_logistic' } },
+  );
   const r = await runInPage(b);
   log(
     'legitimate:',
@@ -221,7 +223,9 @@ test('legitimate: a logistic regression and suppressed, rounded counts pass ever
   expect(Math.abs(Number(m.figures!.auc) - 0.5)).toBeLessThan(0.06);
   expect(m.figures).toMatchObject({ heldOut: 1000, members: 1000 });
   expect(Number(m.figures!.labelAucHeldOut)).toBeGreaterThan(0.55); // a real model, not a constant
-  expect(find(r.checks, 'rows', 'model.json').verdict).toBe('passed');
+  for (const f of ['model.json', 'categories.json', 'weights.npy'])
+    expect(find(r.checks, 'rows', f).verdict, f).toBe('passed');
+  expect(r.outputs['weights.npy']).toBe(128 + 9 * 4); // the float32 array was written, and read
   expect(find(r.checks, 'params').verdict).toBe('passed');
   expect(find(r.checks, 'small-cells', 'counts.csv')).toMatchObject({ verdict: 'passed' });
   expect(find(r.checks, 'small-cells', 'counts.csv').figures).toMatchObject({ small: 0 });
