@@ -17,6 +17,7 @@ import { labelsOf, parseScores } from '../../src/lib/runs/audit.ts';
 import { complement, draw, heldRows, seededRandom, subsetTable } from '../../src/lib/runs/holdout.ts';
 import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems } from '../../src/lib/runs/policy.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
+import { parseInference, parseLabel } from '../../src/cli/commands/seal.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
 
@@ -336,7 +337,11 @@ describe('airlock seal', () => {
       aggregates: ['counts.csv'],
     });
     expect(seal('--label', 'readmitted').stderr).toContain('--label needs --inference');
-    expect(seal('--inference', 'predict').stderr).toContain('write module:function');
-    expect(seal('--inference', 'a:f', '--label', '=x').stderr).toContain('write column or column=positive-value');
+    // The flags' readers, without a process each (a CLI start costs seconds).
+    expect(() => parseInference('predict')).toThrow('write module:function');
+    expect(parseInference('readmit.model:predict')).toEqual({ module: 'readmit.model', function: 'predict' });
+    expect(() => parseLabel('=x')).toThrow('write column or column=positive-value');
+    expect(parseLabel('readmitted=<30')).toEqual({ column: 'readmitted', positive: '<30' });
+    expect(parseLabel('flag')).toEqual({ column: 'flag' });
   });
 });
