@@ -65,6 +65,8 @@ import {
   type OwnerRunInput,
   type OwnerRunResult,
   type RunSummary,
+  type RunPolicy,
+  policyProblems,
 } from '../lib/runs/index.ts';
 import { AIRLOCK_VERSION } from '../lib/version.ts';
 import { lanes } from './lanes.ts';
@@ -200,6 +202,8 @@ export interface AirlockAutomation {
     mapping: Record<string, string>;
     expert?: string;
     limits?: Partial<RunLimits>;
+    /** Settings of the room's policy for this run (`airlock run --policy`, its flags); checked like the Room tab's. */
+    policy?: Partial<RunPolicy>;
     onEvent?: (e: RunEvent) => void;
   }): Promise<RunSealedResult>;
   /** Opens a bundle with a room's key and starts a sandbox with its wheels installed (for measurements). */
@@ -227,12 +231,19 @@ async function runInRoom(
   id: string,
   bundle: OwnerRunInput['bundle'],
   mapping: Record<string, string>,
-  options: { limits?: Partial<RunLimits>; onEvent?: (e: RunEvent) => void; record?: boolean },
+  options: {
+    limits?: Partial<RunLimits>;
+    policy?: Partial<RunPolicy>;
+    onEvent?: (e: RunEvent) => void;
+    record?: boolean;
+  },
 ): Promise<OwnerRunResult> {
   const [room, identity] = await Promise.all([getRoom(id), roomIdentity(id)]);
   const policy = {
-    timeLimitSeconds: options.limits?.timeLimitMs ? options.limits.timeLimitMs / 1000 : room.policy.timeLimitSeconds,
-    maxOutputBytes: options.limits?.maxOutputBytes ?? room.policy.maxOutputBytes,
+    ...room.policy,
+    ...options.policy,
+    ...(options.limits?.timeLimitMs ? { timeLimitSeconds: options.limits.timeLimitMs / 1000 } : {}),
+    ...(options.limits?.maxOutputBytes ? { maxOutputBytes: options.limits.maxOutputBytes } : {}),
   };
   const result = await runBundle({
     room: { id, identity: identity.key, grants: room.grants, policy },
@@ -323,6 +334,8 @@ export function installAutomation(): void {
       return new Uint8Array(await (await streamToBlob(stream)).arrayBuffer());
     },
     async runSealed(req) {
+      const problems = policyProblems(req.policy ?? {});
+      if (problems.length) return { refused: problems.join('; '), refusal: 'policy' };
       // A room that trusts experts refuses any other signer, as its imports do.
       const { experts } = await getRoom(req.room);
       const sealed = {

@@ -12,12 +12,14 @@ import { benchSandbox } from './sandbox.ts';
 import { benchBundle } from './bundle.ts';
 import { benchData } from './data.ts';
 import { benchPage } from './page.ts';
+import { benchDisclosure } from './disclosure.ts';
 
 const sections: Record<string, (log: (s: string) => void) => Promise<BenchRow[]>> = {
   sandbox: benchSandbox,
   bundle: benchBundle,
   data: benchData,
   page: benchPage,
+  disclosure: benchDisclosure,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

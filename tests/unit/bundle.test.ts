@@ -427,7 +427,7 @@ describe('bad input: one-line errors naming the problem', () => {
   });
 
   test('a future format version', async () => {
-    expect(await refused(handMade({ manifest: (m) => (m.formatVersion = 2) }), 'future-format')).toContain(
+    expect(await refused(handMade({ manifest: (m) => (m.formatVersion = 3) }), 'future-format')).toContain(
       'update Airlock',
     );
   });

@@ -68,7 +68,12 @@ def _mock_column(kind, raw):
 
 
 class Table:
-    """A read-only table: `.columns`, `.types`, `len(t)`, `.column(name)`, `.rows()`."""
+    """A read-only table: `.columns`, `.types`, `len(t)`, `.column(name)`, `.rows()`.
+
+    `len(t)` is the number of rows this run has. `.held_out` is how many rows of the owner's table
+    the room's policy held back for the membership audit (docs/DISCLOSURE.md): they are not in the
+    table, in any form; only their number is known here.
+    """
 
     def __init__(self, name):
         known = tables()
@@ -79,6 +84,7 @@ class Table:
         if _host:
             meta = _host.describe(name)
             self._n = int(meta.rowCount)
+            self.held_out = int(meta.heldOut)
             self.columns = [str(c) for c in meta.columns]
             self.types = {str(c): str(t) for c, t in zip(meta.columns, meta.types)}
         else:
@@ -88,12 +94,14 @@ class Table:
                 self.columns = next(reader)
                 self._raw = list(reader)
             self._n = len(self._raw)
+            self.held_out = 0
 
     def __len__(self):
         return self._n
 
     def __repr__(self):
-        return f"<airlock.Table {self.name!r}: {self._n} rows, {len(self.columns)} columns>"
+        held = f" ({self.held_out} held back for the audit)" if self.held_out else ""
+        return f"<airlock.Table {self.name!r}: {self._n} rows{held}, {len(self.columns)} columns>"
 
     def column(self, name):
         """A column's values.

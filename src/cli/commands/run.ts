@@ -2,6 +2,9 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportError, exportRun } from '../../lib/receipt/index.ts';
+// The policy module alone: lib/runs' index also holds the browser-only run (the sandbox's worker).
+import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy } from '../../lib/runs/policy.ts';
+import type { GateCheck } from '../../lib/gate/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
 import { DIST, launchChromium, pickFiles, sandboxWarning, serveAppInMemory } from '../browser.ts';
 import { checkTarget, saveExport } from '../export.ts';
@@ -11,9 +14,15 @@ import { mustExist, readPassphrase, readSigningKey, readText } from '../keys.ts'
 /** Exit codes of `airlock run` beyond the common ones (docs/CLI.md). */
 export const RUN_EXIT = { badInput: 3, notebookFailed: 4, gateBlocked: 5, timeout: 6, notSaved: 7 } as const;
 
+/** The disclosure settings of the room's policy, as flags: `minCellCount` → `--min-cell-count`. */
+const POLICY_FLAGS = POLICY_FIELDS.filter((f) => f.key !== 'timeLimitSeconds' && f.key !== 'maxOutputBytes').map(
+  (f) => ({ field: f, flag: f.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) }),
+);
+
 const usage = `usage: airlock run (-i owner.key | --room-backup rooms.age [--room NAME] [--passphrase-file F])
                   --bundle model.airlock --table NAME=FILE [--table …] -o out/
                   [--timeout 600] [--max-output 50MB] [--expert expert.pub] [--approve [--sign owner_ed25519] [--force]] [--json]
+                  [--policy policy.json] [${POLICY_FLAGS.map((p) => `--${p.flag} N`).join('] [')}]
 
 Runs a bundle on local tables with the same built app and sandbox as the browser, in headless
 Chromium. Prints the notebook's output as it comes (each line marked "│ "), then the output gate's
@@ -26,9 +35,65 @@ The room is either key files (-i, the room's age key; --sign, its receipt key) o
 from the app's backup (--room-backup, with --room when it holds several): then the room's own
 policy, trusted experts and receipt key apply, as in the app. Its passphrase comes from
 --passphrase-file, AIRLOCK_PASSPHRASE, or the terminal.
+The outputs also pass the disclosure checks (docs/DISCLOSURE.md), held to the room's policy; for
+this run a JSON file of settings (--policy, keys as in the invitation's policy) or a flag per
+setting replaces the room's (defaults):
+  ${POLICY_FLAGS.map((p) => `--${p.flag} ${defaultOf(p.field.key)}`).join('  ')}
+A failed check blocks like any other (exit 5); --json lists every check with its figures, threshold,
+verdict and reason.
 Exit codes: 0 done, 1 failed, 2 usage, 3 bad input (bundle refused, table missing or unreadable),
 4 the notebook failed, 5 the gate blocked the outputs, 6 time limit, 7 the outputs could not be saved
 (nothing was written).`;
+
+function defaultOf(key: keyof RunPolicy): number {
+  return DEFAULT_POLICY[key];
+}
+
+/** The run's policy: the file's settings, then the flags'; checked as the Room tab checks them. */
+function readPolicy(values: Record<string, unknown>): Partial<RunPolicy> {
+  let policy: Partial<RunPolicy> = {};
+  if (typeof values.policy === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readText(values.policy, 'policy file'));
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(`--policy ${values.policy}: not JSON`, EXIT.usage);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new CliError(
+        `--policy ${values.policy}: write an object of settings, e.g. {"minCellCount": 10}`,
+        EXIT.usage,
+      );
+    policy = parsed as Partial<RunPolicy>;
+  }
+  for (const { field, flag } of POLICY_FLAGS) {
+    const v = values[flag];
+    if (typeof v !== 'string') continue;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${flag} ${v}: give a number`, EXIT.usage);
+    policy[field.key] = n;
+  }
+  const problems = policyProblems(policy);
+  if (problems.length) throw new CliError(`the policy: ${problems.join('; ')}`, EXIT.usage);
+  return policy;
+}
+
+const MARK = { passed: 'passed', failed: 'FAILED', 'not-applicable': 'n/a' } as const;
+
+/** The gate's checks as lines: one per check; what was measured, and for a failure why and what to do. */
+function checkLines(checks: GateCheck[]): string[] {
+  const out: string[] = [];
+  for (const c of checks) {
+    const head = `  ${MARK[c.verdict].padEnd(6)}  ${c.file ? `${c.file}  ` : ''}${c.title}`;
+    out.push(
+      `${head}${c.measured ? `: ${c.measured}` : ''}${c.threshold && c.verdict !== 'passed' ? `  (threshold: ${c.threshold})` : ''}`,
+    );
+    if (c.verdict !== 'passed') out.push(`          why: ${c.reason}`);
+    if (c.verdict === 'failed' && c.suggestion) out.push(`          do:  ${c.suggestion}`);
+  }
+  return out;
+}
 
 /** An export that cannot be saved ends the command with exit 7, nothing written. */
 function notSaved(e: unknown): never {
@@ -66,6 +131,8 @@ export const run: Command = {
         sign: { type: 'string' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
+        policy: { type: 'string' },
+        ...Object.fromEntries(POLICY_FLAGS.map((p) => [p.flag, { type: 'string' as const }])),
       },
       usage,
     );
@@ -85,9 +152,13 @@ export const run: Command = {
       if (!existsSync(file)) throw new CliError(`--table ${t}: ${file} not found`, RUN_EXIT.badInput);
       return { as: t.slice(0, eq), file };
     });
-    const timeLimitMs = Number(values.timeout ?? 600) * 1000;
+    const policy = readPolicy(values as Record<string, unknown>);
+    // --timeout and --max-output, else the policy file's, else the defaults.
+    const timeLimitMs = Number(values.timeout ?? policy.timeLimitSeconds ?? DEFAULT_POLICY.timeLimitSeconds) * 1000;
     if (!Number.isFinite(timeLimitMs) || timeLimitMs <= 0) throw new CliError('--timeout: give seconds', EXIT.usage);
-    const maxOutputBytes = values['max-output'] ? parseSize(values['max-output']) : 50 * 1024 * 1024;
+    const maxOutputBytes = values['max-output']
+      ? parseSize(values['max-output'])
+      : (policy.maxOutputBytes ?? DEFAULT_POLICY.maxOutputBytes);
     // The key file is read by the page, never by this process: its text is in no protocol message.
     mustExist(values.identity ?? backup!, values.identity ? 'identity file' : 'room backup');
     // The backup's passphrase reaches the page as a file Chromium reads itself (never in a protocol
@@ -188,13 +259,14 @@ export const run: Command = {
         if (e) throw new CliError(`${t.file}: ${e}`, RUN_EXIT.badInput);
       }
       result = await inPage<RunSealedResult>(
-        `async (files, { room, mapping, expert, limits, signInPage }) => {
+        `async (files, { room, mapping, expert, limits, policy, signInPage }) => {
           const r = await window.airlock.runSealed({
             room,
             bundle: new Uint8Array(await files[1].arrayBuffer()),
             mapping,
             expert,
             limits,
+            policy,
             onEvent: (e) => {
               if (e.type === 'log') window.__airlockLog(e.stream, e.text);
               else if (e.type === 'stage') window.__airlockLog('stage', e.stage);
@@ -218,11 +290,12 @@ export const run: Command = {
           room,
           mapping: Object.fromEntries(tables.map((t) => [t.as, t.as])),
           expert,
-          // Flags narrow the room's own policy; without them the room's applies.
+          // The flags and --policy replace the room's settings for this run; without them the room's apply.
           limits: {
-            ...(values.timeout ? { timeLimitMs } : {}),
-            ...(values['max-output'] ? { maxOutputBytes } : {}),
+            ...(values.timeout || policy.timeLimitSeconds ? { timeLimitMs } : {}),
+            ...(values['max-output'] || policy.maxOutputBytes ? { maxOutputBytes } : {}),
           },
+          policy,
           signInPage: !!(values.approve && !signer),
         },
       );
@@ -257,6 +330,7 @@ export const run: Command = {
         lines.push(
           `  ${f.path}  ${f.size} bytes  ${f.type}${f.problems.length ? `\n    ${f.problems.join('\n    ')}` : '  ok'}`,
         );
+      lines.push('checks:', ...checkLines(gate.checks));
     }
     let written: string[] = [];
     if (values.approve && code === EXIT.ok && (signer || result.signed)) {
@@ -300,6 +374,8 @@ export const run: Command = {
             message: report.message,
             signer: result.bundle!.signer,
             tripwires: report.tripwires,
+            policy: result.receipt?.policy,
+            ...(result.receipt?.holdout ? { holdout: result.receipt.holdout } : {}),
             gate,
             written,
             logs: report.logs,

@@ -8,12 +8,33 @@ import { mustExist, readRecipient, readSigningKey, readText } from '../keys.ts';
 const usage = `usage: airlock seal --to <age1…|invitation.json> --notebook train.ipynb --wheel dist/x.whl [--wheel …]
                    --sign ~/.ssh/id_ed25519 -o model.airlock
                    [--name N] [--version V] [--output model.json …] [--table name …] [--reply-to age1…]
+                   [--inference module:function --label column[=positive]] [--aggregate counts.csv …]
 
 Seals a notebook and wheels into a bundle that only the owner's room key opens, signed with your
 OpenSSH Ed25519 key (signature namespace "airlock"). --output declares the files the notebook will
 write (none declared: any file in the output folder may be written); --table the tables it reads.
 --reply-to names your own age recipient: the owner may then encrypt the outputs so only you can read
-them. --name defaults to the notebook's name, --version to 0.1.0.`;
+them. --name defaults to the notebook's name, --version to 0.1.0.
+--inference names the function that scores a table with the model, called as function(table,
+model_dir) and returning one probability of the positive label per row; --label the column it
+predicts, and for a text column its positive value (readmitted=<30). With both, the owner's run
+can audit the model for membership inference (docs/DISCLOSURE.md). --aggregate declares an output
+that is a table of counts or aggregates: the owner's gate must read it as one.`;
+
+/** `module.path:function` → its parts. */
+export function parseInference(v: string): { module: string; function: string } {
+  const i = v.lastIndexOf(':');
+  if (i < 1 || i === v.length - 1)
+    throw new CliError(`--inference ${v}: write module:function (e.g. readmit.model:predict)`, EXIT.usage);
+  return { module: v.slice(0, i), function: v.slice(i + 1) };
+}
+
+/** `column` or `column=positive value` (split at the first "="). */
+export function parseLabel(v: string): { column: string; positive?: string } {
+  const i = v.indexOf('=');
+  if (i === 0 || !v) throw new CliError(`--label ${v}: write column or column=positive-value`, EXIT.usage);
+  return i < 0 ? { column: v } : { column: v.slice(0, i), positive: v.slice(i + 1) };
+}
 
 export const seal: Command = {
   name: 'seal',
@@ -32,6 +53,9 @@ export const seal: Command = {
         name: { type: 'string' },
         version: { type: 'string' },
         'reply-to': { type: 'string' },
+        inference: { type: 'string' },
+        label: { type: 'string' },
+        aggregate: { type: 'string', multiple: true },
         o: { type: 'string', short: 'o' },
       },
       usage,
@@ -39,6 +63,10 @@ export const seal: Command = {
     if (values.help) return (out(usage), EXIT.ok);
     for (const k of ['to', 'notebook', 'sign', 'o'] as const)
       if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
+    const inference = values.inference ? parseInference(values.inference) : undefined;
+    const label = values.label !== undefined ? parseLabel(values.label) : undefined;
+    if (label && !inference)
+      throw new CliError('--label needs --inference: the audit scores rows through the entry point', EXIT.usage);
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
     // The cipher threads load while the files are read and hashed.
@@ -67,6 +95,9 @@ export const seal: Command = {
           outputs: values.output,
           tables: values.table,
           ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
+          ...(inference ? { inference } : {}),
+          ...(label ? { label } : {}),
+          ...(values.aggregate?.length ? { aggregates: values.aggregate } : {}),
         },
         { lanes: threads.lanes },
       );

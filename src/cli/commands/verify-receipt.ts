@@ -11,7 +11,8 @@ const usage = `usage: airlock verify-receipt <receipt.json> [--sig receipt.json.
 
 Checks a run receipt's SSH signature (namespace "airlock-receipt") and that it was signed by the owner
 it names; with --owner, that this owner is the one you expect. Prints what ran on what and what came
-out. --outputs DIR also checks the files: every output the receipt lists must be in DIR with its size
+out, the room's policy, the rows held back for the membership audit, and every check of the gate
+with its measure, threshold and verdict (and the owner's reason if it was overridden). --outputs DIR also checks the files: every output the receipt lists must be in DIR with its size
 and SHA-256, and any other file there is reported. The signature check with OpenSSH:
   ssh-keygen -Y verify -f allowed_signers -I owner -n airlock-receipt -s receipt.json.sig < receipt.json
 Exit codes: 0 verified, 1 the receipt is not valid, 2 usage; with --outputs, 3 an output is missing
@@ -60,7 +61,20 @@ export const verifyReceiptCommand: Command = {
           ...r.tables.map((t) => `table     ${t.as} ← ${t.name}: ${t.rows} rows, fingerprint ${t.fingerprint}`),
           `ran       ${r.started} → ${r.ended} on Airlock ${r.software.airlock}, Pyodide ${r.software.pyodide}`,
           ...r.outputs.map((o) => `output    ${o.path}  ${o.size} bytes  sha256 ${o.sha256}`),
+          `policy    ${Object.entries(r.policy ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+          ...(r.holdout
+            ? [
+                `held out  ${r.holdout.tables.map((t) => `${t.heldOut} of ${t.rows} rows of ${t.as}`).join(', ')} for the membership audit (share ${r.holdout.share}, seed ${r.holdout.seed})`,
+              ]
+            : []),
           `gate      ${r.gate.pass ? 'passed' : r.gate.overridden ? 'failed, overridden by the owner' : 'failed'}${r.gate.problems.length ? `: ${r.gate.problems.join('; ')}` : ''}`,
+          ...(r.gate.overridden && r.gate.reason ? [`override  the owner's reason: ${r.gate.reason}`] : []),
+          ...(r.gate.checks ?? []).map(
+            (c) =>
+              `check     ${c.verdict.padEnd(14)} ${c.file ? `${c.file}  ` : ''}${c.title}${c.measured ? `: ${c.measured}` : ''}${c.threshold ? `  (threshold: ${c.threshold})` : ''}`,
+          ),
           `signed by ${r.owner.fingerprint}${values.owner ? ' (the owner you expect)' : ' — check this fingerprint with the owner'}`,
           ...(files
             ? [

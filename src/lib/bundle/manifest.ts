@@ -7,7 +7,16 @@ import { hiddenCharacter, visibleText } from '../text/index.ts';
 import { BundleError } from './errors.ts';
 
 export const FORMAT = 'airlock-bundle';
-export const FORMAT_VERSION = 1;
+/**
+ * The newest format this Airlock reads. Format 2 adds `label` and `aggregates` (the disclosure
+ * checks, docs/DISCLOSURE.md); a bundle that uses neither is written as format 1, which Airlock
+ * 0.2 reads too.
+ */
+export const FORMAT_VERSION = 2;
+/** The format a manifest needs: 2 only when it uses a field format 1 does not have. */
+export function formatVersionFor(m: Pick<Manifest, 'label' | 'aggregates'>): number {
+  return m.label || m.aggregates?.length ? 2 : 1;
+}
 
 export interface FileRef {
   /** Path inside the archive. */
@@ -34,6 +43,13 @@ export interface Manifest {
   tables: string[];
   /** Optional: a function that scores a table with an approved model. */
   inference?: { module: string; function: string };
+  /**
+   * Format 2, optional: the column the model predicts, and for a text column the value that counts
+   * as positive (`readmitted=<30`); with `inference`, the owner's membership audit can run.
+   */
+  label?: { column: string; positive?: string };
+  /** Format 2, optional: outputs that are tables of counts or aggregates (the table checks must read them). */
+  aggregates?: string[];
 }
 
 const bad = (why: string) => new BundleError('bad-manifest', `the bundle's manifest is invalid: ${why}`);
@@ -82,7 +98,7 @@ function fileRef(v: unknown, what: string, dir: string, ext: string): FileRef {
  * A list of names: `outputs` must be files the owner can save (receipt/export.ts: plain relative
  * paths, no dot-files, no receipt or reserved names), `tables` plain visible names.
  */
-function names(v: unknown, what: 'outputs' | 'tables'): string[] {
+function names(v: unknown, what: 'outputs' | 'tables' | 'aggregates'): string[] {
   if (v === undefined) return [];
   if (
     !Array.isArray(v) ||
@@ -91,8 +107,8 @@ function names(v: unknown, what: 'outputs' | 'tables'): string[] {
     throw bad(`${what} must be a list of plain names`);
   for (const x of v as string[]) {
     visible(x, `${what} entry`);
-    const p = what === 'outputs' ? outputNameProblem(x) : undefined;
-    if (p) throw bad(`outputs entry "${x}" ${p.why}`);
+    const p = what !== 'tables' ? outputNameProblem(x) : undefined;
+    if (p) throw bad(`${what} entry "${x}" ${p.why}`);
   }
   return v as string[];
 }
@@ -110,6 +126,8 @@ const KEYS = new Set([
   'tables',
   'inference',
 ]);
+/** Fields format 2 adds. */
+const KEYS_2 = new Set(['label', 'aggregates']);
 
 /**
  * Parses and checks manifest bytes.
@@ -131,8 +149,9 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       `the bundle uses format ${m.formatVersion}; this Airlock reads format ${FORMAT_VERSION}: update Airlock`,
     );
   }
-  if (m.formatVersion < 1) throw bad('formatVersion must be 1');
-  for (const k of Object.keys(m)) if (!KEYS.has(k)) throw bad(`unknown field "${k.slice(0, 40)}"`);
+  if (m.formatVersion < 1) throw bad('formatVersion must be 1 or 2');
+  for (const k of Object.keys(m))
+    if (!KEYS.has(k) && !(m.formatVersion >= 2 && KEYS_2.has(k))) throw bad(`unknown field "${k.slice(0, 40)}"`);
   if (typeof m.name !== 'string' || !NAME.test(m.name))
     throw bad('name must be 1-100 letters, digits, ".", "_" or "-"');
   if (typeof m.version !== 'string' || !VERSION.test(m.version)) throw bad('version must look like 1.2.3');
@@ -159,6 +178,27 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (!inference.module.split('.').every((part) => IDENTIFIER.test(part)) || !IDENTIFIER.test(inference.function))
       throw bad('inference needs a Python module path (a.b.c) and a function name');
   }
+  const label = m.label as Manifest['label'];
+  if (label !== undefined) {
+    if (
+      !label ||
+      typeof label !== 'object' ||
+      typeof label.column !== 'string' ||
+      !label.column ||
+      label.column.length > 200
+    )
+      throw bad('label needs a column name');
+    if (
+      label.positive !== undefined &&
+      (typeof label.positive !== 'string' || !label.positive || label.positive.length > 200)
+    )
+      throw bad('label.positive must be a value of the label column');
+    for (const k of Object.keys(label))
+      if (k !== 'column' && k !== 'positive') throw bad(`unknown field "label.${k.slice(0, 40)}"`);
+    visible(label.column, 'label.column');
+    if (label.positive !== undefined) visible(label.positive, 'label.positive');
+  }
+  const aggregates = names(m.aggregates, 'aggregates');
   const manifest: Manifest = {
     format: FORMAT,
     formatVersion: m.formatVersion,
@@ -175,7 +215,14 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     outputs: names(m.outputs, 'outputs'),
     tables: names(m.tables, 'tables'),
     ...(inference ? { inference: { module: inference.module, function: inference.function } } : {}),
+    ...(label
+      ? { label: { column: label.column, ...(label.positive !== undefined ? { positive: label.positive } : {}) } }
+      : {}),
+    ...(aggregates.length ? { aggregates } : {}),
   };
+  if (manifest.outputs.length)
+    for (const a of aggregates)
+      if (!manifest.outputs.includes(a)) throw bad(`aggregates entry "${a}" is not among the declared outputs`);
   const paths = [manifest.notebook.path, ...manifest.wheels.map((w) => w.path)];
   if (new Set(paths).size !== paths.length) throw bad('a file is listed twice');
   return manifest;

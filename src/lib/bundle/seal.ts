@@ -18,7 +18,7 @@ import {
   type SshPrivateKey,
 } from '../crypto/index.ts';
 import { BundleError } from './errors.ts';
-import { FORMAT, FORMAT_VERSION, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
+import { FORMAT, formatVersionFor, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
 import { readZip, zipPieces, ZipError } from '../zip/index.ts';
 
 /** SSH signature namespace: a signature made for Airlock cannot be replayed as another tool's. */
@@ -41,6 +41,10 @@ export interface SealInput {
   outputs?: string[];
   tables?: string[];
   inference?: { module: string; function: string };
+  /** The column the model predicts (and a text column's positive value): with `inference`, the owner can audit membership. */
+  label?: { column: string; positive?: string };
+  /** Outputs that are tables of counts or aggregates. */
+  aggregates?: string[];
   /** The expert's own age recipient, so the owner can encrypt the outputs to them. */
   replyTo?: string;
   created?: Date;
@@ -98,7 +102,7 @@ export async function sealBundle(
   ];
   const makeManifest = (sha256: string[]): Manifest => ({
     format: FORMAT,
-    formatVersion: FORMAT_VERSION,
+    formatVersion: formatVersionFor(input),
     name: input.name,
     version: input.version,
     created: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -112,6 +116,8 @@ export async function sealBundle(
     outputs: input.outputs ?? [],
     tables: input.tables ?? [],
     ...(input.inference ? { inference: input.inference } : {}),
+    ...(input.label ? { label: input.label } : {}),
+    ...(input.aggregates?.length ? { aggregates: input.aggregates } : {}),
   });
   try {
     // The same checks the owner's side will apply, before any work: only the hashes are unknown yet.

@@ -6,6 +6,7 @@
  */
 import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
 import { ReviewLimitError, ReviewMeter, type ReviewBudget } from './budget.ts';
+import { reviewDisclosure, type DisclosurePolicy } from './disclosure.ts';
 import { buildLeakIndex, scanOutput, type LeakHit, type LeakIndex } from './leak.ts';
 
 /** Formats that are data, not code. Pickle and its kin run code on whoever loads them. */
@@ -78,8 +79,15 @@ export interface GateReport {
   /** True when nothing blocks the export. */
   pass: boolean;
   indexedColumns: LeakIndex['columns'];
-  /** What the review cost, and why it stopped early if it did. */
-  review: { ms: number; inflatedBytes: number; scannedBytes: number; entries: number; stopped?: string };
+  /** What the review cost, and why it stopped early if it did; `disclosureMs`: the disclosure checks' share. */
+  review: {
+    ms: number;
+    inflatedBytes: number;
+    scannedBytes: number;
+    entries: number;
+    stopped?: string;
+    disclosureMs?: number;
+  };
 }
 
 export interface GatePolicy {
@@ -93,7 +101,15 @@ export interface GatePolicy {
    * review counts inside the run's time limit. Past it, what is not reviewed blocks.
    */
   deadline?: number;
+  /**
+   * The disclosure checks (docs/DISCLOSURE.md) and the rows the notebook saw, which they compare
+   * the outputs with; absent: only the checks above.
+   */
+  disclosure?: DisclosurePolicy & { tables: SandboxTable[] };
 }
+
+/** Ids of the checks that ask whether an output discloses something about people (beside the leak scan). */
+export const DISCLOSURE_CHECKS = ['small-cells', 'differencing', 'dominance', 'rows', 'params', 'membership'] as const;
 
 function typeOf(path: string, bytes: Uint8Array): string {
   const ext = path.includes('.') ? path.split('.').pop()!.toLowerCase() : '';
@@ -173,6 +189,14 @@ export function reviewOutputs(
     return check;
   });
   const checks: GateCheck[] = files.flatMap((f) => fileChecks(f, policy, declared));
+  let disclosureMs: number | undefined;
+  if (policy.disclosure) {
+    // Its own meter (the leak scan's byte budgets stay the leak scan's), under the same deadline.
+    const { tables, ...rules } = policy.disclosure;
+    const d = reviewDisclosure(outputs, tables, rules, new ReviewMeter(policy.review, policy.deadline));
+    checks.push(...d.checks);
+    disclosureMs = d.ms;
+  }
   checks.push(
     tripwires.length
       ? {
@@ -199,7 +223,10 @@ export function reviewOutputs(
     checks,
     files,
     tripwires,
-    pass: files.every((f) => f.problems.length === 0) && tripwires.length === 0,
+    pass:
+      files.every((f) => f.problems.length === 0) &&
+      tripwires.length === 0 &&
+      checks.every((c) => c.verdict !== 'failed'),
     indexedColumns: index.columns,
     review: {
       ms: performance.now() - t0,
@@ -207,8 +234,29 @@ export function reviewOutputs(
       scannedBytes: meter.scanned,
       entries: meter.entries,
       ...(stopped ? { stopped } : {}),
+      ...(disclosureMs !== undefined ? { disclosureMs } : {}),
     },
   };
+}
+
+/** Adds a check made after the review (the membership audit) to a report; a failed one blocks. */
+export function addGateCheck(report: GateReport, check: GateCheck): GateReport {
+  const checks = [...report.checks.filter((c) => !(c.id === check.id && c.file === check.file)), check];
+  return { ...report, checks, pass: report.pass && check.verdict !== 'failed' };
+}
+
+/** Every reason the gate blocks, one line each: the files' problems, then the failed disclosure checks. */
+export function gateProblems(report: Pick<GateReport, 'files' | 'checks'>): string[] {
+  const disclosure = new Set<string>(DISCLOSURE_CHECKS);
+  return [
+    ...report.files.flatMap((f) => f.problems),
+    ...(report.checks ?? [])
+      .filter((c) => c.verdict === 'failed' && disclosure.has(c.id))
+      .map(
+        (c) =>
+          `${c.file ? `${c.file}: ` : ''}${c.title}: ${c.measured ?? c.reason} (threshold: ${c.threshold ?? 'none'})`,
+      ),
+  ];
 }
 
 /** The checks of one file, in words: what the FileCheck's flags and problems mean. */

@@ -12,6 +12,10 @@ export interface TypedArrayRef {
   type: ElementType;
   little: boolean;
   body: Uint8Array;
+  /** The declared shape, when the header gives one (the row check reads 2-D arrays by rows). */
+  shape?: number[];
+  /** NumPy's `fortran_order`: the last index varies slowest. */
+  fortran?: boolean;
 }
 
 const NPY_TYPES: Record<string, ElementType> = {
@@ -40,7 +44,23 @@ export function parseNpy(b: Uint8Array): TypedArrayRef | null {
   if (!m) return null;
   const type = NPY_TYPES[`${m[2]}${m[3]}`];
   if (!type) return null;
-  return { name: 'npy', type, little: m[1] !== '>', body: b.subarray(start + hlen) };
+  const shape = /'shape':\s*\(([\d\s,]*)\)/.exec(header)?.[1];
+  return {
+    name: 'npy',
+    type,
+    little: m[1] !== '>',
+    body: b.subarray(start + hlen),
+    ...(shape !== undefined
+      ? {
+          shape: shape
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+            .map(Number),
+        }
+      : {}),
+    fortran: /'fortran_order':\s*True/.test(header),
+  };
 }
 
 const ST_TYPES: Record<string, ElementType> = {
@@ -61,7 +81,7 @@ export function parseSafetensors(b: Uint8Array): TypedArrayRef[] | null {
   if (b.length < 10) return null;
   const len = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
   if (b[4] || b[5] || b[6] || b[7] || 8 + len > b.length || b[8] !== 0x7b /* { */) return null;
-  let header: Record<string, { dtype?: string; data_offsets?: [number, number] }>;
+  let header: Record<string, { dtype?: string; data_offsets?: [number, number]; shape?: unknown }>;
   try {
     header = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + len)));
   } catch {
@@ -74,7 +94,11 @@ export function parseSafetensors(b: Uint8Array): TypedArrayRef[] | null {
     const type = ST_TYPES[t.dtype ?? ''];
     const [s, e] = t.data_offsets;
     if (!type || !(s >= 0 && e >= s && e <= data.length)) continue;
-    out.push({ name, type, little: true, body: data.subarray(s, e) });
+    const shape =
+      Array.isArray(t.shape) && t.shape.every((x) => Number.isSafeInteger(x) && x >= 0)
+        ? (t.shape as number[])
+        : undefined;
+    out.push({ name, type, little: true, body: data.subarray(s, e), ...(shape ? { shape } : {}) });
   }
   return out;
 }

@@ -10,6 +10,7 @@ export {
   RECEIPT_VERSION,
   type Receipt,
   type ReceiptBody,
+  type ReceiptCheck,
 } from './receipt.ts';
 export {
   planExport,

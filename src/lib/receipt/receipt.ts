@@ -18,18 +18,48 @@ export const RECEIPT_FORMAT = 'airlock-receipt';
 export const RECEIPT_VERSION = 1;
 export const RECEIPT_NAMESPACE = 'airlock-receipt';
 
+/** One check of the gate as the receipt records it (lib/gate GateCheck without its advice). */
+export interface ReceiptCheck {
+  id: string;
+  file?: string;
+  title: string;
+  verdict: 'passed' | 'failed' | 'not-applicable';
+  measured?: string;
+  threshold?: string;
+  reason: string;
+  figures?: Record<string, number | string | boolean>;
+}
+
+/**
+ * Version 1, extended compatibly: `policy` holds every setting of the room's policy, and `holdout`,
+ * `gate.checks` are present when the run had them (docs/RECEIPT.md). A reader of the first receipts
+ * ignores them; this one reads both.
+ */
 export interface Receipt {
   format: typeof RECEIPT_FORMAT;
   version: number;
   bundle: { name: string; version: string; manifestSha256: string; signer: string };
   tables: Array<{ name: string; as: string; fingerprint: string; rows: number }>;
   software: { airlock: string; pyodide: string };
-  policy: { timeLimitSeconds: number; maxOutputBytes: number };
+  /** The room's policy for the run: the time limit and output cap, and the disclosure thresholds. */
+  policy: { timeLimitSeconds: number; maxOutputBytes: number; [setting: string]: number };
+  /** The rows held back for the membership audit: the seed draws them again (docs/DISCLOSURE.md). */
+  holdout?: { seed: string; share: number; tables: Array<{ as: string; rows: number; heldOut: number }> };
   started: string;
   ended: string;
   outputs: Array<{ path: string; sha256: string; size: number }>;
-  /** `reason`: the owner's words for exporting what the gate blocked (only when `overridden`). */
-  gate: { pass: boolean; overridden: boolean; reason?: string; problems: string[]; tripwires: string[] };
+  /**
+   * `reason`: the owner's words for exporting what the gate blocked (only when `overridden`);
+   * `checks`: every check with its figures.
+   */
+  gate: {
+    pass: boolean;
+    overridden: boolean;
+    reason?: string;
+    problems: string[];
+    tripwires: string[];
+    checks?: ReceiptCheck[];
+  };
   owner: { fingerprint: string; publicKey: string };
 }
 

@@ -8,7 +8,7 @@
 import { Encrypter } from 'age-encryption';
 import { zipSync } from 'fflate';
 import type { SshPrivateKey } from '../crypto/index.ts';
-import type { GateReport } from '../gate/index.ts';
+import { gateProblems, type GateReport } from '../gate/index.ts';
 import type { OutputFile, RunStatus } from '../sandbox/index.ts';
 import { ExportError, RECEIPT_FILES } from './export.ts';
 import { signReceipt, signReceiptWith, type Receipt, type ReceiptBody } from './receipt.ts';
@@ -16,7 +16,7 @@ import { signReceipt, signReceiptWith, type Receipt, type ReceiptBody } from './
 /** What an export needs of a finished run (lib/runs' OwnerRun is one). */
 export interface RunToExport {
   report: { status: RunStatus; outputs: OutputFile[] };
-  gate: Pick<GateReport, 'pass' | 'files' | 'tripwires'> | null;
+  gate: (Pick<GateReport, 'pass' | 'files' | 'tripwires'> & Partial<Pick<GateReport, 'checks'>>) | null;
   /** Everything the receipt says but the export's own part. */
   receipt: Omit<ReceiptBody, 'outputs' | 'gate'>;
   bundle: { name: string; version: string };
@@ -77,8 +77,22 @@ export async function exportRun(
       pass: gate.pass,
       overridden: !gate.pass,
       ...(gate.pass ? {} : { reason: reason! }),
-      problems: gate.files.flatMap((f) => f.problems),
+      problems: gateProblems({ files: gate.files, checks: gate.checks ?? [] }),
       tripwires: gate.tripwires.map((t) => t.name),
+      ...(gate.checks
+        ? {
+            checks: gate.checks.map((c) => ({
+              id: c.id,
+              ...(c.file !== undefined ? { file: c.file } : {}),
+              title: c.title,
+              verdict: c.verdict,
+              ...(c.measured !== undefined ? { measured: c.measured } : {}),
+              ...(c.threshold !== undefined ? { threshold: c.threshold } : {}),
+              reason: c.reason,
+              ...(c.figures ? { figures: c.figures } : {}),
+            })),
+          }
+        : {}),
     },
   };
   const signed =

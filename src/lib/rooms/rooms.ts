@@ -95,7 +95,8 @@ function view(r: RoomRecord): Room {
     receiptFingerprint: fingerprint(r.receiptPublicKey),
     receiptPublicKey: formatPublicKey(r.receiptPublicKey, 'airlock-receipt'),
     backedUp: !!r.backup,
-    policy: { ...r.policy },
+    // A room stored before a setting existed takes its default.
+    policy: { ...DEFAULT_POLICY, ...r.policy },
     experts: r.experts.map((e) => ({ ...e })),
     grants: [...r.grants],
   };
@@ -396,7 +397,7 @@ export async function deleteRoom(id: string): Promise<{ bundles: number; runs: n
 }
 
 export async function setPolicy(id: string, policy: Partial<RoomPolicy>): Promise<Room> {
-  const next = { ...(await record(id)).policy, ...policy };
+  const next = { ...DEFAULT_POLICY, ...(await record(id)).policy, ...policy };
   const problems = policyProblems(next);
   if (problems.length) throw new RoomError('bad-input', problems.join('; '));
   const r = (await updateRoomRecord(id, (x) => ({ ...x, policy: next })))!;
@@ -506,7 +507,7 @@ export async function deleteOwnerTable(name: string): Promise<void> {
 }
 
 /** The room's invitation: what the expert may know (docs/INVITATION.md), and the key receipts are signed with. */
-export type RoomInvitation = Invitation & { owner: string };
+export type RoomInvitation = Omit<Invitation, 'policy'> & { policy: RoomPolicy; owner: string };
 
 /**
  * The invitation for a room: its recipient, policy and trusted expert, and the tables granted to it
@@ -530,6 +531,8 @@ export async function roomInvitation(id: string, stats: Record<string, string[]>
       policy: r.policy,
       ...(r.experts[0] ? { expert: r.experts[0].fingerprint } : {}),
     }),
+    // The whole policy, disclosure thresholds included: the expert sees what the outputs must pass.
+    policy: { ...DEFAULT_POLICY, ...r.policy },
     owner: formatPublicKey(r.receiptPublicKey, 'airlock-receipt'),
   };
   await appendAudit(

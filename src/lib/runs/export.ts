@@ -14,6 +14,22 @@ export async function exportOwnerRun(
 ): Promise<ExportedRun> {
   const exported = await exportRun(run, signer, options);
   const { gate } = exported.receipt;
+  if (gate.overridden) {
+    // The override is for this run only; the log says which checks it set aside, and why.
+    await appendAudit(
+      'gate.overridden',
+      {
+        bundle: `${run.bundle.name}@${run.bundle.version}`,
+        reason: gate.reason ?? '',
+        failed: (gate.checks ?? [])
+          .filter((c) => c.verdict === 'failed')
+          .map((c) => (c.file ? `${c.file}: ${c.id}` : c.id))
+          .join(', '),
+        problems: gate.problems.length,
+      },
+      run.room,
+    );
+  }
   for (const o of exported.receipt.outputs) {
     await appendAudit(
       'output.exported',

@@ -21,4 +21,15 @@ export {
   type RunDetails,
 } from './store.ts';
 export { inferenceRun, scoreTable, INFERENCE_CELL } from './inference.ts';
+export {
+  heldRows,
+  complement,
+  subsetTable,
+  seededRandom,
+  draw,
+  MIN_HELD,
+  AUDIT_ROWS,
+  type HoldoutRecord,
+} from './holdout.ts';
+export { auditMembership, labelsOf, parseScores } from './audit.ts';
 export { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy, type PolicyField } from './policy.ts';

@@ -11,11 +11,13 @@
 import { appendAudit } from '../audit/index.ts';
 import { openBundle, openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { listTables, loadTable } from '../data/index.ts';
-import { reviewOutputs, type GateReport } from '../gate/index.ts';
+import { addGateCheck, gateProblems, membershipCheck, reviewOutputs, type GateReport } from '../gate/index.ts';
 import type { ReceiptBody } from '../receipt/index.ts';
-import { runNotebook, type PyodideAssets, type RunReport, type RunEvent } from '../sandbox/index.ts';
+import { runNotebook, type PyodideAssets, type RunReport, type RunEvent, type SandboxTable } from '../sandbox/index.ts';
 import { prepareWheels } from '../wheel/index.ts';
 import { AIRLOCK_VERSION } from '../version.ts';
+import { auditMembership } from './audit.ts';
+import { complement, heldRows, newSeed, subsetTable, type HoldoutRecord } from './holdout.ts';
 import { saveRun } from './store.ts';
 
 import type { RunPolicy } from './policy.ts';
@@ -70,6 +72,8 @@ export interface OwnerRun {
   report: RunReport;
   /** The gate's review of the outputs; null when the notebook did not finish. */
   gate: GateReport | null;
+  /** The rows held back for the membership audit (the receipt records the same). */
+  holdout?: HoldoutRecord;
   /** Everything the receipt says but the export's own part (outputs' hashes and the gate's verdict). */
   receipt: Omit<ReceiptBody, 'outputs' | 'gate'>;
 }
@@ -133,8 +137,28 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     }
     // The sandbox takes its copy of the tables (their buffers are transferred); the gate needs its own.
     const load = () => Promise.all(tables.map((t) => loadTable(t.name, t.as)));
-    const [mounted, forGate] = await Promise.all([load(), load()]);
-    return { b, tables, mounted, forGate };
+    const { inference, label } = b.manifest;
+    const share = input.room.policy.holdout;
+    if (!(share > 0 && inference && label)) {
+      const [mounted, forGate] = await Promise.all([load(), load()]);
+      return { b, tables, mounted, forGate, seen: forGate };
+    }
+    // The membership audit's rows are held back from every table: the notebook gets the rest, in
+    // new arrays that hold nothing of the held rows (holdout.ts).
+    const full = await load();
+    const seed = newSeed();
+    const split = full.map((t) => {
+      const held = heldRows(seed, t.name, t.rowCount, share);
+      return { held, visible: complement(t.rowCount, held) };
+    });
+    const mounted = full.map((t, i) => subsetTable(t, split[i]!.visible, { heldOut: split[i]!.held.length }));
+    const seen = full.map((t, i) => subsetTable(t, split[i]!.visible));
+    const holdout: HoldoutRecord = {
+      seed,
+      share,
+      tables: full.map((t, i) => ({ as: t.name, rows: t.rowCount, heldOut: split[i]!.held.length })),
+    };
+    return { b, tables, mounted, forGate: full, seen, split, holdout };
   })();
   plan.catch(() => {});
 
@@ -162,7 +186,7 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
       if (e instanceof Refused) return { ok: false, refused: e.refusal };
       throw e;
     }
-    const { b, tables, forGate } = planned;
+    const { b, tables, forGate, seen } = planned;
     const bundle = {
       ...('key' in source ? { key: source.key } : {}),
       name: b.manifest.name,
@@ -175,13 +199,15 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     };
     if (input.record) await appendAudit('run.started', { bundle: `${bundle.name}@${bundle.version}` }, input.room.id);
     const report = await running;
-    // The review counts inside the run's time limit: whatever the notebook left of it.
+    // The review, and the membership audit after it, count inside the run's time limit: whatever
+    // the notebook left of it.
+    const deadline = performance.now() + timeLimitMs - report.totalMs;
     if (report.status === 'ok') {
       input.onEvent?.({ type: 'review' });
       // One task's pause, so a page shows "reviewing outputs" before the (synchronous) review starts.
       await new Promise((r) => setTimeout(r, 0));
     }
-    const gate =
+    let gate =
       report.status === 'ok'
         ? reviewOutputs(
             report.outputs,
@@ -189,11 +215,20 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
             {
               maxOutputBytes: policy.maxOutputBytes,
               declared: b.manifest.outputs,
-              deadline: performance.now() + timeLimitMs - report.totalMs,
+              deadline,
+              disclosure: {
+                minCellCount: policy.minCellCount,
+                dominance: policy.dominance,
+                pRatio: policy.pRatio,
+                maxParamsPerRow: policy.maxParamsPerRow,
+                ...(b.manifest.aggregates ? { aggregates: b.manifest.aggregates } : {}),
+                tables: seen,
+              },
             },
             report.tripwires,
           )
         : null;
+    if (gate) gate = addGateCheck(gate, await membership(input, planned, report, deadline, stop.signal));
     const ended = new Date();
     const run: OwnerRun = {
       room: input.room.id,
@@ -202,11 +237,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
       tables,
       report,
       gate,
+      ...(planned.holdout ? { holdout: planned.holdout } : {}),
       receipt: {
         bundle: { name: bundle.name, version: bundle.version, manifestSha256: bundle.manifestSha256, signer: b.signer },
         tables,
         software: { ...SOFTWARE, pyodide: report.pyodideVersion ?? SOFTWARE.pyodide },
         policy: { ...policy },
+        ...(planned.holdout ? { holdout: planned.holdout } : {}),
         started: started.toISOString(),
         ended: ended.toISOString(),
       },
@@ -216,6 +253,75 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
   } finally {
     input.signal?.removeEventListener('abort', abort);
   }
+}
+
+/**
+ * The gate's membership row: the audit, when the bundle can be audited and rows were held back;
+ * otherwise why not, in a sentence.
+ */
+async function membership(
+  input: OwnerRunInput,
+  planned: {
+    b: {
+      manifest: { inference?: { module: string; function: string }; label?: { column: string; positive?: string } };
+      wheels: Array<{ filename: string; bytes: Uint8Array }>;
+    };
+    forGate: SandboxTable[];
+    split?: Array<{ held: Int32Array; visible: Int32Array }>;
+    holdout?: HoldoutRecord;
+  },
+  report: RunReport,
+  deadline: number,
+  signal: AbortSignal,
+) {
+  const policy = input.room.policy;
+  const { inference, label } = planned.b.manifest;
+  if (!inference || !label)
+    return membershipCheck(
+      {
+        notApplicable: `the bundle declares no ${inference ? 'label' : 'inference entry point'}, so the model's answers could not be audited`,
+        suggestion:
+          'ask the expert to seal with --inference module:function --label column so the model can be audited',
+      },
+      policy.maxMembershipAuc,
+    );
+  if (!(policy.holdout > 0))
+    return membershipCheck(
+      { notApplicable: "the room's policy holds no rows back (holdout 0)" },
+      policy.maxMembershipAuc,
+    );
+  if (!report.outputs.length)
+    return membershipCheck({ notApplicable: 'the run wrote no model to audit' }, policy.maxMembershipAuc);
+  const i = planned.forGate.findIndex((t) => t.columns.some((c) => c.name === label.column));
+  if (i < 0)
+    return membershipCheck(
+      { error: `the bundle's label column "${label.column}" is in none of the tables it reads` },
+      policy.maxMembershipAuc,
+    );
+  const split = planned.split?.[i];
+  if (!split?.held.length)
+    return membershipCheck(
+      {
+        notApplicable: `the table "${planned.forGate[i]!.name}" is too small to hold back enough rows to measure anything`,
+      },
+      policy.maxMembershipAuc,
+    );
+  return auditMembership({
+    seed: planned.holdout!.seed,
+    table: planned.forGate[i]!,
+    held: split.held,
+    visible: split.visible,
+    label,
+    entry: inference,
+    wheels: planned.b.wheels,
+    outputs: report.outputs,
+    assets: input.assets,
+    timeLimitMs: deadline - performance.now(),
+    maxOutputBytes: policy.maxOutputBytes,
+    maxAuc: policy.maxMembershipAuc,
+    signal,
+    ...(input.onEvent ? { onEvent: input.onEvent } : {}),
+  });
 }
 
 async function record(room: string, run: OwnerRun): Promise<void> {
@@ -245,7 +351,7 @@ async function record(room: string, run: OwnerRun): Promise<void> {
     message: report.message,
     logs: report.logs,
     outputs: report.outputs,
-    ...(gate ? { gate: { pass: gate.pass, problems: gate.files.flatMap((f) => f.problems) } } : {}),
+    ...(gate ? { gate: { pass: gate.pass, problems: gateProblems(gate) } } : {}),
     tripwires: report.tripwires.map((t) => t.name),
   });
 }

@@ -32,6 +32,8 @@ export interface SandboxTable {
   name: string;
   rowCount: number;
   columns: SandboxColumn[];
+  /** Rows of the owner's table held back from this run for the membership audit (only their number reaches Python). */
+  heldOut?: number;
 }
 
 /** The Pyodide runtime files, as bytes; the sandbox never fetches. */

@@ -220,7 +220,12 @@ const api: SandboxWorkerApi = {
         const t = tables.get(name);
         // undefined (not null) so that Python sees None
         return t
-          ? { rowCount: t.rowCount, columns: t.columns.map((c) => c.name), types: t.columns.map((c) => c.type) }
+          ? {
+              rowCount: t.rowCount,
+              heldOut: t.heldOut ?? 0,
+              columns: t.columns.map((c) => c.name),
+              types: t.columns.map((c) => c.type),
+            }
           : undefined;
       },
       column: (table: string, column: string) => {

@@ -1,0 +1,175 @@
+/**
+ * The training rows as the disclosure checks compare them with outputs: every cell as a canonical
+ * token (numbers in their shortest form, text lower-cased), interned once per run, with per-column
+ * codes so that groups can be counted and rows found by their values.
+ *
+ * An output writes a value in its own way (`5`, `5.0`, `"5"`, float32 5, `True`, `Caucasian`); the
+ * data holds it typed. Both sides go through {@link canonText} / {@link canonNumber}, so the
+ * comparison is of the value, not of its spelling.
+ */
+import type { SandboxTable } from '../sandbox/index.ts';
+
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A number's canonical token: integers without a fraction, others in JavaScript's shortest form. */
+export function canonNumber(v: number): string {
+  if (Object.is(v, -0)) return '0';
+  return String(v);
+}
+
+/** A text value's canonical token: trimmed, lower-cased; numbers and booleans as numbers. */
+export function canonText(s: string): string {
+  const t = s.trim();
+  if (NUMERIC.test(t)) {
+    const n = Number(t);
+    if (Number.isFinite(n)) return canonNumber(n);
+  }
+  const l = t.toLowerCase();
+  if (l === 'true') return '1';
+  if (l === 'false') return '0';
+  return l;
+}
+
+/** Whether a text value is a number (as the tables and records readers count them). */
+export function isNumberText(s: string): boolean {
+  return NUMERIC.test(s.trim());
+}
+
+export interface ColumnTokens {
+  name: string;
+  type: SandboxTable['columns'][number]['type'];
+  /** Local code per row (-1: missing or not compared, e.g. datetimes). */
+  codes: Int32Array;
+  /** Local code → global token id. */
+  tokenOf: Int32Array;
+  /** Local code → rows holding it. */
+  counts: Int32Array;
+  /** The numeric value per row (NaN when missing or not a number): sums, means, dominance. */
+  numbers?: Float64Array;
+  /** Global token id → local code, made on first use. */
+  local?: Map<number, number>;
+  /** Rows grouped by local code (CSR), made on first use by the row check. */
+  postings?: { start: Int32Array; rows: Int32Array };
+}
+
+export interface TableTokens {
+  name: string;
+  rows: number;
+  columns: ColumnTokens[];
+}
+
+export interface DataTokens {
+  tables: TableTokens[];
+  /** Canonical token → global id. */
+  ids: Map<string, number>;
+  /** Global id → where it occurs: [table, column, local code] triples, flattened. */
+  places: number[][];
+}
+
+const made = new WeakMap<SandboxTable[], DataTokens>();
+
+/** Tokenizes the tables the notebook saw (once per list of tables). */
+export function tokenizeTables(tables: SandboxTable[]): DataTokens {
+  let d = made.get(tables);
+  if (!d) made.set(tables, (d = tokenize(tables)));
+  return d;
+}
+
+function tokenize(tables: SandboxTable[]): DataTokens {
+  const ids = new Map<string, number>();
+  const places: number[][] = [];
+  const intern = (tok: string): number => {
+    let id = ids.get(tok);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(tok, id);
+      places.push([]);
+    }
+    return id;
+  };
+  const out: TableTokens[] = [];
+  tables.forEach((t, ti) => {
+    const columns: ColumnTokens[] = [];
+    for (const c of t.columns) {
+      const n = t.rowCount;
+      const codes = new Int32Array(n).fill(-1);
+      const tokenOf: number[] = [];
+      let numbers: Float64Array | undefined;
+      if (c.type === 'string') {
+        // Dictionary entries that canonicalize alike share one local code.
+        const dict = c.dictionary ?? [];
+        const byToken = new Map<number, number>();
+        const map = new Int32Array(dict.length);
+        dict.forEach((v, k) => {
+          const g = intern(canonText(v));
+          let l = byToken.get(g);
+          if (l === undefined) {
+            l = tokenOf.push(g) - 1;
+            byToken.set(g, l);
+          }
+          map[k] = l;
+        });
+        for (let i = 0; i < n; i++) {
+          const code = c.values[i]!;
+          if (code >= 0) codes[i] = map[code]!;
+        }
+      } else if (c.type === 'int' || c.type === 'float' || c.type === 'bool') {
+        numbers = new Float64Array(n);
+        const byValue = new Map<number, number>();
+        for (let i = 0; i < n; i++) {
+          const v = c.values[i]!;
+          if ((c.valid && !c.valid[i]) || Number.isNaN(v)) {
+            numbers[i] = NaN;
+            continue;
+          }
+          numbers[i] = v;
+          let l = byValue.get(v);
+          if (l === undefined) {
+            l = tokenOf.push(intern(canonNumber(v))) - 1;
+            byValue.set(v, l);
+          }
+          codes[i] = l;
+        }
+      }
+      const counts = new Int32Array(tokenOf.length);
+      for (let i = 0; i < n; i++) if (codes[i]! >= 0) counts[codes[i]!]!++;
+      const ci = columns.length;
+      tokenOf.forEach((g, l) => places[g]!.push(ti, ci, l));
+      columns.push({ name: c.name, type: c.type, codes, tokenOf: Int32Array.from(tokenOf), counts, numbers });
+    }
+    out.push({ name: t.name, rows: t.rowCount, columns });
+  });
+  return { tables: out, ids, places };
+}
+
+/** The local code of a canonical token in a column, or -1. */
+export function localCode(data: DataTokens, col: ColumnTokens, token: string): number {
+  const g = data.ids.get(token);
+  if (g === undefined) return -1;
+  if (!col.local) {
+    col.local = new Map();
+    col.tokenOf.forEach((t, l) => col.local!.set(t, l));
+  }
+  return col.local.get(g) ?? -1;
+}
+
+/** Rows of a column grouped by local code (counting sort), made once. */
+export function postings(col: ColumnTokens): { start: Int32Array; rows: Int32Array } {
+  if (col.postings) return col.postings;
+  const k = col.counts.length;
+  const start = new Int32Array(k + 1);
+  for (let l = 0; l < k; l++) start[l + 1] = start[l]! + col.counts[l]!;
+  const fill = start.slice(0, k);
+  const rows = new Int32Array(start[k]!);
+  for (let i = 0; i < col.codes.length; i++) {
+    const l = col.codes[i]!;
+    if (l >= 0) rows[fill[l]!++] = i;
+  }
+  col.postings = { start, rows };
+  return col.postings;
+}
+
+/** A column name as compared with an output's: lower-case letters and digits. */
+export function normalName(s: string): string {
+  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+}

@@ -1,0 +1,148 @@
+/**
+ * What the disclosure checks add to a run (docs/DISCLOSURE.md), measured in the built app on the real
+ * diabetes data (101,766 rows) through `window.airlock.runSealed`, as `airlock run` drives it. The
+ * baseline is the run itself, measured in the same run: the notebook's part (Python's start, the
+ * notebook, the outputs collected).
+ *
+ * - the disclosure checks of the review (tables, rows, size), for a logistic regression, a table of
+ *   counts by four columns, and a k-NN model that stores 1,000 rows;
+ * - the membership audit: 5% of the rows held back, 1,000 of them and 1,000 training rows scored
+ *   through the bundle's entry point in a fresh sandbox, the attack measured.
+ */
+import { sealBundle } from '../../src/lib/bundle/index.ts';
+import { generateSshKey } from '../../src/lib/crypto/index.ts';
+import { COUNTS, SAFE, TRAIN, WHEEL } from '../browser/disclosure-models.ts';
+import { notebookJson } from '../browser/fixtures.ts';
+import { launchBrowser, startStaticServer } from '../browser/harness.ts';
+import { diabetesCsv } from '../unit/fixtures/data.ts';
+import type { BenchRow } from './report.ts';
+
+const REPEATS = Number(process.env.AIRLOCK_BENCH_REPEATS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+interface Measured {
+  wallMs: number;
+  notebookMs: number;
+  reviewMs: number;
+  disclosureMs: number;
+  auditMs?: number;
+  pass: boolean;
+}
+
+export async function benchDisclosure(log: (s: string) => void): Promise<BenchRow[]> {
+  const browser = await launchBrowser();
+  const server = await startStaticServer();
+  server.routes.set(new URL('__data/ehr.csv', server.appUrl).pathname, {
+    type: 'text/csv',
+    body: Buffer.from(diabetesCsv()),
+  });
+  const expert = generateSshKey('expert');
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.appUrl}?noprewarm`);
+    await page.waitForFunction(() => 'airlock' in window);
+    const room = await page.evaluate(async () => {
+      const x = (window as any).airlock;
+      await x.prewarm(); // as after a first visit: both the run and the audit start from the snapshot
+      const { room } = await x.rooms.create({ name: 'bench', passphrase: 'a long passphrase', workFactor: 10 });
+      const bytes = new Uint8Array(await (await fetch('__data/ehr.csv')).arrayBuffer());
+      await x.data.load({ name: 'ehr.csv', bytes }, { name: 'ehr', grantTo: room.id });
+      return room as { id: string; recipient: string };
+    });
+    const seal = async (cells: string[], outputs: string[], extra: object = {}) => {
+      const { stream } = await sealBundle({
+        recipient: room.recipient,
+        signer: expert.key,
+        name: 'bench',
+        version: '1.0',
+        notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode(notebookJson(cells)) },
+        wheels: [WHEEL],
+        outputs,
+        tables: ['ehr'],
+        ...extra,
+      });
+      return [...new Uint8Array(await new Response(stream).arrayBuffer())];
+    };
+    const cases = [
+      {
+        name: 'logistic regression (8 weights), with the membership audit',
+        bundle: await seal([TRAIN('fit_logistic')], ['model.json'], {
+          inference: { module: 'readmit.model', function: 'predict_logistic' },
+          label: { column: 'readmitted', positive: '<30' },
+        }),
+      },
+      {
+        name: 'table of counts by age × race × gender × readmission (suppressed, rounded)',
+        bundle: await seal([COUNTS(SAFE)], ['counts.csv'], {
+          aggregates: ['counts.csv'],
+        }),
+      },
+      { name: 'k-NN storing 1,000 training rows', bundle: await seal([TRAIN('fit_knn')], ['model.json']) },
+    ];
+    const rows: BenchRow[] = [];
+    for (const c of cases) {
+      const runs: Measured[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        const m = await page.evaluate(
+          async ({ room, bundle }) => {
+            const t0 = performance.now();
+            const r = await (window as any).airlock.runSealed({
+              room,
+              bundle: new Uint8Array(bundle),
+              mapping: { ehr: 'ehr' },
+            });
+            const wallMs = performance.now() - t0;
+            if (r.refused || r.report.status !== 'ok') throw new Error(r.refused ?? r.report.message);
+            const audit = r.gate.checks.find((x: any) => x.id === 'membership');
+            return {
+              wallMs,
+              notebookMs: r.report.totalMs,
+              reviewMs: r.gate.review.ms,
+              disclosureMs: r.gate.review.disclosureMs,
+              ...(audit?.figures?.ms !== undefined ? { auditMs: audit.figures.ms } : {}),
+              pass: r.gate.pass,
+            };
+          },
+          { room: room.id, bundle: c.bundle },
+        );
+        runs.push(m);
+        log(
+          `  ${c.name} #${i + 1}: run ${m.notebookMs.toFixed(0)} ms, review ${m.reviewMs.toFixed(0)} ms (disclosure ${m.disclosureMs.toFixed(0)} ms)${m.auditMs !== undefined ? `, audit ${m.auditMs} ms` : ''}, whole ${m.wallMs.toFixed(0)} ms, gate ${m.pass ? 'passed' : 'blocked'}`,
+        );
+      }
+      const run = median(runs.map((r) => r.notebookMs));
+      const base = {
+        section: 'disclosure',
+        unit: 'ms',
+        baseline: run,
+        baselineName: 'the run itself (notebook, Python start included)',
+      };
+      const d = median(runs.map((r) => r.disclosureMs));
+      rows.push({
+        ...base,
+        name: `disclosure checks (tables, rows, size): ${c.name}`,
+        value: d,
+        ratio: d / run,
+        goal: 'small beside the run',
+      });
+      const audits = runs.map((r) => r.auditMs).filter((x): x is number => x !== undefined);
+      if (audits.length) {
+        const a = median(audits);
+        rows.push({
+          ...base,
+          name: 'membership audit: fresh sandbox, 1,000 held-back + 1,000 training rows scored, attack measured',
+          value: a,
+          ratio: a / run,
+        });
+      }
+    }
+    return rows;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
