@@ -15,7 +15,7 @@ import { addGateCheck, gateProblems, membershipCheck, type GateReport } from '..
 import { exportRun, verifyReceipt, type ReceiptBody } from '../../src/lib/receipt/index.ts';
 import { labelsOf, parseScores } from '../../src/lib/runs/audit.ts';
 import { complement, draw, heldRows, seededRandom, subsetTable } from '../../src/lib/runs/holdout.ts';
-import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems } from '../../src/lib/runs/policy.ts';
+import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems } from '../../src/lib/policy/index.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
 import { parseInference, parseLabel } from '../../src/cli/commands/seal.ts';
 

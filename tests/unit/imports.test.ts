@@ -58,7 +58,12 @@ function graph(): Map<string, string[]> {
       .map((s) => resolve(dirname(file), s.replace(/\?.*$/, ''))) // (`?iife`: the same file, bundled)
       .filter((p) => p.startsWith(SRC + '/') && existsSync(p))
       .map((p) => relative(ROOT, p));
-    g.set(relative(ROOT, file), [...new Set(deps)]);
+    const self = relative(ROOT, file);
+    // A Svelte component that renders itself (a tree) imports itself: recursion, not two modules.
+    g.set(
+      self,
+      [...new Set(deps)].filter((d) => !(d === self && self.endsWith('.svelte'))),
+    );
   }
   return g;
 }

@@ -2,8 +2,8 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportError, exportRun } from '../../lib/receipt/index.ts';
-// The policy module alone: lib/runs' index also holds the browser-only run (the sandbox's worker).
-import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy } from '../../lib/runs/policy.ts';
+// Node-safe: lib/policy has no browser-only code (lib/runs holds the sandbox's run).
+import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy } from '../../lib/policy/index.ts';
 import type { GateCheck } from '../../lib/gate/index.ts';
 import type { RunSealedResult } from '../../app/automation.ts';
 import { DIST, launchChromium, pickFiles, sandboxWarning, serveAppInMemory } from '../browser.ts';

@@ -17,7 +17,7 @@
  * size checks read it instead — unless the manifest declares it an aggregate, in which case each
  * cell's size must be shown as a count.
  */
-import type { GateCheck } from './gate.ts';
+import type { GateCheck } from './check.ts';
 import type { ReviewMeter } from './budget.ts';
 import {
   canonText,

@@ -13,7 +13,7 @@
 import type { SandboxTable } from '../sandbox/index.ts';
 import { ReviewLimitError, ReviewMeter } from './budget.ts';
 import { reviewTable, type CellPolicy } from './cells.ts';
-import type { GateCheck } from './gate.ts';
+import type { GateCheck } from './check.ts';
 import { readRecords } from './records.ts';
 import { findRows, MIN_MATCHED } from './rows.ts';
 import { readTable } from './tables.ts';

@@ -13,7 +13,7 @@
  * apart (0.5 is chance), its one-sided p-value against chance (Mann–Whitney, normal approximation),
  * and the true-positive rate at a 1 % false-positive rate. The worse of the two attacks counts.
  */
-import type { GateCheck } from './gate.ts';
+import type { GateCheck } from './check.ts';
 
 export interface MembershipScores {
   /** Probability of the positive label, per audited row. */

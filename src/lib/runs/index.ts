@@ -32,4 +32,4 @@ export {
   type HoldoutRecord,
 } from './holdout.ts';
 export { auditMembership, labelsOf, parseScores } from './audit.ts';
-export { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy, type PolicyField } from './policy.ts';
+export { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy, type PolicyField } from '../policy/index.ts';

@@ -7,7 +7,7 @@ import { appendAudit } from '../audit/index.ts';
 import { openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { loadTable } from '../data/index.ts';
 import { runNotebook, type OutputFile, type PyodideAssets, type RunReport, type RunEvent } from '../sandbox/index.ts';
-import type { RunPolicy } from './policy.ts';
+import type { RunPolicy } from '../policy/index.ts';
 
 export const INFERENCE_CELL = `import airlock, csv, importlib, json
 req = json.load(open(airlock.INPUT_DIR + "/request.json"))

@@ -20,7 +20,7 @@ import { auditMembership } from './audit.ts';
 import { complement, heldRows, newSeed, subsetTable, type HoldoutRecord } from './holdout.ts';
 import { saveRun } from './store.ts';
 
-import type { RunPolicy } from './policy.ts';
+import type { RunPolicy } from '../policy/index.ts';
 
 /** The software that ran, as the receipt names it (the build's own version, from package.json). */
 export const SOFTWARE = { airlock: AIRLOCK_VERSION, pyodide: __PYODIDE_VERSION__ } as const;
