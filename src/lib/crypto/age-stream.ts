@@ -445,7 +445,9 @@ export async function decryptAge(
         onProgress?.(Math.min(out.length, counter * CHUNK), out.length);
         // Let the page breathe (progress bars, a sandbox starting meanwhile): a bundle held in
         // memory would otherwise be decrypted in one uninterrupted task.
+        const t = trace && performance.now();
         await new Promise((r) => setTimeout(r, 0));
+        if (trace) trace.add('main', 'yield to the page', performance.now() - t!);
       }
     }
     onProgress?.(out.length, out.length);

@@ -200,7 +200,8 @@ export function cipherLanes(pool: WorkerPool<CipherLaneApi>): ChunkLanes {
     }
     if (!reply.ok) throw new AgeError(reply.code, reply.message);
     trace?.add(`lane ${lane}`, op, reply.ms);
-    trace?.add('main', 'lane replies in transit', wallClock() - reply.sent);
+    // Elapsed, not busy: a reply's message waits for this thread's event loop as well.
+    trace?.add('messages', 'lane reply in transit (elapsed)', wallClock() - reply.sent);
     return reply.bytes;
   };
   return {
