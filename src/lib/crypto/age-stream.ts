@@ -317,9 +317,14 @@ async function openInLanes(
   let done = 0;
   let here = false;
   const time = (stage: string, t: number | undefined) => trace?.add('main', stage, performance.now() - t!);
+  // Copies into place (and runs opened here) happen while this thread awaits a read or the lanes:
+  // those stages count without them.
+  let busy = 0;
+  const net = (stage: string, t: number | undefined, b: number) => time(stage, t! + (busy - b));
   const openHere = (first: number, sealed: Uint8Array, final: boolean) => {
     const t = trace && performance.now();
     const plain = openRun(key, first, sealed, final);
+    if (trace) busy += performance.now() - t!;
     time('open', t);
     return plain;
   };
@@ -328,8 +333,9 @@ async function openInLanes(
     const final = first + count === chunks;
     const bytes = final ? payload - first * SEALED : count * SEALED;
     let t = trace && performance.now();
+    let b = busy;
     const sealed = await readExactly(src, bytes, spare.pop() ?? new ArrayBuffer(LANE_RUN * SEALED));
-    time('read into runs', t);
+    net('read the input into runs', t, b);
     const opened = here
       ? Promise.resolve().then(() => openHere(first, sealed, final))
       : lanes.open(key, first, sealed, final, trace).catch((e: unknown) => {
@@ -343,6 +349,7 @@ async function openInLanes(
           const t = trace && performance.now();
           out.set(plain, first * CHUNK);
           spare.push(plain.buffer as ArrayBuffer);
+          if (trace) busy += performance.now() - t!;
           time('copy into place', t);
           done += plain.length;
           onProgress?.(done, out.length);
@@ -351,12 +358,14 @@ async function openInLanes(
       ),
     );
     t = trace && performance.now();
+    b = busy;
     if (inflight.length >= 2 * lanes.width) await inflight.shift();
-    time('wait for lanes', t);
+    net('wait for lanes', t, b);
   }
   const t = trace && performance.now();
+  const b = busy;
   await Promise.all(inflight);
-  time('wait for lanes', t);
+  net('wait for lanes', t, b);
   if (failure) throw failure;
 }
 
@@ -420,7 +429,9 @@ export async function decryptAge(
     for (let counter = 0; counter < chunks;) {
       const last = counter === chunks - 1;
       const want = last ? payload - counter * SEALED : SEALED;
+      const r = trace && performance.now();
       const b = await src.next();
+      if (trace) trace.add('main', 'read the input', performance.now() - r!);
       if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
       let sealed: Uint8Array;
       if (used === 0 && b.length >= want) {
