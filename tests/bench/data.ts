@@ -256,7 +256,14 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
         );
         const stages = (await page.evaluate('window.__trace.stages')) as Record<string, Record<string, number>>;
         const wall = t.ours.reduce((a, b) => a + b, 0) / t.ours.length;
-        stageRows('data (Chromium)', `load ${f.label}`, stages, wall, repeats).forEach((r) => breakdown.push(r));
+        stageRows(
+          'data (Chromium)',
+          `load ${f.label}`,
+          stages,
+          wall,
+          repeats,
+          'rest (catalog, scheduling, idle)',
+        ).forEach((r) => breakdown.push(r));
         const note = `${(rowCount / (m.ours / 1000) / 1e6).toFixed(2)} M rows/s, median of ${repeats} after ${warmup} unmeasured`;
         rows.push({
           section: 'data (Chromium)',

@@ -18,7 +18,7 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 /**
  * A path's breakdown as rows: each thread's stages in ms per run (`stages` summed over `runs`
  * runs, as `traceSums` keeps them), their share of the path's wall time, and the main thread's
- * rest (what no stage covers: zip framing, streams, scheduling, idle). Threads named `WebCrypto`
+ * `rest` (what no stage covers). Threads named `WebCrypto`
  * and `messages` hold elapsed times that overlap the others, not busy time.
  */
 export function stageRows(
@@ -27,6 +27,7 @@ export function stageRows(
   stages: Record<string, Record<string, number>>,
   wallMs: number,
   runs: number,
+  rest = 'rest (zip framing, streams, scheduling, idle)',
 ): BenchRow[] {
   const row = (thread: string, stage: string, ms: number): BenchRow => ({
     section,
@@ -42,7 +43,7 @@ export function stageRows(
     for (const [stage, ms] of byStage) rows.push(row(thread, stage, ms / runs));
   }
   const main = Object.values(stages.main ?? {}).reduce((a, b) => a + b, 0) / runs;
-  rows.push(row('main', 'rest (zip framing, streams, scheduling, idle)', Math.max(0, wallMs - main)));
+  rows.push(row('main', rest, Math.max(0, wallMs - main)));
   return rows;
 }
 
@@ -61,7 +62,7 @@ export function toMarkdown(rows: BenchRow[]): string {
   if (stages.length) {
     lines.push(
       '',
-      'Where the time goes (ms per run, mean of the measured runs; share of the path’s wall time — `WebCrypto` and `messages` are elapsed times that overlap the other threads, not busy time):',
+      'Where the time goes (ms per run, mean of the measured runs; share of the path’s wall time; stages marked elapsed, and the threads `WebCrypto`, `messages` and `first part`, overlap the others):',
       '',
       '| area | path: stage | thread | ms | share |',
       '|---|---|---|---|---|',

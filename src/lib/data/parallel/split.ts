@@ -75,7 +75,7 @@ export async function readParts(file: Blob, cuts: number[], delimiter: string, o
     // until then, they were no faster and held up to twice the memory.)
     const t = performance.now();
     const found = await announced;
-    trace?.add('main', 'wait for the first part’s types (elapsed)', performance.now() - t);
+    trace?.add('first part', 'until its types are known (elapsed; the later parts wait)', performance.now() - t);
     if (!found || !found.complete || found.multiline) {
       stopFrom(0);
       // An error in the header or the first rows is the file's error, whatever else is true.
