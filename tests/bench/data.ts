@@ -22,7 +22,8 @@ import { ingest } from '../../src/lib/data/index.ts';
 import type { Page } from 'playwright-core';
 import { ROOT, launchBrowser, openApp, startStaticServer } from '../browser/harness.ts';
 import { diabetesCsvPath } from '../unit/fixtures/data.ts';
-import type { BenchRow } from './report.ts';
+import { throttle } from './bundle.ts';
+import { stageRows, type BenchRow } from './report.ts';
 
 const MB = 1024 * 1024;
 
@@ -123,6 +124,7 @@ function splitBaseline(text: string): number {
 export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-data-'));
   const rows: BenchRow[] = [];
+  const breakdown: BenchRow[] = [];
   try {
     const files = [
       { label: 'diabetes (19 MB, 101,766 rows)', path: diabetesCsvPath() },
@@ -183,6 +185,7 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
           });
         server.routes.set('/duck/blank.html', { type: 'text/html', body: '<!doctype html><title>duckdb</title>' });
         duckPage = await (await browser.newContext()).newPage();
+        await throttle(duckPage);
         await duckPage.goto(`${server.origin}/duck/blank.html`);
         await duckPage.addScriptTag({ content: duck });
         log(`  DuckDB-wasm ${await duckPage.evaluate('duckInit("/duck/")')}`);
@@ -190,6 +193,7 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
       // DuckDB's page has renderer processes of its own: they are left out of the app's memory.
       const others = new Set(rendererPids());
       const { page } = await openApp(browser, server);
+      await throttle(page);
       const cdp = await page.context().newCDPSession(page);
       for (const f of files) {
         const name = f.path.split('/').pop()!;
@@ -197,8 +201,13 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
         const t: Record<'split' | 'ours' | 'duck', number[]> = { split: [], ours: [], duck: [] };
         let peak = 0;
         let rowCount = 0;
+        // Where the measured loads' time went (the breakdown table), summed by thread and stage.
+        await page.evaluate(
+          `window.__trace = { stages: {}, add(thread, stage, ms) { const t = (this.stages[thread] ??= {}); t[stage] = (t[stage] ?? 0) + ms; } }`,
+        );
         // A fresh tab's first load: nothing compiled yet, its ingest workers started by the load.
         const fresh = await openApp(browser, server);
+        await throttle(fresh.page);
         const first = (await fresh.page.evaluate(`(async () => {
           const file = new File([await (await fetch('/bench/${name}')).blob()], '${name}');
           const t = performance.now();
@@ -226,7 +235,7 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
           const sampler = setInterval(() => measured && (peak = Math.max(peak, rendererRss(others) - rss0)), 20);
           const r = (await page.evaluate(`(async () => {
             const t = performance.now();
-            const meta = await window.airlock.data.loadFile(window.__file, { name: '${name.replace('.csv', '')}', replace: true });
+            const meta = await window.airlock.data.loadFile(window.__file, { name: '${name.replace('.csv', '')}', replace: true${measured ? ', trace: window.__trace' : ''} });
             return { ms: performance.now() - t, rows: meta.rowCount };
           })()`)) as { ms: number; rows: number };
           clearInterval(sampler);
@@ -245,6 +254,16 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
         log(
           `  chromium ${f.label}: ${rate(m.ours).toFixed(1)} MB/s end to end vs split ${rate(m.split).toFixed(1)} MB/s${duck ? `, DuckDB-wasm ${rate(m.duck).toFixed(1)} MB/s` : ''}; peak renderer memory +${(peak / MB).toFixed(0)} MB; a fresh tab's first load ${first.toFixed(0)} ms (runs after ${warmup} unmeasured, ms: ours ${t.ours.map((x) => x.toFixed(0)).join(' ')}; split ${t.split.map((x) => x.toFixed(0)).join(' ')}; DuckDB ${t.duck.map((x) => x.toFixed(0)).join(' ')})`,
         );
+        const stages = (await page.evaluate('window.__trace.stages')) as Record<string, Record<string, number>>;
+        const wall = t.ours.reduce((a, b) => a + b, 0) / t.ours.length;
+        stageRows(
+          'data (Chromium)',
+          `load ${f.label}`,
+          stages,
+          wall,
+          repeats,
+          'rest (catalog, scheduling, idle)',
+        ).forEach((r) => breakdown.push(r));
         const note = `${(rowCount / (m.ours / 1000) / 1e6).toFixed(2)} M rows/s, median of ${repeats} after ${warmup} unmeasured`;
         rows.push({
           section: 'data (Chromium)',
@@ -316,7 +335,7 @@ export async function benchData(log: (s: string) => void): Promise<BenchRow[]> {
       await browser.close();
       await server.close();
     }
-    return rows;
+    return [...rows, ...breakdown];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,13 +6,17 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { openBundle, sealBundle, streamToBlob } from '../../src/lib/bundle/index.ts';
 import { cipherLanes, generateOwnerKey, parsePrivateKey, type ChunkLanes } from '../../src/lib/crypto/index.ts';
-import { WorkerPool, webWorker } from '../../src/lib/workers/index.ts';
+import { WorkerPool, traceSums, webWorker, type Trace } from '../../src/lib/workers/index.ts';
 
 const MB = 1024 * 1024;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCode: string) {
@@ -35,7 +39,8 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
   const open: number[] = [];
   const sealLanes: number[] = [];
   const openLanes: number[] = [];
-  const once = async (sealT: number[], openT: number[], lanes?: ChunkLanes) => {
+  const traces = { seal: traceSums(), open: traceSums(), sealLanes: traceSums(), openLanes: traceSums() };
+  const once = async (sealT: number[], openT: number[], sealTrace: Trace, openTrace: Trace, lanes?: ChunkLanes) => {
     let t = performance.now();
     const { stream } = await sealBundle(
       {
@@ -46,14 +51,17 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
         notebook,
         wheels: [{ filename: 'big-1.0-py3-none-any.whl', bytes: data }],
       },
-      { lanes },
+      { lanes, trace: sealTrace },
     );
     // As the app keeps it for download: a Blob of the sealed pieces.
     const sealed = await streamToBlob(stream);
     sealT.push(performance.now() - t);
     t = performance.now();
     // As the app opens a chosen file: streamed from the Blob, with its size.
-    const b = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity, { lanes });
+    const b = await openBundle({ stream: sealed.stream(), size: sealed.size }, owner.identity, {
+      lanes,
+      trace: openTrace,
+    });
     openT.push(performance.now() - t);
     if (b.wheels[0]!.bytes.length !== size) throw new Error('bad open');
   };
@@ -63,8 +71,8 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
     const nonce = new Uint8Array(12);
     for (let o = 0; o < size; o += 65536) chacha20poly1305(key, nonce).encrypt(data.subarray(o, o + 65536));
     raw.push(performance.now() - t);
-    await once(seal, open);
-    await once(sealLanes, openLanes, lanes);
+    await once(seal, open, traces.seal, traces.open);
+    await once(sealLanes, openLanes, traces.sealLanes, traces.openLanes, lanes);
   }
   return {
     size,
@@ -74,6 +82,13 @@ async function benchBundlePage(signingKey: string, repeats: number, laneWorkerCo
     sealLanes: median(sealLanes),
     openLanes: median(openLanes),
     lanes: lanes.width,
+    walls: { seal: mean(seal), open: mean(open), sealLanes: mean(sealLanes), openLanes: mean(openLanes) },
+    stages: {
+      seal: traces.seal.stages,
+      open: traces.open.stages,
+      sealLanes: traces.sealLanes.stages,
+      openLanes: traces.openLanes.stages,
+    },
   };
 }
 

@@ -15,8 +15,8 @@ import {
   encryptPayload,
   formatIdentityFile,
   generateOwnerKey,
-  openChunks,
-  sealChunks,
+  openRun,
+  sealRun,
   type ChunkLanes,
   type OwnerKey,
 } from '../../src/lib/crypto/index.ts';
@@ -184,20 +184,25 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
           first % 3 === 0 ? 5 : 0,
         ),
       );
+    // As a transfer would: the lane works on its own copy of the buffer, in place, and the
+    // caller's is not used again (zeroed here, so that a caller that did would fail).
+    const moved = (bytes: Uint8Array) => {
+      const copy = new Uint8Array(bytes.buffer.slice(0));
+      new Uint8Array(bytes.buffer).fill(0);
+      return copy.subarray(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    };
     const lanes = {
       width,
       runs: 0,
       open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean) {
         lanes.runs++;
-        const copy = sealed.slice(); // as a transfer would: the caller's buffer is not used again
-        sealed.fill(0);
-        return later(first, () => openChunks(key, first, copy, final));
+        const mine = moved(sealed);
+        return later(first, () => openRun(key, first, mine, final));
       },
-      seal(key: Uint8Array, first: number, plain: Uint8Array, final: boolean) {
+      seal(key: Uint8Array, first: number, laid: Uint8Array, plain: number, final: boolean) {
         lanes.runs++;
-        const copy = plain.slice();
-        plain.fill(0);
-        return later(first, () => sealChunks(key, first, copy, final));
+        const mine = moved(laid);
+        return later(first, () => sealRun(key, first, mine, plain, final));
       },
     };
     return lanes;

@@ -17,9 +17,10 @@ import {
   type ChunkLanes,
   type SshPrivateKey,
 } from '../crypto/index.ts';
+import { timed, type Trace } from '../workers/index.ts';
 import { BundleError } from './errors.ts';
 import { FORMAT, formatVersionFor, parseManifest, serializeManifest, type Manifest } from './manifest.ts';
-import { readZip, zipPieces, ZipError } from '../zip/index.ts';
+import { crc32, readZip, zipPieces, ZipError } from '../zip/index.ts';
 
 /** SSH signature namespace: a signature made for Airlock cannot be replayed as another tool's. */
 export const NAMESPACE = 'airlock';
@@ -51,11 +52,36 @@ export interface SealInput {
 }
 
 /**
- * SHA-256 through WebCrypto: the platform's native digest runs ~8× faster than a JS one on the
- * 100 MB files a bundle may carry (measured in docs/BENCHMARKS.md), in Node and browsers alike.
+ * Node's own SHA-256 (reached without importing `node:` modules, so the browser build is
+ * unaffected): it hashes the caller's bytes where they are. Node's WebCrypto digest first copies
+ * its input into fresh memory on the calling thread, and on the 2-core VMs of docs/BENCHMARKS.md
+ * first touching 100 MB costs several times the hash itself.
  */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+const nodeCrypto = (
+  globalThis as {
+    process?: {
+      getBuiltinModule?: (
+        m: string,
+      ) => { createHash?: (a: string) => { update(d: Uint8Array): { digest(): Uint8Array } } } | undefined;
+    };
+  }
+).process?.getBuiltinModule?.('node:crypto');
+
+/**
+ * SHA-256 in native code: Node's own where there is one, WebCrypto otherwise (in the browser it
+ * runs ~8× faster than a JS one on the 100 MB files a bundle may carry, docs/BENCHMARKS.md).
+ */
+async function sha256Hex(bytes: Uint8Array, trace?: Trace): Promise<string> {
+  const t = performance.now();
+  if (nodeCrypto?.createHash) {
+    const digest = nodeCrypto.createHash('sha256').update(bytes).digest();
+    trace?.add('main', 'SHA-256', performance.now() - t);
+    return bytesToHex(digest);
+  }
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  // Elapsed, not busy: the digest runs beside the rest (after copying its input on this thread).
+  trace?.add('WebCrypto', 'SHA-256 (elapsed)', performance.now() - t);
+  return bytesToHex(new Uint8Array(digest));
 }
 
 const WHEEL_NAME =
@@ -69,6 +95,8 @@ function baseName(p: string): string {
 export interface LaneOptions {
   /** The caller's cipher lanes (the app's workers, the CLI's threads); without, this thread. */
   lanes?: ChunkLanes;
+  /** Where the time went, stage by stage (the benchmarks' breakdown); nothing is measured without. */
+  trace?: Trace;
 }
 
 /**
@@ -131,23 +159,29 @@ export async function sealBundle(
   } catch {
     throw new BundleError('bad-input', `${input.recipient.slice(0, 20)}… is not an age recipient (age1…)`);
   }
-  // The files' SHA-256 run off this thread (WebCrypto) while their bytes are already being
-  // encrypted: that is why the manifest and its signature come last in the archive.
-  const signed = Promise.all(files.map((f) => sha256Hex(f.bytes))).then((sha256) => {
+  // In the browser the files' SHA-256 run off this thread (WebCrypto) while their bytes are
+  // already being encrypted: that is why the manifest and its signature come last in the archive.
+  // (In Node they are hashed here, in place, which costs less than WebCrypto's copy.)
+  const { trace } = options;
+  const signed = Promise.all(files.map((f) => sha256Hex(f.bytes, trace))).then((sha256) => {
     const manifest = makeManifest(sha256);
     const bytes = serializeManifest(manifest);
-    return { manifest, bytes, signature: new TextEncoder().encode(signSsh(bytes, input.signer, NAMESPACE)) };
+    const signature = timed(trace, 'sign', () => signSsh(bytes, input.signer, NAMESPACE));
+    return { manifest, bytes, signature: new TextEncoder().encode(signature) };
   });
   signed.catch(() => {}); // surfaced through the stream and `manifest`
   async function* entries() {
-    for (const f of files) yield { name: f.path, data: f.bytes };
+    // (the CRC here rather than in zipPieces only so that a trace can say what it cost)
+    for (const f of files) yield { name: f.path, data: f.bytes, crc: timed(trace, 'CRC-32', () => crc32(f.bytes)) };
+    const t = performance.now();
     const { bytes, signature } = await signed;
+    trace?.add('main', 'wait for hashes and signature', performance.now() - t);
     yield { name: 'manifest.json', data: bytes };
     yield { name: 'manifest.json.sig', data: signature };
   }
   return {
     manifest: signed.then((s) => s.manifest),
-    stream: encryptPayload(prefix, key, zipPieces(entries()), options.lanes),
+    stream: encryptPayload(prefix, key, zipPieces(entries()), options.lanes, trace),
   };
 }
 
@@ -291,14 +325,18 @@ export async function openBundle<P>(
   }
   let plain: Uint8Array;
   try {
-    plain = await decryptAge(chunks, size, identity, { lanes: options.lanes, onProgress: options.onProgress });
+    plain = await decryptAge(chunks, size, identity, {
+      lanes: options.lanes,
+      onProgress: options.onProgress,
+      trace: options.trace,
+    });
   } catch (e) {
     throw ageFailure(e);
   }
 
   let files: Map<string, Uint8Array>;
   try {
-    files = readZip(plain);
+    files = timed(options.trace, 'unzip', () => readZip(plain));
   } catch (e) {
     if (e instanceof ZipError) throw new BundleError('bad-zip', `the bundle's archive is unusable: ${e.message}`);
     throw e;
@@ -311,7 +349,7 @@ export async function openBundle<P>(
   const signature = new TextDecoder().decode(sigBytes);
   let signerKey: Uint8Array;
   try {
-    signerKey = verifySsh(manifestBytes, signature, NAMESPACE);
+    signerKey = timed(options.trace, 'verify signature', () => verifySsh(manifestBytes, signature, NAMESPACE));
   } catch (e) {
     throw new BundleError('bad-signature', `the bundle's signature is invalid: ${(e as SshError).message}`);
   }
@@ -354,10 +392,11 @@ export async function openBundle<P>(
     bytes: present(w),
   }));
   const check = async (ref: { path: string; sha256: string }, bytes: Uint8Array) => {
-    if ((await sha256Hex(bytes)) !== ref.sha256)
+    if ((await sha256Hex(bytes, options.trace)) !== ref.sha256)
       throw new BundleError('hash-mismatch', `${ref.path} does not match the hash in the signed manifest`);
   };
-  // Every digest at once: WebCrypto runs them off this thread, beside the caller's preparation.
+  // Every digest at once: in the browser WebCrypto runs them off this thread, beside the caller's
+  // preparation (in Node they are hashed here, in place: see sha256Hex).
   const checks = Promise.all([
     check(manifest.notebook, notebook),
     ...manifest.wheels.map((w, i) => check(w, wheels[i]!.bytes)),

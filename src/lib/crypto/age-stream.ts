@@ -18,7 +18,8 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
 import { AgeError } from './age-error.ts';
-import { CHUNK, SEALED, TAG, laneUnavailable, openChunk, openChunks, sealChunks, type ChunkLanes } from './lanes.ts';
+import type { Trace } from '../workers/index.ts';
+import { CHUNK, SEALED, TAG, laneUnavailable, openChunk, openRun, sealRun, type ChunkLanes } from './lanes.ts';
 
 const NONCE = 16;
 /** A header this long is junk: one X25519 stanza is about 150 bytes, a post-quantum one about 1.6 KB. */
@@ -75,19 +76,18 @@ export async function ageHeader(recipient: string | Recipient): Promise<{ prefix
 }
 
 /**
- * The plaintext cut into runs of whole chunks, copied out of the source's pieces. A run is marked
- * final only when the source is exhausted; so the payload's last chunk may be full, as the spec
- * allows, and an empty payload is one empty final run.
+ * The plaintext cut into runs of whole chunks, copied out of the source's pieces and laid out for
+ * sealing in place (chunk k at `k * SEALED`, see lanes.ts `sealRun`). Each run gets a buffer of its
+ * own, which becomes the sealed piece the reader receives. A run is marked final only when the
+ * source is exhausted; so the payload's last chunk may be full, as the spec allows, and an empty
+ * payload is one empty final run.
  */
 async function* plaintextRuns(
   it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
   runChunks: number,
-  reuse: boolean,
-): AsyncGenerator<{ first: number; plain: Uint8Array; final: boolean }> {
+  trace: Trace | undefined,
+): AsyncGenerator<{ first: number; laid: Uint8Array; plain: number; final: boolean }> {
   const runBytes = runChunks * CHUNK;
-  // One buffer for every run when each is sealed before the next is asked for (no lanes): fresh
-  // memory costs page faults; a run handed to a lane is transferred and needs its own.
-  const shared = reuse ? new Uint8Array(runBytes) : undefined;
   let pending: Uint8Array = new Uint8Array(0);
   const more = async () => {
     while (!pending.length) {
@@ -98,19 +98,22 @@ async function* plaintextRuns(
     return true;
   };
   for (let first = 0; ; first += runChunks) {
-    const buf = shared ?? new Uint8Array(runBytes);
+    const laid = new Uint8Array(runChunks * SEALED);
     let used = 0;
     while (used < runBytes && (await more())) {
-      const n = Math.min(runBytes - used, pending.length);
-      buf.set(pending.subarray(0, n), used);
+      const t = trace && performance.now();
+      // Up to the end of the current chunk's slot.
+      const n = Math.min(CHUNK - (used % CHUNK), pending.length);
+      laid.set(pending.subarray(0, n), Math.floor(used / CHUNK) * SEALED + (used % CHUNK));
       used += n;
       pending = pending.subarray(n);
+      if (trace) trace.add('main', 'copy into runs', performance.now() - t!);
     }
     if (used < runBytes || !(await more())) {
-      yield { first, plain: buf.subarray(0, used), final: true };
+      yield { first, laid, plain: used, final: true };
       return;
     }
-    yield { first, plain: buf, final: false };
+    yield { first, laid, plain: used, final: false };
   }
 }
 
@@ -125,17 +128,24 @@ export function encryptPayload(
   key: Uint8Array,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   lanes?: ChunkLanes,
+  trace?: Trace,
 ): ReadableStream<Uint8Array> {
   const it = (
     Symbol.asyncIterator in source
       ? source[Symbol.asyncIterator]()
       : (source as Iterable<Uint8Array>)[Symbol.iterator]()
   ) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  const runs = plaintextRuns(it, lanes ? LANE_RUN : BATCH, !lanes);
+  const runs = plaintextRuns(it, lanes ? LANE_RUN : BATCH, trace);
   const queue: Promise<Uint8Array>[] = [];
   let exhausted = false;
   let sentPrefix = false;
   let here = !lanes;
+  const sealHere = (first: number, laid: Uint8Array, plain: number, final: boolean) => {
+    const t = performance.now();
+    const sealed = sealRun(key, first, laid, plain, final);
+    trace?.add('main', 'seal', performance.now() - t);
+    return sealed;
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!sentPrefix) {
@@ -146,28 +156,31 @@ export function encryptPayload(
       if (!lanes) {
         const r = await runs.next();
         if (r.done) controller.close();
-        else controller.enqueue(sealChunks(key, r.value.first, r.value.plain, r.value.final));
+        else controller.enqueue(sealHere(r.value.first, r.value.laid, r.value.plain, r.value.final));
         return;
       }
       while (!exhausted && queue.length < 2 * lanes.width) {
         const r = await runs.next();
         if (r.done) exhausted = true;
         else {
-          const { first, plain, final } = r.value;
+          const { first, laid, plain, final } = r.value;
           const sealed = here
-            ? Promise.resolve(sealChunks(key, first, plain, final))
-            : lanes.seal(key, first, plain, final).catch((e: unknown) => {
+            ? Promise.resolve().then(() => sealHere(first, laid, plain, final))
+            : lanes.seal(key, first, laid, plain, final, trace).catch((e: unknown) => {
                 if (!laneUnavailable(e)) throw e;
-                here = true; // (not sent: `plain` is still ours)
-                return sealChunks(key, first, plain, final);
+                here = true; // (not sent: `laid` is still ours)
+                return sealHere(first, laid, plain, final);
               });
           sealed.catch(() => {}); // reported when its turn comes
           queue.push(sealed);
         }
       }
       const next = queue.shift();
-      if (next) controller.enqueue(await next);
-      else controller.close();
+      if (!next) return controller.close();
+      const t = trace && performance.now();
+      const sealed = await next;
+      if (trace) trace.add('main', 'wait for lanes', performance.now() - t!);
+      controller.enqueue(sealed);
     },
     async cancel(reason) {
       await runs.return(undefined);
@@ -268,9 +281,9 @@ export async function opensWith(file: Uint8Array, identity: string | CryptoKey):
   }
 }
 
-/** Reads exactly `n` bytes from `src` into a new buffer (which is then transferred to a lane). */
-async function readExactly(src: Source, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
+/** Reads exactly `n` bytes from `src` into `into` (a buffer kept for the purpose), from its start. */
+async function readExactly(src: Source, n: number, into: ArrayBuffer): Promise<Uint8Array> {
+  const buf = new Uint8Array(into, 0, n);
   for (let got = 0; got < n;) {
     const b = await src.next();
     if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
@@ -284,7 +297,9 @@ async function readExactly(src: Source, n: number): Promise<Uint8Array> {
 
 /**
  * The payload opened run by run on other threads, each result copied into its place in `out`.
- * At most two runs per lane are in flight, so memory stays a few MiB above the plaintext.
+ * At most two runs per lane are in flight, each in one of the buffers kept for them, which go to a
+ * lane and come back with the plaintext in place: memory stays a few MiB above the plaintext, and
+ * none of it is fresh after the first runs.
  */
 async function openInLanes(
   lanes: ChunkLanes,
@@ -293,43 +308,72 @@ async function openInLanes(
   payload: number,
   chunks: number,
   out: Uint8Array,
-  onProgress?: (done: number, total: number) => void,
+  onProgress: ((done: number, total: number) => void) | undefined,
+  trace: Trace | undefined,
 ): Promise<void> {
   const inflight: Promise<void>[] = [];
+  const spare: ArrayBuffer[] = [];
   let failure: Error | undefined;
   let done = 0;
   let here = false;
+  const time = (stage: string, t: number | undefined) => trace?.add('main', stage, performance.now() - t!);
+  // Copies into place (and runs opened here) happen while this thread awaits a read or the lanes:
+  // those stages count without them.
+  let busy = 0;
+  const net = (stage: string, t: number | undefined, b: number) => time(stage, t! + (busy - b));
+  const openHere = (first: number, sealed: Uint8Array, final: boolean) => {
+    const t = trace && performance.now();
+    const plain = openRun(key, first, sealed, final);
+    if (trace) busy += performance.now() - t!;
+    time('open', t);
+    return plain;
+  };
   for (let first = 0; first < chunks && !failure; first += LANE_RUN) {
     const count = Math.min(LANE_RUN, chunks - first);
     const final = first + count === chunks;
     const bytes = final ? payload - first * SEALED : count * SEALED;
-    const sealed = await readExactly(src, bytes);
+    let t = trace && performance.now();
+    let b = busy;
+    const sealed = await readExactly(src, bytes, spare.pop() ?? new ArrayBuffer(LANE_RUN * SEALED));
+    net('read the input into runs', t, b);
     const opened = here
-      ? Promise.resolve().then(() => openChunks(key, first, sealed, final))
-      : lanes.open(key, first, sealed, final).catch((e: unknown) => {
+      ? Promise.resolve().then(() => openHere(first, sealed, final))
+      : lanes.open(key, first, sealed, final, trace).catch((e: unknown) => {
           if (!laneUnavailable(e)) throw e;
           here = true; // no lane could start: this run (not sent, still ours) and the rest here
-          return openChunks(key, first, sealed, final);
+          return openHere(first, sealed, final);
         });
     inflight.push(
       opened.then(
         (plain) => {
+          const t = trace && performance.now();
           out.set(plain, first * CHUNK);
+          spare.push(plain.buffer as ArrayBuffer);
+          if (trace) busy += performance.now() - t!;
+          time('copy into place', t);
           done += plain.length;
           onProgress?.(done, out.length);
         },
         (e: Error) => void (failure ??= e),
       ),
     );
+    t = trace && performance.now();
+    b = busy;
     if (inflight.length >= 2 * lanes.width) await inflight.shift();
+    net('wait for lanes', t, b);
   }
+  const t = trace && performance.now();
+  const b = busy;
   await Promise.all(inflight);
+  net('wait for lanes', t, b);
   if (failure) throw failure;
 }
 
 export interface DecryptOptions {
   /** Where runs of chunks are opened (other threads); without, on this one. */
   lanes?: ChunkLanes;
+  /** Where the time went (the benchmarks' breakdown). */
+  trace?: Trace;
   /** Plaintext bytes opened so far, and in all. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -349,7 +393,7 @@ export async function decryptAge(
   identity: string | CryptoKey,
   options: DecryptOptions = {},
 ): Promise<Uint8Array> {
-  const { lanes, onProgress } = options;
+  const { lanes, onProgress, trace } = options;
   const src = new Source(source);
   try {
     const header = await readHeader(src);
@@ -376,7 +420,7 @@ export async function decryptAge(
     const out = new Uint8Array(payloadPlaintextSize(payload));
     const chunks = Math.max(1, Math.ceil(payload / SEALED));
     if (lanes && chunks >= 2 * LANE_RUN) {
-      await openInLanes(lanes, src, key, payload, chunks, out, onProgress);
+      await openInLanes(lanes, src, key, payload, chunks, out, onProgress, trace);
       if (await src.next()) throw new AgeError('trailing', 'the file is longer than its size says: trailing data');
       return out;
     }
@@ -385,7 +429,9 @@ export async function decryptAge(
     for (let counter = 0; counter < chunks;) {
       const last = counter === chunks - 1;
       const want = last ? payload - counter * SEALED : SEALED;
+      const r = trace && performance.now();
       const b = await src.next();
+      if (trace) trace.add('main', 'read the input', performance.now() - r!);
       if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
       let sealed: Uint8Array;
       if (used === 0 && b.length >= want) {
@@ -402,13 +448,17 @@ export async function decryptAge(
         used = 0;
       }
       const at = counter * CHUNK;
+      const t = trace && performance.now();
       openChunk(key, counter, last, sealed, out.subarray(at, at + want - TAG));
+      if (trace) trace.add('main', 'open', performance.now() - t!);
       counter++;
       if (counter % YIELD_EVERY === 0) {
         onProgress?.(Math.min(out.length, counter * CHUNK), out.length);
         // Let the page breathe (progress bars, a sandbox starting meanwhile): a bundle held in
         // memory would otherwise be decrypted in one uninterrupted task.
+        const t = trace && performance.now();
         await new Promise((r) => setTimeout(r, 0));
+        if (trace) trace.add('main', 'yield to the page', performance.now() - t!);
       }
     }
     onProgress?.(out.length, out.length);

@@ -25,4 +25,13 @@ export {
 export { importAgeIdentity, importEd25519Seed, webCryptoSigner } from './webcrypto.ts';
 export { ageHeader, encryptPayload, decryptAge, opensWith, type DecryptOptions } from './age-stream.ts';
 export { AgeError, type AgeErrorCode } from './age-error.ts';
-export { cipherLaneApi, cipherLanes, openChunks, sealChunks, type ChunkLanes, type CipherLaneApi } from './lanes.ts';
+export {
+  cipherLaneApi,
+  cipherLanes,
+  openChunks,
+  openRun,
+  sealChunks,
+  sealRun,
+  type ChunkLanes,
+  type CipherLaneApi,
+} from './lanes.ts';

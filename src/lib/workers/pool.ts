@@ -70,6 +70,8 @@ export function webWorker(worker: Worker): PoolWorker {
 }
 
 interface Slot<Api> {
+  /** The worker's number in this pool (1, 2, …; a replacement gets a new one), for traces. */
+  id: number;
   api: Remote<Api>;
   /** Requests sent or waiting to be sent. */
   busy: number;
@@ -85,6 +87,7 @@ interface Slot<Api> {
 export class WorkerPool<Api> {
   #slots: Slot<Api>[] = [];
   #closed = false;
+  #made = 0;
 
   /**
    * @param make starts one worker (called lazily, again after a worker failed).
@@ -105,12 +108,12 @@ export class WorkerPool<Api> {
   }
 
   /**
-   * Runs `task` with one worker's contract: the first idle worker, a new one while fewer than
-   * `size` run, otherwise the least busy.
+   * Runs `task` with one worker's contract (and its number): the first idle worker, a new one
+   * while fewer than `size` run, otherwise the least busy.
    * @throws {PoolError} `unavailable` when the worker could not start (nothing was sent to it),
    *   `crashed` when it stopped before `task` settled, `closed` after `close`.
    */
-  async run<T>(task: (api: Remote<Api>) => Promise<T>): Promise<T> {
+  async run<T>(task: (api: Remote<Api>, worker: number) => Promise<T>): Promise<T> {
     if (this.#closed)
       throw new PoolError('closed', 'the pool was closed', `${this.what} was asked for after its pool was closed`);
     const slot = this.#pick();
@@ -119,7 +122,7 @@ export class WorkerPool<Api> {
       await Promise.race([slot.ready, slot.dead]).catch((why: string) => {
         throw new PoolError(this.#closed ? 'closed' : 'unavailable', why, `${this.what} could not start (${why})`);
       });
-      return await Promise.race([task(slot.api), slot.dead.catch((why: string) => this.#stopped(why))]);
+      return await Promise.race([task(slot.api, slot.id), slot.dead.catch((why: string) => this.#stopped(why))]);
     } finally {
       slot.busy--;
     }
@@ -151,6 +154,7 @@ export class WorkerPool<Api> {
     let ready!: () => void;
     let gone = false;
     const slot: Slot<Api> = {
+      id: ++this.#made,
       api: wrap<Api>(worker?.endpoint ?? { postMessage() {}, addEventListener() {}, removeEventListener() {} }),
       busy: 0,
       ready: new Promise<void>((r) => (ready = r)),

@@ -24,6 +24,7 @@ import { PIECE } from '../ingest/pieces.ts';
 import { sniffFile } from '../ingest/sniff.ts';
 import type { IngestedTable, IngestOptions } from '../ingest/types.ts';
 import { joinColumn } from './join.ts';
+import type { Trace } from '../../workers/index.ts';
 import { blobSource, type IngestLanes } from './lanes.ts';
 import { cancelled, lineStarts, readParts } from './split.ts';
 
@@ -50,7 +51,7 @@ export interface SplitOptions {
  * gives for the same file and options, byte for byte.
  * @throws {IngestError} as `ingest` does, with the file's own line numbers.
  */
-export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes?: IngestLanes, split: SplitOptions = {}): Promise<IngestedTable> {
+export async function ingestFile(file: Blob, name: string, opts: IngestOptions = {}, lanes?: IngestLanes, split: SplitOptions = {}, trace?: Trace): Promise<IngestedTable> {
   if (!lanes) return ingest(blobSource(file, name), opts);
   if (opts.signal?.aborted) throw cancelled();
   // Progress only goes forward: a part read again, or the whole file read after a cut inside
@@ -62,7 +63,7 @@ export async function ingestFile(file: Blob, name: string, opts: IngestOptions =
     opts.onProgress?.(n, total);
   };
   try {
-    return await onLanes(file, name, { ...opts, onProgress }, lanes, split);
+    return await onLanes(file, name, { ...opts, onProgress }, lanes, split, trace);
   } catch (e) {
     // Workers that cannot start (their script did not load) must not leave the owner unable to
     // load a table: the page reads it itself. A worker that fails once reading has begun is an
@@ -72,18 +73,24 @@ export async function ingestFile(file: Blob, name: string, opts: IngestOptions =
   }
 }
 
-async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: IngestLanes, split: SplitOptions): Promise<IngestedTable> {
+async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: IngestLanes, split: SplitOptions, trace: Trace | undefined): Promise<IngestedTable> {
   const { signal, onProgress, ...laneOpts } = opts;
-  const whole = () => lanes.whole(file, name, laneOpts, { signal, onBytes: onProgress && ((n) => onProgress(n, file.size)) });
+  const since = (stage: string, t: number) => trace?.add('main', stage, performance.now() - t);
+  const whole = () => lanes.whole(file, name, laneOpts, { signal, onBytes: onProgress && ((n) => onProgress(n, file.size)), trace });
+  let t = performance.now();
   const count = Math.min(split.parts ?? lanes.width * PARTS_PER_LANE, Math.floor(file.size / (split.minPart ?? MIN_PART)));
   if (count < 2 || lanes.width < 2) return whole();
   const first = new Uint8Array(await file.slice(0, PIECE).arrayBuffer());
   const sniffed = sniffFile(name, first, opts);
   if (sniffed.delimiter === undefined) return whole();
   const cuts = await lineStarts(file, count);
+  since('sniff and cut at line ends', t);
   if (!cuts) return whole();
-  const read = await readParts(file, cuts, sniffed.delimiter, laneOpts, lanes, signal, onProgress);
+  t = performance.now();
+  const read = await readParts(file, cuts, sniffed.delimiter, laneOpts, lanes, signal, onProgress, trace);
+  since('parts on the lanes (elapsed)', t);
   if (!read) return whole();
+  t = performance.now();
   const { outcomes, offsets, names } = read;
   const rows = outcomes.reduce((n, o) => n + o.rows, 0);
   if (rows === 0) throw new IngestError('header-only', 'the file has a header but no rows');
@@ -94,6 +101,7 @@ async function onLanes(file: Blob, name: string, opts: IngestOptions, lanes: Ing
       offsets,
     ),
   );
+  since('join the parts', t);
   const padded = outcomes.findIndex((o) => o.padded !== undefined);
   const warnings = [...outcomes[0]!.warnings, ...endWarnings(columns, padded < 0 ? undefined : outcomes[padded]!.padded! + offsets[padded]!)];
   return {

@@ -4,6 +4,7 @@
  */
 import { ingest, ingestPart } from '../ingest/ingest.ts';
 import type { IngestedTable, IngestOptions, PartOutcome, PartSpec, Source } from '../ingest/types.ts';
+import type { Trace } from '../../workers/index.ts';
 
 /** What can travel to a lane with a request: no callbacks, no signal (those stay with the caller). */
 export type LaneOptions = Omit<IngestOptions, 'signal' | 'onProgress'>;
@@ -13,6 +14,8 @@ export interface LaneRun {
   signal?: AbortSignal;
   /** Bytes of the request's range read so far. */
   onBytes?: (bytes: number) => void;
+  /** Where the time went: the lane's own time, and its reply's transit (the benchmarks' breakdown). */
+  trace?: Trace;
 }
 
 /** Where files and parts of files are read. */

@@ -6,6 +6,7 @@ import type { ColumnType } from '../../sandbox/index.ts';
 import { IngestError } from '../errors.ts';
 import { PIECE } from '../ingest/pieces.ts';
 import type { IngestOptions, PartOutcome, PartSpec, TypesChosen } from '../ingest/types.ts';
+import type { Trace } from '../../workers/index.ts';
 import type { IngestLanes, LaneOptions, LaneRun } from './lanes.ts';
 
 /**
@@ -39,7 +40,7 @@ export interface Split {
  * quotes, or the first part is too short for the whole sample the types are inferred from.
  * @throws {IngestError} the first failing part's error, at the file's line numbers.
  */
-export async function readParts(file: Blob, cuts: number[], delimiter: string, opts: LaneOptions, lanes: IngestLanes, signal: AbortSignal | undefined, onProgress: IngestOptions['onProgress']): Promise<Split | null> {
+export async function readParts(file: Blob, cuts: number[], delimiter: string, opts: LaneOptions, lanes: IngestLanes, signal: AbortSignal | undefined, onProgress: IngestOptions['onProgress'], trace?: Trace): Promise<Split | null> {
   const n = cuts.length - 1;
   // A part that fails stops the parts after it (their results no longer matter); the parts before
   // it still end, since an earlier error comes first and their lines place this one's.
@@ -51,6 +52,7 @@ export async function readParts(file: Blob, cuts: number[], delimiter: string, o
   const read = new Array<number>(n).fill(0);
   const run = (k: number): LaneRun => ({
     signal: stops[k]!.signal,
+    trace,
     onBytes: (b) => {
       read[k] = b;
       onProgress?.(
@@ -71,7 +73,9 @@ export async function readParts(file: Blob, cuts: number[], delimiter: string, o
     );
     // The later parts start once the first has the types. (Started at once, keeping their records
     // until then, they were no faster and held up to twice the memory.)
+    const t = performance.now();
     const found = await announced;
+    trace?.add('first part', 'until its types are known (elapsed; the later parts wait)', performance.now() - t);
     if (!found || !found.complete || found.multiline) {
       stopFrom(0);
       // An error in the header or the first rows is the file's error, whatever else is true.

@@ -11,7 +11,7 @@
  */
 import { proxy, releaseProxy, transfer, type Remote } from 'comlink';
 import type { BuiltColumn } from '../columns/builder.ts';
-import { PoolError, type WorkerPool } from '../../workers/index.ts';
+import { PoolError, wallClock, type WorkerPool } from '../../workers/index.ts';
 import { IngestError, type IngestErrorCode } from '../errors.ts';
 import { ingest, ingestPart } from '../ingest/ingest.ts';
 import type { IngestedTable, PartOutcome, PartSpec, TypesChosen } from '../ingest/types.ts';
@@ -20,7 +20,8 @@ import { blobSource, type IngestLanes, type LaneOptions, type LaneRun } from './
 /** A part's request as it travels (`announce`: the first part reports the types through `hooks.types`). */
 export type WirePartSpec = Omit<PartSpec, 'onTypes'> & { announce: boolean };
 
-export type LaneReply<T> = { ok: true; value: T } | { ok: false; code: IngestErrorCode | 'internal'; message: string; line?: number };
+/** `ms`: the lane's own time on the request; `sent`: when the reply left (`wallClock`), for traces. */
+export type LaneReply<T> = { ok: true; value: T; ms: number; sent: number } | { ok: false; code: IngestErrorCode | 'internal'; message: string; line?: number };
 
 /** What the page hands a request for its progress and the first part's types. */
 export interface LaneHooks {
@@ -51,9 +52,10 @@ export function ingestLaneApi(): IngestLaneApi {
   const serve = async <T>(job: number, hooks: Remote<LaneHooks>, work: (signal: AbortSignal) => Promise<T>, columns: (v: T) => BuiltColumn[]): Promise<LaneReply<T>> => {
     const stop = new AbortController();
     jobs.set(job, stop);
+    const t = performance.now();
     try {
       const value = await work(stop.signal);
-      return transfer({ ok: true, value }, buffers(columns(value)));
+      return transfer({ ok: true, value, ms: performance.now() - t, sent: wallClock() }, buffers(columns(value)));
     } catch (e) {
       if (e instanceof IngestError) return { ok: false, code: e.code, message: e.message, ...(e.line !== undefined ? { line: e.line } : {}) };
       return { ok: false, code: 'internal', message: String((e as Error)?.message ?? e) };
@@ -86,13 +88,15 @@ export function ingestLaneApi(): IngestLaneApi {
 /** Lanes on a pool of workers that serve `ingestLaneApi` (as many parts at once as the pool has workers). */
 export function ingestLanes(pool: WorkerPool<IngestLaneApi>): IngestLanes {
   let jobs = 0;
-  const call = async <T>(run: LaneRun, onTypes: PartSpec['onTypes'], send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
+  const call = async <T>(run: LaneRun, what: string, onTypes: PartSpec['onTypes'], send: (api: Remote<IngestLaneApi>, job: number, hooks: LaneHooks) => Promise<LaneReply<T>>): Promise<T> => {
     if (run.signal?.aborted) throw new IngestError('cancelled', 'loading was cancelled; nothing was stored');
     const job = ++jobs;
     let settled = false;
     let reply: LaneReply<T>;
+    let lane = 0;
     try {
-      reply = await pool.run(async (api) => {
+      reply = await pool.run(async (api, worker) => {
+        lane = worker;
         // The cancel goes to the worker that has the job.
         const onAbort = () => void api.cancel(job).catch(() => {});
         run.signal?.addEventListener('abort', onAbort);
@@ -112,15 +116,20 @@ export function ingestLanes(pool: WorkerPool<IngestLaneApi>): IngestLanes {
     } finally {
       settled = true;
     }
-    if (reply.ok) return reply.value;
+    if (reply.ok) {
+      run.trace?.add(`lane ${lane}`, what, reply.ms);
+      // Elapsed, not busy: the columns' transfer, and the wait for this thread's event loop.
+      run.trace?.add('messages', 'columns in transit (elapsed)', wallClock() - reply.sent);
+      return reply.value;
+    }
     throw reply.code === 'internal' ? new Error(`the file could not be read: ${reply.message}`) : new IngestError(reply.code, reply.message, reply.line);
   };
   return {
     width: pool.size,
-    whole: (file, name, opts, run) => call(run, undefined, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
+    whole: (file, name, opts, run) => call(run, 'read the whole file', undefined, (api, job, hooks) => api.whole(job, file, name, opts, hooks)),
     part: (file, startAt, end, opts, spec, run) => {
       const { onTypes, ...rest } = spec;
-      return call(run, onTypes, (api, job, hooks) => api.part(job, file, startAt, end, opts, { ...rest, announce: !!onTypes }, hooks));
+      return call(run, onTypes ? 'read the first part (types from its first rows)' : 'read a later part', onTypes, (api, job, hooks) => api.part(job, file, startAt, end, opts, { ...rest, announce: !!onTypes }, hooks));
     },
   };
 }
