@@ -28,6 +28,8 @@ export default mergeConfig(
             include: ['tests/browser/**/*.test.ts'],
             environment: 'node',
             fileParallelism: false,
+            // Tests marked concurrent (independent `airlock run` processes) run two at a time.
+            maxConcurrency: 2,
             testTimeout: 180_000,
             hookTimeout: 180_000,
             globalSetup: ['tests/browser/global-setup.ts'],

@@ -391,7 +391,8 @@ describe('airlock run', () => {
     expect(j).toMatchObject({ ok: true, exitCode: 0, status: 'ok', gate: { pass: true } });
   });
 
-  test.each([
+  // Independent runs, two at a time (the browser project's maxConcurrency): each is its own process.
+  test.concurrent.for([
     ['a notebook that raises', ['raise ValueError("no convergence")'], [], 4, 'ValueError: no convergence'],
     [
       'a notebook that never ends',
@@ -416,9 +417,9 @@ describe('airlock run', () => {
       4,
       'larger than the cap',
     ],
-  ])('%s', async (_label, cells, extra, code, message) => {
-    const b = await bundle(`b${code}.airlock`, cells);
-    const r = await run(b, `out-${code}`, extra);
+  ] as const)('%s', async ([, cells, extra, code, message], { expect }) => {
+    const b = await bundle(`b${code}.airlock`, [...cells]);
+    const r = await run(b, `out-${code}`, [...extra]);
     expect(r.code, r.stdout + r.stderr).toBe(code);
     expect(r.stdout + r.stderr).toContain(message);
     expect(existsSync(join(dir, `out-${code}`))).toBe(false);
@@ -541,11 +542,11 @@ describe("airlock run: the owner's terminal and disk", () => {
     expect(contents()).toEqual(original);
   });
 
-  test.each([
+  test.concurrent.for([
     ['a task that runs when the folder is opened', { '.vscode/tasks.json': '{"tasks":[]}' }, '.vscode'],
     ['an output named like the receipt', { 'receipt.json': '{"forged":true}' }, "the receipt's own name"],
     ['a name longer than file systems allow', { ['é'.repeat(130) + '.json']: '{}' }, 'over 255 bytes'],
-  ])('%s: refused, nothing written', async (_label, files, message) => {
+  ] as const)('%s: refused, nothing written', async ([, files, message], { expect }) => {
     const b = await bundle(
       `disk-${Object.keys(files)[0]!.length}.airlock`,
       [writes({ 'model.json': '{}', ...files })],

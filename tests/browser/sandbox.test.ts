@@ -120,6 +120,34 @@ afterAll(async () => {
   await server?.close();
 });
 
+// First, one notebook cold and from the start-up snapshot: they must behave alike. Every later run
+// in this file then boots from the snapshot, as a returning owner's runs do (the cold path is
+// also what the red-team file, the app test and every `airlock run` exercise).
+describe('cold and warm start', () => {
+  test('a run booted cold and one booted from the start-up snapshot behave alike', async () => {
+    const wheel = makeWheel('warmpkg', '0.1', { 'warmpkg/__init__.py': 'X = 7\n' });
+    const args = {
+      tables: true,
+      wheels: [{ filename: wheel.filename, bytes: [...wheel.bytes] }],
+      cells: [
+        'import airlock, warmpkg, sys\nprint(len(airlock.table("patients")), warmpkg.X)',
+        'print("err", file=sys.stderr)\nimport js\nprint(js.fetch)',
+      ],
+    };
+    const cold = await run(args);
+    expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);
+    const warm = await run(args);
+    for (const r of [cold, warm]) {
+      expect(r.status, r.message).toBe('ok');
+      expect(out(r, 0)).toBe('4 7');
+      expect(out(r, 1)).toBe('None');
+      expect(r.logs).toContainEqual({ cell: 1, stream: 'stderr', text: 'err' });
+      expect(r.tripwires.map((t) => t.name)).toContain('js.fetch');
+    }
+    expect(warm.logs).toEqual(cold.logs);
+  });
+});
+
 describe('notebook runs', () => {
   test('cells run in order with shared state; stdout and stderr are captured per cell; the last expression is shown', async () => {
     const r = await run({
@@ -227,27 +255,6 @@ describe('concurrency', () => {
     ]);
     expect([a.status, b.status]).toEqual(['ok', 'ok']);
     expect([out(a), out(b)]).toEqual(['first', 'second']);
-  });
-});
-
-describe('warm start', () => {
-  test('a run booted from the start-up snapshot behaves like a cold one', async () => {
-    expect(await page.evaluate(() => (window as any).airlock.prewarm())).toBe(true);
-    const wheel = makeWheel('warmpkg', '0.1', { 'warmpkg/__init__.py': 'X = 7\n' });
-    const r = await run({
-      tables: true,
-      wheels: [{ filename: wheel.filename, bytes: [...wheel.bytes] }],
-      cells: [
-        'import airlock, warmpkg, sys\nprint(len(airlock.table("patients")), warmpkg.X)',
-        'print("err", file=sys.stderr)\nimport js\nprint(js.fetch)',
-      ],
-    });
-    expect(r.status, r.message).toBe('ok');
-    expect(out(r, 0)).toBe('4 7');
-    expect(out(r, 1)).toBe('None');
-    expect(r.logs).toContainEqual({ cell: 1, stream: 'stderr', text: 'err' });
-    expect(r.tripwires.map((t) => t.name)).toContain('js.fetch');
-    await page.evaluate(() => (window as any).airlock.clearSnapshot());
   });
 });
 
