@@ -51,7 +51,7 @@ import {
   sealBundle,
   streamToBlob,
   type Manifest,
-  type NamedBytes,
+  type SealInput,
   type StoredBundle,
 } from '../lib/bundle/index.ts';
 import { prepareWheels, type UnpackedWheel } from '../lib/wheel/index.ts';
@@ -180,16 +180,7 @@ export interface AirlockAutomation {
   /** Opens and checks a bundle with a room's key; returns what it is, never its code. */
   inspectBundle(bytes: Uint8Array, options: { room: string; expert?: string }): Promise<BundleSummary>;
   /** The expert's side: seal files into a bundle (the same code as the Expert tab and the CLI). */
-  sealBundle(input: {
-    recipient: string;
-    signingKey: string;
-    name: string;
-    version: string;
-    notebook: NamedBytes;
-    wheels: NamedBytes[];
-    outputs?: string[];
-    tables?: string[];
-  }): Promise<Uint8Array>;
+  sealBundle(input: Omit<SealInput, 'signer'> & { signingKey: string }): Promise<Uint8Array>;
   /**
    * The owner's whole run on a sealed bundle in a room, as the headless runner drives it: open and
    * check the bundle (refusing any signer but `expert` if given), mount the mapped granted tables,
