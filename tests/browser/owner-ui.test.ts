@@ -428,7 +428,9 @@ test('the expert reads the room’s whole policy, seals a bundle in the app with
   await page.getByTestId('label-column-input').fill('readmitted');
   await page.getByTestId('aggregates-input').fill('counts.csv');
   await refused('aggregates-input', 'declare it among the outputs too');
+  expect(await page.getByLabel('Declared outputs').getAttribute('aria-invalid')).toBe('true');
   await page.getByLabel('Declared outputs').fill('model.json, counts.csv');
+  expect(await page.getByTestId('aggregates-input').getAttribute('aria-invalid')).toBeNull();
   // Kept across a tab switch, like the rest of the form.
   await nav('Demo');
   await nav('Expert');

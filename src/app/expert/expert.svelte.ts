@@ -54,7 +54,8 @@ export interface SealForm {
 const FIELDS: Record<DeclarationField, Array<keyof SealForm>> = {
   inference: ['inference'],
   label: ['labelColumn', 'labelPositive'],
-  aggregates: ['aggregates'],
+  // Either field fixes a table of results that is not among the outputs.
+  aggregates: ['aggregates', 'outputs'],
 };
 
 /** Names typed into one field, separated by commas. */
