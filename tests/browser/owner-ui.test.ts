@@ -303,6 +303,12 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   await page.getByTestId('table-name').fill('small');
   await page.getByRole('button', { name: 'Load table' }).click();
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded small');
+  await page
+    .getByTestId('table-file')
+    .setInputFiles({ name: 'other.csv', mimeType: 'text/csv', buffer: Buffer.from(small) });
+  await page.getByTestId('table-name').fill('other');
+  await page.getByRole('button', { name: 'Load table' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded other');
 
   await nav('Bundles');
   await page.getByTestId('bundle-file').setInputFiles({
