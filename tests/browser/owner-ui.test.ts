@@ -166,8 +166,12 @@ test('room key → table → invitation → bundle → run, and the refusals', a
   const files = unzipSync(await dec.decrypt(new Uint8Array(readFileSync((await ageFile.path())!))));
   expect(createHash('sha256').update(files['model.json']!).digest('hex')).toBe(receipt.outputs[0]!.sha256);
 
-  // The approved model scores a local table through the bundle's inference entry point.
+  // The approved model scores a local table through the bundle's inference entry point. The table
+  // chosen is kept across a tab switch.
   await page.getByTestId('score-table').selectOption('hospital_ehr');
+  await nav('Log');
+  await nav('Bundles');
+  expect(await page.getByTestId('score-table').inputValue()).toBe('hospital_ehr');
   await page.getByRole('button', { name: 'Score', exact: true }).click();
   await expect
     .poll(() => page.getByTestId('run-logs').last().textContent(), { timeout: 120_000 })
@@ -299,6 +303,12 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   await page.getByTestId('table-name').fill('small');
   await page.getByRole('button', { name: 'Load table' }).click();
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded small');
+  await page
+    .getByTestId('table-file')
+    .setInputFiles({ name: 'other.csv', mimeType: 'text/csv', buffer: Buffer.from(small) });
+  await page.getByTestId('table-name').fill('other');
+  await page.getByRole('button', { name: 'Load table' }).click();
+  await expect.poll(() => page.getByTestId('message').textContent()).toContain('Loaded other');
 
   await nav('Bundles');
   await page.getByTestId('bundle-file').setInputFiles({
@@ -308,7 +318,12 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
   });
   await page.getByRole('button', { name: 'Trust this expert and import' }).click();
   await expect.poll(() => page.getByTestId('message').textContent()).toContain('Imported readmission 1.0.0');
+  // Two tables granted, neither named as the bundle's: the owner chooses, and the choice survives a tab switch.
+  expect(await page.locator('label.map select').inputValue()).toBe('');
   await page.locator('label.map select').selectOption('small');
+  await nav('Room');
+  await nav('Bundles');
+  expect(await page.locator('label.map select').inputValue()).toBe('small');
   await page.getByRole('button', { name: 'Run in the sandbox' }).click();
   await expect
     .poll(() => page.getByTestId('gate').textContent(), { timeout: 120_000 })
@@ -337,38 +352,59 @@ test('a room restored from its backup in a fresh browser signs receipts that ver
     .toContain('the bundle reads a table "encounters", and there is no local table "small" to give it');
 });
 
-test('the expert seals a bundle in the app from an invitation, and gets mock data from it', async () => {
+test('the expert reads the room’s whole policy, seals a bundle in the app with what airlock seal declares, and gets mock data', async () => {
   const { generateOwnerKey } = await import('../../src/lib/crypto/index.ts');
   const { buildInvitation } = await import('../../src/lib/data/index.ts');
   const { openBundle } = await import('../../src/lib/bundle/index.ts');
   const { unzipSync, strFromU8 } = await import('fflate');
   const owner = await generateOwnerKey();
+  const { POLICY_FIELDS } = await import('../../src/lib/policy/index.ts');
   const invitation = buildInvitation({
     room: 'ward 7',
     recipient: owner.recipient,
+    policy: { minCellCount: 20 },
     tables: [
       {
         name: 'encounters',
         rowCount: 3,
-        columns: [{ name: 'age', type: 'int', values: new Int32Array([40, 50, 60]) }],
+        columns: [
+          { name: 'age', type: 'int', values: new Int32Array([40, 50, 60]) },
+          { name: 'readmitted', type: 'string', values: new Int32Array([0, 1, 0]), dictionary: ['NO', '<30'] },
+        ],
       },
     ],
   });
   const signer = generateSshKey('expert@lab');
   const wheel = buildWheel({ name: 'm', version: '1.0', files: { 'm/__init__.py': 'X = 1\n' } });
   const { page } = await openApp(browser, server);
-  await page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name: 'Expert' }).click();
-  await page.getByTestId('invitation-file').setInputFiles({
+  const nav = (name: string) => page.getByRole('navigation', { name: 'sections' }).getByRole('link', { name }).click();
+  const invitationFile = (inv: object) => ({
     name: 'invitation.json',
     mimeType: 'application/json',
-    buffer: Buffer.from(JSON.stringify(invitation)),
+    buffer: Buffer.from(JSON.stringify(inv)),
   });
+  const setting = (key: string) => page.getByTestId('invitation-policy').locator(`dd[data-key="${key}"]`);
+  const value = (key: string) => setting(key).locator('strong').textContent();
+  await nav('Expert');
+  // An invitation of Airlock 0.2 (time limit and output cap only) still reads; the rest is said to be missing.
+  await page
+    .getByTestId('invitation-file')
+    .setInputFiles(invitationFile({ ...invitation, policy: { timeLimitSeconds: 600, maxOutputBytes: 52428800 } }));
   await expect.poll(() => page.getByTestId('expert-message').textContent()).toContain('Invitation for "ward 7"');
+  expect(await value('timeLimitSeconds')).toBe('600 s');
+  expect(await value('minCellCount')).toBe('not stated');
+  expect(await setting('minCellCount').textContent()).toContain('default is 10');
+  // Today's: every setting of the room's policy, in words, before the expert writes a line.
+  await page.getByTestId('invitation-file').setInputFiles(invitationFile(invitation));
+  await expect.poll(() => value('minCellCount')).toBe('20');
+  expect(await page.getByTestId('invitation-policy').locator('dd').count()).toBe(POLICY_FIELDS.length);
+  for (const f of POLICY_FIELDS) expect(await value(f.key)).not.toBe('not stated');
+  expect(await value('maxMembershipAuc')).toBe('0.6');
   const mock = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download mock data' }).click();
   const files = unzipSync(readFileSync((await (await mock).path())!));
   expect(Object.keys(files).sort()).toEqual(['encounters.csv', 'schema.json']);
-  expect(JSON.parse(strFromU8(files['schema.json']!))).toEqual({ encounters: { age: 'int' } });
+  expect(JSON.parse(strFromU8(files['schema.json']!))).toEqual({ encounters: { age: 'int', readmitted: 'string' } });
   await page
     .getByTestId('key-file')
     .setInputFiles({ name: 'id_ed25519', mimeType: 'text/plain', buffer: Buffer.from(signer.privateKey) });
@@ -380,18 +416,48 @@ test('the expert seals a bundle in the app from an invitation, and gets mock dat
   await page
     .getByTestId('wheel-files')
     .setInputFiles({ name: wheel.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(wheel.bytes) });
+  // What `airlock seal --inference --label --aggregate` declares, each refusal naming the field to fix.
+  const sealButton = page.getByRole('button', { name: 'Seal and download' });
+  const refused = async (field: string, message: string) => {
+    await sealButton.click();
+    await expect.poll(() => page.getByTestId('expert-message').textContent()).toContain(message);
+    expect(await page.getByTestId(field).getAttribute('aria-invalid')).toBe('true');
+  };
+  await page.getByTestId('inference-input').fill('predict');
+  await refused('inference-input', 'Inference entry point "predict": write module:function');
+  await page.getByTestId('inference-input').fill('m:predict');
+  expect(await page.getByTestId('inference-input').getAttribute('aria-invalid')).toBeNull();
+  await page.getByTestId('label-positive-input').fill('<30');
+  await refused('label-column-input', 'name the label column');
+  await page.getByTestId('label-column-input').fill('readmited');
+  await refused('label-column-input', 'no table in the invitation has that column');
+  await page.getByTestId('label-column-input').fill('readmitted');
+  await page.getByTestId('aggregates-input').fill('counts.csv');
+  await refused('aggregates-input', 'declare it among the outputs too');
+  expect(await page.getByLabel('Declared outputs').getAttribute('aria-invalid')).toBe('true');
+  await page.getByLabel('Declared outputs').fill('model.json, counts.csv');
+  expect(await page.getByTestId('aggregates-input').getAttribute('aria-invalid')).toBeNull();
+  // Kept across a tab switch, like the rest of the form.
+  await nav('Demo');
+  await nav('Expert');
+  expect(await page.getByTestId('label-column-input').inputValue()).toBe('readmitted');
   const sealed = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'Seal and download' }).click();
+  await sealButton.click();
   const d = await sealed;
   expect(d.suggestedFilename()).toBe('model-0.1.0.airlock');
   const b = await openBundle(new Uint8Array(readFileSync((await d.path())!)), owner.identity, {
     expert: signer.publicKey,
   });
   expect(b.manifest).toMatchObject({
+    formatVersion: 2,
     name: 'model',
     version: '0.1.0',
-    outputs: ['model.json'],
+    outputs: ['model.json', 'counts.csv'],
     tables: ['encounters'],
+    inference: { module: 'm', function: 'predict' },
+    label: { column: 'readmitted', positive: '<30' },
+    aggregates: ['counts.csv'],
   });
+  expect(await page.getByTestId('expert-message').textContent()).toContain('audits the model for membership inference');
   expect(b.wheels[0]!.bytes).toEqual(wheel.bytes);
 });

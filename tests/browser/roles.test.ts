@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { Browser, Download, Page } from 'playwright-core';
+import { DEFAULT_POLICY, POLICY_FIELDS } from '../../src/lib/policy/index.ts';
 import { buildWheel } from '../../src/lib/wheel/index.ts';
 import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
 import { notebookJson } from './fixtures.ts';
@@ -133,18 +134,31 @@ test('owner and expert, each in their own browser, from invitation to a verified
   // and, once stored, to the list it joined.
   await expect.poll(() => O.evaluate(() => document.activeElement?.id)).toBe('list-h');
 
-  // Owner: the policy (from POLICY_FIELDS), then the invitation carries it.
+  // Owner: the policy (from POLICY_FIELDS), then the invitation carries it. What is typed and chosen
+  // in the Room tab (an unsaved setting, a column opted in to statistics) survives a tab switch.
   await go(O, 'Room');
   await O.getByTestId('policy-timeLimitSeconds').fill('300');
+  const statistics = O.locator('#room-invite details');
+  const shareReadmitted = statistics.getByRole('checkbox', { name: 'readmitted', exact: true });
+  await statistics.locator('summary').click();
+  await shareReadmitted.check();
+  await go(O, 'Tables');
+  await go(O, 'Room');
+  expect(await O.getByTestId('policy-timeLimitSeconds').inputValue()).toBe('300');
+  await statistics.locator('summary').click();
+  expect(await shareReadmitted.isChecked()).toBe(true);
   await O.getByRole('button', { name: 'Save policy' }).click();
   await expect.poll(() => O.getByTestId('message').textContent()).toContain('policy');
   const inv = await downloads(O, 1, () => O.getByRole('button', { name: 'Download invitation' }).click());
   const invitation = JSON.parse(inv.get('invitation.json')!.toString('utf8'));
   expect(invitation).toMatchObject({
     recipient,
-    policy: { timeLimitSeconds: 300 },
+    policy: { ...DEFAULT_POLICY, timeLimitSeconds: 300 },
     tables: [{ name: 'encounters', rows: 300 }],
   });
+  expect(Object.keys(invitation.policy).sort()).toEqual(POLICY_FIELDS.map((f) => f.key).sort());
+  const readmitted = invitation.tables[0].columns.find((c: { name: string }) => c.name === 'readmitted');
+  expect(readmitted.stats.categories).toHaveLength(3);
   await everyWidth(O, 'room');
 
   // Expert, in another browser: the invitation as a schema table, mock data, keys made in the page.
@@ -157,7 +171,19 @@ test('owner and expert, each in their own browser, from invitation to a verified
   expect(await expertNext()).toContain('Download mock data');
   // The fingerprint the owner reads out from their Room tab is the one the expert's page shows.
   expect(await E.getByTestId('invitation-owner-fp').textContent()).toBe(receiptFp);
-  expect(await E.getByTestId('invitation-policy').textContent()).toBe('300 s time limit, 50.0 MiB output cap');
+  // Every setting of the room's policy, the disclosure thresholds in words, before any code is written.
+  const policyRows = E.getByTestId('invitation-policy');
+  expect(await policyRows.locator('dt').allTextContents()).toEqual(POLICY_FIELDS.map((f) => f.label));
+  expect(await policyRows.locator('dd strong').allTextContents()).toEqual([
+    '300 s',
+    '50.0 MiB',
+    '5.0%',
+    '10',
+    '90%',
+    '10%',
+    '0.6',
+    '1',
+  ]);
   const mock = await downloads(E, 1, () => E.getByRole('button', { name: 'Download mock data' }).click());
   expect([...mock.keys()]).toEqual(['mock.zip']);
   expect(await expertNext()).toContain('seal your notebook and wheels');
@@ -287,6 +313,10 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await go(O, 'Room');
   await O.getByRole('button', { name: 'New room…' }).click();
   await O.getByTestId('room-name-input').fill('second room');
+  // The form, open with its name typed, survives a tab switch.
+  await go(O, 'Log');
+  await go(O, 'Room');
+  expect(await O.getByTestId('room-name-input').inputValue()).toBe('second room');
   await O.getByTestId('passphrase').fill(PASSPHRASE);
   await O.getByTestId('passphrase-confirm').fill(PASSPHRASE);
   await downloads(O, 1, () => O.getByRole('button', { name: 'Create room and download its backup' }).click());

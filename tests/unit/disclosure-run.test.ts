@@ -9,7 +9,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openBundle, parseManifest, sealBundle, serializeManifest, type Manifest } from '../../src/lib/bundle/index.ts';
+import {
+  DeclarationError,
+  openBundle,
+  parseInference,
+  parseLabel,
+  parseManifest,
+  readDeclarations,
+  sealBundle,
+  serializeManifest,
+  type DeclarationsInput,
+  type Manifest,
+} from '../../src/lib/bundle/index.ts';
 import { formatIdentityFile, generateOwnerKey, generateSshKey } from '../../src/lib/crypto/index.ts';
 import { addGateCheck, gateProblems, membershipCheck, type GateReport } from '../../src/lib/gate/index.ts';
 import { exportRun, verifyReceipt, type ReceiptBody } from '../../src/lib/receipt/index.ts';
@@ -17,7 +28,6 @@ import { labelsOf, parseScores } from '../../src/lib/runs/audit.ts';
 import { complement, draw, heldRows, seededRandom, subsetTable } from '../../src/lib/runs/holdout.ts';
 import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems } from '../../src/lib/policy/index.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
-import { parseInference, parseLabel } from '../../src/cli/commands/seal.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
 
@@ -336,12 +346,47 @@ describe('airlock seal', () => {
       label: { column: 'readmitted', positive: '<30' },
       aggregates: ['counts.csv'],
     });
-    expect(seal('--label', 'readmitted').stderr).toContain('--label needs --inference');
+    expect(seal('--label', 'readmitted').stderr).toContain('--label readmitted: declare the inference entry point too');
     // The flags' readers, without a process each (a CLI start costs seconds).
     expect(() => parseInference('predict')).toThrow('write module:function');
     expect(parseInference('readmit.model:predict')).toEqual({ module: 'readmit.model', function: 'predict' });
     expect(() => parseLabel('=x')).toThrow('write column or column=positive-value');
     expect(parseLabel('readmitted=<30')).toEqual({ column: 'readmitted', positive: '<30' });
     expect(parseLabel('flag')).toEqual({ column: 'flag' });
+    expect(() => parseLabel('readmitted=')).toThrow('write column or column=positive-value');
+    expect(() => parseInference('1x.model:predict')).toThrow('a Python module path and a function name');
+    // The Expert tab's seal form reads them with the same function: the label as two fields, spaces
+    // trimmed, and every refusal naming the field to mark (a form) or the flag to name (the CLI).
+    expect(
+      readDeclarations({
+        inference: ' readmit.model:predict ',
+        label: { column: ' readmitted ', positive: '<30' },
+        aggregates: ['counts.csv', ' '],
+        outputs: ['model.json', 'counts.csv'],
+      }),
+    ).toEqual({
+      inference: { module: 'readmit.model', function: 'predict' },
+      label: { column: 'readmitted', positive: '<30' },
+      aggregates: ['counts.csv'],
+    });
+    expect(readDeclarations({ inference: 'm:f', label: { column: 'flag', positive: ' ' } })).toEqual({
+      inference: { module: 'm', function: 'f' },
+      label: { column: 'flag' },
+    });
+    expect(readDeclarations({})).toEqual({});
+    const refused = (input: DeclarationsInput) => {
+      try {
+        readDeclarations(input);
+      } catch (e) {
+        if (e instanceof DeclarationError) return { field: e.field, code: e.code };
+        throw e;
+      }
+      return null;
+    };
+    expect(refused({ label: { column: 'readmitted' } })).toEqual({ field: 'label', code: 'bad-input' });
+    expect(refused({ inference: 'predict', label: 'readmitted' })).toEqual({ field: 'inference', code: 'bad-input' });
+    expect(refused({ inference: 'm:f', label: { column: '', positive: '<30' } })).toMatchObject({ field: 'label' });
+    expect(refused({ aggregates: ['counts.csv'], outputs: ['model.json'] })).toMatchObject({ field: 'aggregates' });
+    expect(refused({ aggregates: ['counts.csv'] })).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import {
   type IngestedTable,
   type Invitation,
 } from '../../src/lib/data/index.ts';
+import { DEFAULT_POLICY, POLICY_FIELDS } from '../../src/lib/policy/index.ts';
 import { DIABETES_ZIP } from './fixtures/data.ts';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -117,6 +118,34 @@ describe('invitation', () => {
     expect(parseInvitation(JSON.stringify(inv)).tables[0]!.columns).toHaveLength(50);
     expect(() => parseInvitation('{}')).toThrow('not an Airlock invitation');
     expect(() => parseInvitation(JSON.stringify({ ...inv, version: 9 }))).toThrow('version 9');
+  });
+
+  test('the invitation carries the whole policy, and the expert reads every setting back; older ones stay readable', () => {
+    const inv = buildInvitation({ room: 'r', recipient: RECIPIENT, tables: [t], policy: { minCellCount: 20 } });
+    // Every setting the Room tab edits, disclosure thresholds included, the room's where set.
+    expect(Object.keys(inv.policy).sort()).toEqual(POLICY_FIELDS.map((f) => f.key).sort());
+    expect(inv.policy).toEqual({ ...DEFAULT_POLICY, minCellCount: 20 });
+    expect(parseInvitation(JSON.stringify(inv)).policy).toEqual({ ...DEFAULT_POLICY, minCellCount: 20 });
+    // Made before the disclosure checks: the two settings it states, nothing made up.
+    const older = { ...inv, policy: { timeLimitSeconds: 600, maxOutputBytes: 52428800 } };
+    expect(parseInvitation(JSON.stringify(older)).policy).toEqual({ timeLimitSeconds: 600, maxOutputBytes: 52428800 });
+    const { policy: _, ...none } = inv;
+    expect(parseInvitation(JSON.stringify(none)).policy).toEqual({});
+    // A newer Airlock's setting is kept for the expert to see; a known one out of range is refused.
+    expect(parseInvitation(JSON.stringify({ ...inv, policy: { ...inv.policy, kAnonymity: 5 } })).policy).toMatchObject({
+      kAnonymity: 5,
+      minCellCount: 20,
+    });
+    expect(() => parseInvitation(JSON.stringify({ ...inv, policy: { ...inv.policy, minCellCount: -1 } }))).toThrow(
+      'Smallest cell must be a number from 1 to 1000',
+    );
+    expect(() => parseInvitation(JSON.stringify({ ...inv, policy: { ...inv.policy, holdout: '5%' } }))).toThrow(
+      'ask the owner for a new invitation',
+    );
+    expect(() => parseInvitation(JSON.stringify({ ...inv, policy: { ...inv.policy, x: { y: 1 } } }))).toThrow(
+      'is not a number, text or yes/no',
+    );
+    expect(() => parseInvitation(JSON.stringify({ ...inv, policy: [1] }))).toThrow('not a list of settings');
   });
 });
 

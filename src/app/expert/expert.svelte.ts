@@ -4,7 +4,13 @@
  * or the outputs encrypted to them. Nothing here is stored.
  */
 import { zipSync, strToU8 } from 'fflate';
-import { sealBundle, streamToBlob } from '../../lib/bundle/index.ts';
+import {
+  DeclarationError,
+  readDeclarations,
+  sealBundle,
+  streamToBlob,
+  type DeclarationField,
+} from '../../lib/bundle/index.ts';
 import { lanes } from '../lanes.ts';
 import {
   fingerprint,
@@ -35,7 +41,29 @@ export interface SealForm {
   /** The declared outputs as typed: names separated by commas. */
   outputs: string;
   replyTo?: string;
+  /** For the disclosure checks, as `airlock seal` takes them: `module:function` (blank: none). */
+  inference: string;
+  /** The column the model predicts, and for a text column its positive value (blank: none). */
+  labelColumn: string;
+  labelPositive: string;
+  /** Outputs that are tables of counts or aggregates, separated by commas. */
+  aggregates: string;
 }
+
+/** The form's fields each declaration is typed in: a refusal marks them. */
+const FIELDS: Record<DeclarationField, Array<keyof SealForm>> = {
+  inference: ['inference'],
+  label: ['labelColumn', 'labelPositive'],
+  // Either field fixes a table of results that is not among the outputs.
+  aggregates: ['aggregates', 'outputs'],
+};
+
+/** Names typed into one field, separated by commas. */
+const names = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export interface ReceiptResult {
   receipt: Receipt;
@@ -53,6 +81,10 @@ const BLANK_FORM: SealForm = {
   notebook: null,
   wheels: [],
   outputs: 'model.json',
+  inference: '',
+  labelColumn: '',
+  labelPositive: '',
+  aggregates: '',
 };
 
 /**
@@ -72,6 +104,8 @@ export class ExpertState {
   #mocked = $state.raw(false);
   #sealed = $state.raw<string | null>(null);
   #result = $state.raw<ReceiptResult | null>(null);
+  /** The declaration the last seal refused: its fields are marked until they change. */
+  #invalid = $state.raw<DeclarationField | null>(null);
 
   get form(): SealForm {
     return this.#form;
@@ -79,6 +113,12 @@ export class ExpertState {
 
   setForm(patch: Partial<SealForm>): void {
     this.#form = { ...this.#form, ...patch };
+    if (this.#invalid && FIELDS[this.#invalid].some((k) => k in patch)) this.#invalid = null;
+  }
+
+  /** Whether a field of the form holds what the last seal refused. */
+  invalid(field: keyof SealForm): boolean {
+    return !!this.#invalid && FIELDS[this.#invalid].includes(field);
   }
 
   get invitation(): InvitationView | null {
@@ -201,6 +241,33 @@ export class ExpertState {
     if (!form.notebook) return this.#say('Choose the notebook (.ipynb).', 'error');
     if (!form.recipient.trim())
       return this.#say("Give the owner's recipient (age1…): it is in their invitation.", 'error');
+    const outputs = names(form.outputs);
+    let declared: ReturnType<typeof readDeclarations>;
+    try {
+      // Read as `airlock seal --inference --label --aggregate` reads them (lib/bundle/declare.ts).
+      declared = readDeclarations({
+        ...(form.inference.trim() ? { inference: form.inference } : {}),
+        ...(form.labelColumn.trim() || form.labelPositive.trim()
+          ? { label: { column: form.labelColumn, positive: form.labelPositive } }
+          : {}),
+        aggregates: names(form.aggregates),
+        outputs,
+      });
+    } catch (e) {
+      if (!(e instanceof DeclarationError)) throw e;
+      this.#invalid = e.field;
+      return this.#say(`${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.`, 'error');
+    }
+    // A label the tables do not have would only fail at the owner's, after a round trip.
+    const columns = this.#invitation?.tables.flatMap((t) => t.columns.map((c) => c.name));
+    if (declared.label && columns && !columns.includes(declared.label.column)) {
+      this.#invalid = 'label';
+      return this.#say(
+        `Label "${declared.label.column}": no table in the invitation has that column; choose one of its columns.`,
+        'error',
+      );
+    }
+    this.#invalid = null;
     this.#busy = true;
     try {
       const bytes = async (f: File) => ({ filename: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
@@ -212,12 +279,10 @@ export class ExpertState {
           version: form.version,
           notebook: await bytes(form.notebook),
           wheels: await Promise.all(form.wheels.map(bytes)),
-          outputs: form.outputs
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
+          outputs,
           tables: this.#invitation?.tables.map((t) => t.name) ?? [],
           ...(form.replyTo?.trim() ? { replyTo: form.replyTo.trim() } : {}),
+          ...declared,
         },
         { lanes },
       );
@@ -227,7 +292,7 @@ export class ExpertState {
       download(name, sealed);
       this.#sealed = name;
       this.#say(
-        `Sealed ${manifest.name} ${manifest.version} for ${form.recipient.trim().slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.`,
+        `Sealed ${manifest.name} ${manifest.version} for ${form.recipient.trim().slice(0, 16)}…, signed by ${manifest.author.fingerprint}. Send the .airlock file to the owner.${manifest.inference && manifest.label ? ' With its inference entry point and label, the owner’s run audits the model for membership inference.' : ''}`,
       );
     } catch (e) {
       this.#say(errorText(e), 'error');

@@ -15,6 +15,11 @@ export class BundlesState {
   #runs = $state.raw<RunSummary[]>([]);
   #pending = $state.raw<{ file: File; signer: string } | null>(null);
   #importing = $state.raw(false);
+  /**
+   * Per table name a bundle reads, the local table the owner chose for it: kept here, so a tab
+   * switch loses nothing; a room's own (another room's tables are other data).
+   */
+  #mapping = $state.raw<{ room: string | null; map: Record<string, string> }>({ room: null, map: {} });
   readonly #ctx: Context;
 
   constructor(ctx: Context) {
@@ -34,6 +39,14 @@ export class BundlesState {
   get importing(): boolean {
     return this.#importing;
   }
+  /** The local table chosen for each table name a bundle reads (none chosen: absent). */
+  get mapping(): Readonly<Record<string, string>> {
+    return this.#mapping.map;
+  }
+
+  mapTable(name: string, table: string): void {
+    this.#mapping = { ...this.#mapping, map: { ...this.#mapping.map, [name]: table } };
+  }
   /** The bundle the URL selects, else the newest active one. */
   get selected(): StoredBundle | null {
     const nav = this.#ctx.nav;
@@ -48,6 +61,7 @@ export class BundlesState {
 
   async load(room: string | null): Promise<void> {
     [this.#bundles, this.#runs] = room ? await Promise.all([listBundles(room), listRuns(room)]) : [[], []];
+    if (this.#mapping.room !== room) this.#mapping = { room, map: {} };
     if (this.#pending && !room) this.#pending = null;
   }
 

@@ -1,4 +1,4 @@
-import { POLICY_FIELDS } from '../../lib/runs/index.ts';
+import { DEFAULT_POLICY, POLICY_FIELDS, type PolicyField } from '../../lib/runs/index.ts';
 
 /** Numbers as a person reads them. */
 export function bytes(n: number): string {
@@ -45,15 +45,60 @@ export function errorText(e: unknown): string {
 export function policySetting(key: string, value: unknown): string {
   const f = POLICY_FIELDS.find((x) => x.key === key);
   if (!f || typeof value !== 'number') return `${key}: ${String(value)}`;
-  const n =
-    f.unit === 'seconds'
-      ? `${value.toLocaleString()} s`
-      : f.unit === 'bytes'
-        ? bytes(value)
-        : f.unit === 'share'
-          ? percent(value)
-          : value.toLocaleString();
-  return `${n} ${f.label.toLowerCase()}`;
+  return `${policyValue(f, value)} ${f.label.toLowerCase()}`;
+}
+
+/** A setting's number in its unit, as a person reads it ("300 s", "50.0 MiB", "5%", "10"). */
+export function policyValue(f: PolicyField, value: number): string {
+  return f.unit === 'seconds'
+    ? `${value.toLocaleString()} s`
+    : f.unit === 'bytes'
+      ? bytes(value)
+      : f.unit === 'share'
+        ? percent(value)
+        : value.toLocaleString();
+}
+
+export interface PolicyRow {
+  key: string;
+  label: string;
+  /** The value in words, or "not stated". */
+  value: string;
+  /** Why the setting matters, or why it is missing. */
+  help: string;
+  stated: boolean;
+}
+
+/**
+ * A policy as the expert reads it in an invitation: every setting this Airlock knows, in
+ * POLICY_FIELDS order, with what it means; a setting the invitation does not state (one made before
+ * the disclosure checks) says so and names the default; a newer Airlock's setting is shown as it came.
+ */
+export function policyRows(policy: object): PolicyRow[] {
+  const p = policy as Record<string, unknown>;
+  const rows: PolicyRow[] = POLICY_FIELDS.map((f) => {
+    const x = p[f.key];
+    return typeof x === 'number'
+      ? { key: f.key, label: f.label, value: policyValue(f, x), help: f.help, stated: true }
+      : {
+          key: f.key,
+          label: f.label,
+          value: 'not stated',
+          help: `This invitation is older than this setting; Airlock’s default is ${policyValue(f, DEFAULT_POLICY[f.key])}. Ask the owner for a new invitation to know the room’s.`,
+          stated: false,
+        };
+  });
+  for (const [k, x] of Object.entries(p)) {
+    if (POLICY_FIELDS.some((f) => f.key === k) || x === undefined) continue;
+    rows.push({
+      key: k,
+      label: k,
+      value: String(x),
+      help: 'A setting this version of Airlock does not know (the owner’s is newer).',
+      stated: true,
+    });
+  }
+  return rows;
 }
 
 /** A whole policy, its settings in one line. */

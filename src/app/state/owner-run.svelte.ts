@@ -21,6 +21,8 @@ export class OwnerRunState {
   #hashes = $state.raw<Record<string, string>>({});
   #exported = $state.raw<{ receipt: Receipt; files: string[] } | null>(null);
   #approved = $state.raw<{ room: string; key: string; files: Array<{ path: string; bytes: Uint8Array }> } | null>(null);
+  /** The table chosen to score with the approved model: kept here, so a tab switch loses nothing. */
+  #scoreTable = $state.raw('');
   readonly #ctx: Context;
 
   constructor(ctx: Context) {
@@ -42,6 +44,13 @@ export class OwnerRunState {
   }
   get approved(): { room: string; key: string } | null {
     return this.#approved;
+  }
+  get scoreTable(): string {
+    return this.#scoreTable;
+  }
+
+  chooseScoreTable(name: string): void {
+    this.#scoreTable = name;
   }
 
   /** Forgets the last run when the owner changes room. */

@@ -29,8 +29,39 @@ export function backupName(room: string): string {
   return `airlock-room${s ? '-' + s : ''}.age`;
 }
 
+/**
+ * What the owner has typed or chosen in the Room tab and not yet acted on, kept in RoomsState so a
+ * tab switch loses nothing. Passphrases are not kept: they stay in their form and go with it.
+ */
+export interface RoomDraft {
+  /** The new room's name. */
+  name: string;
+  /** The "new room" form is open (with rooms already made). */
+  creating: boolean;
+  /** The backup or identity file chosen to restore, and whether it needs a passphrase. */
+  restoreFile: File | null;
+  restoreNeedsPassphrase: boolean;
+  /** The room being renamed, and the name typed. */
+  renaming: string | null;
+  renameTo: string;
+}
+
+const BLANK_DRAFT: RoomDraft = {
+  name: 'readmission study',
+  creating: false,
+  restoreFile: null,
+  restoreNeedsPassphrase: false,
+  renaming: null,
+  renameTo: '',
+};
+
 export class RoomsState {
   #rooms = $state.raw<Room[]>([]);
+  #draft = $state.raw<RoomDraft>({ ...BLANK_DRAFT });
+  /** Per room, per granted table: the columns opted in to the invitation's k-anonymous statistics. */
+  #stats = $state.raw<Record<string, Record<string, string[]>>>({});
+  /** Per room, per setting: what the owner typed in the policy editor and has not saved. */
+  #policyEdits = $state.raw<Record<string, Record<string, string>>>({});
   #loaded = $state.raw(false);
   /** A room operation that takes seconds (scrypt) is under way: what it is. */
   #busy = $state.raw<string | null>(null);
@@ -53,6 +84,37 @@ export class RoomsState {
   get current(): Room | null {
     const want = this.#ctx.nav.room;
     return this.#rooms.find((r) => r.id === want) ?? this.#rooms.find((r) => !r.archived) ?? this.#rooms[0] ?? null;
+  }
+
+  get draft(): RoomDraft {
+    return this.#draft;
+  }
+
+  editDraft(patch: Partial<RoomDraft>): void {
+    this.#draft = { ...this.#draft, ...patch };
+  }
+
+  /** The current room's columns opted in to statistics, per table. */
+  get stats(): Record<string, string[]> {
+    return this.#stats[this.current?.id ?? ''] ?? {};
+  }
+
+  shareStats(table: string, column: string, on: boolean): void {
+    const id = this.current?.id;
+    if (!id) return;
+    const cur = this.stats[table] ?? [];
+    const next = on ? [...cur.filter((c) => c !== column), column] : cur.filter((c) => c !== column);
+    this.#stats = { ...this.#stats, [id]: { ...this.stats, [table]: next } };
+  }
+
+  /** The current room's unsaved policy edits, per setting, as typed. */
+  get policyEdits(): Record<string, string> {
+    return this.#policyEdits[this.current?.id ?? ''] ?? {};
+  }
+
+  editPolicy(key: string, typed: string): void {
+    const id = this.current?.id;
+    if (id) this.#policyEdits = { ...this.#policyEdits, [id]: { ...this.policyEdits, [key]: typed } };
   }
 
   /** Re-reads the rooms (Context.refresh calls this first). */
@@ -172,6 +234,7 @@ export class RoomsState {
     const room = this.current;
     if (!room) return false;
     const r = await this.#change(() => setPolicy(room.id, policy));
+    if (r) this.#policyEdits = { ...this.#policyEdits, [room.id]: {} };
     if (r) this.#ctx.notices.say(`The policy of "${r.name}" is saved; the next run and the next invitation follow it.`);
     return !!r;
   }
@@ -209,9 +272,11 @@ export class RoomsState {
   }
 
   /** Downloads the room's invitation (with the k-anonymous statistics chosen per table). */
-  async invitation(stats: Record<string, string[]>): Promise<void> {
+  async invitation(): Promise<void> {
     const room = this.current;
     if (!room) return this.#ctx.notices.say('Create a room first.', 'error');
+    // Only tables still granted: a revoked table's choices stay for if it is granted again.
+    const stats = Object.fromEntries(Object.entries(this.stats).filter(([t]) => room.grants.includes(t)));
     const inv = await this.#change(() => roomInvitation(room.id, stats));
     if (!inv) return;
     download('invitation.json', JSON.stringify(inv, null, 2) + '\n', 'application/json');

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { BundleError, sealBundle } from '../../lib/bundle/index.ts';
+import {
+  BundleError,
+  DeclarationError,
+  readDeclarations,
+  sealBundle,
+  type DeclarationField,
+} from '../../lib/bundle/index.ts';
 import { CliError, EXIT, out, parse, writeStreamToFile, type Command } from '../io.ts';
 import { startNodeLanes } from '../lanes.ts';
 import { mustExist, readRecipient, readSigningKey, readText } from '../keys.ts';
@@ -21,20 +27,12 @@ predicts, and for a text column its positive value (readmitted=<30). With both, 
 can audit the model for membership inference (docs/DISCLOSURE.md). --aggregate declares an output
 that is a table of counts or aggregates: the owner's gate must read it as one.`;
 
-/** `module.path:function` → its parts. */
-export function parseInference(v: string): { module: string; function: string } {
-  const i = v.lastIndexOf(':');
-  if (i < 1 || i === v.length - 1)
-    throw new CliError(`--inference ${v}: write module:function (e.g. readmit.model:predict)`, EXIT.usage);
-  return { module: v.slice(0, i), function: v.slice(i + 1) };
-}
-
-/** `column` or `column=positive value` (split at the first "="). */
-export function parseLabel(v: string): { column: string; positive?: string } {
-  const i = v.indexOf('=');
-  if (i === 0 || !v) throw new CliError(`--label ${v}: write column or column=positive-value`, EXIT.usage);
-  return i < 0 ? { column: v } : { column: v.slice(0, i), positive: v.slice(i + 1) };
-}
+/** The flag each declaration is typed in. */
+const FLAG: Record<DeclarationField, string> = {
+  inference: '--inference',
+  label: '--label',
+  aggregates: '--aggregate',
+};
 
 export const seal: Command = {
   name: 'seal',
@@ -63,10 +61,19 @@ export const seal: Command = {
     if (values.help) return (out(usage), EXIT.ok);
     for (const k of ['to', 'notebook', 'sign', 'o'] as const)
       if (!values[k]) throw new CliError(`${k === 'o' ? '-o FILE' : `--${k}`} is required\n\n${usage}`, EXIT.usage);
-    const inference = values.inference ? parseInference(values.inference) : undefined;
-    const label = values.label !== undefined ? parseLabel(values.label) : undefined;
-    if (label && !inference)
-      throw new CliError('--label needs --inference: the audit scores rows through the entry point', EXIT.usage);
+    let declared: ReturnType<typeof readDeclarations>;
+    try {
+      // The same reading as the Expert tab's seal form (lib/bundle/declare.ts).
+      declared = readDeclarations({
+        ...(values.inference !== undefined ? { inference: values.inference } : {}),
+        ...(values.label !== undefined ? { label: values.label } : {}),
+        ...(values.aggregate ? { aggregates: values.aggregate } : {}),
+        ...(values.output ? { outputs: values.output } : {}),
+      });
+    } catch (e) {
+      if (e instanceof DeclarationError) throw new CliError(`${FLAG[e.field]} ${e.value}: ${e.fix}`, EXIT.usage);
+      throw e;
+    }
     const nbPath = values.notebook!;
     readText(nbPath, 'notebook');
     // The cipher threads load while the files are read and hashed.
@@ -95,9 +102,7 @@ export const seal: Command = {
           outputs: values.output,
           tables: values.table,
           ...(values['reply-to'] ? { replyTo: values['reply-to'] } : {}),
-          ...(inference ? { inference } : {}),
-          ...(label ? { label } : {}),
-          ...(values.aggregate?.length ? { aggregates: values.aggregate } : {}),
+          ...declared,
         },
         { lanes: threads.lanes },
       );

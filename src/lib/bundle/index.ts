@@ -22,6 +22,14 @@ export {
   type Manifest,
   type FileRef,
 } from './manifest.ts';
+export {
+  readDeclarations,
+  parseInference,
+  parseLabel,
+  DeclarationError,
+  type DeclarationField,
+  type DeclarationsInput,
+} from './declare.ts';
 export { decideImport, type ImportDecision, type KnownVersion } from './versions.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
 export {

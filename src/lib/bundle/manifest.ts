@@ -62,7 +62,7 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 /** `ssh-ed25519 <base64>` and an optional comment (checked for hidden characters apart). */
 const PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\n]{0,200})?$/;
 /** A Python module path and a function name: identifiers as PEP 3131 allows them, letters of any script. */
-const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]{0,99}$/u;
+export const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]{0,99}$/u;
 
 /**
  * Every name in a manifest is shown to the owner — in the app, in a terminal, in the gate's report —

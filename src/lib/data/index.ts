@@ -13,6 +13,6 @@ export { toSandboxTable } from './sandbox-table.ts';
 export type { IngestLanes } from './parallel/lanes.ts';
 export { ingestLanes, ingestLaneApi, type IngestLaneApi } from './parallel/worker-lanes.ts';
 export { IngestError, type IngestErrorCode } from './errors.ts';
-export { buildInvitation, parseInvitation, type Invitation, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';
+export { buildInvitation, parseInvitation, type Invitation, type InvitationPolicy, type InvitationInput, type InvitationTable, type InvitationColumn, type ColumnStats } from './invitation.ts';
 export { generateMock, type MockTable } from './mock.ts';
 export { seededRandom } from './random.ts';

@@ -3,6 +3,7 @@
  * missing rates — unless the owner opts a column in to value statistics, which are then
  * k-anonymised (docs/INVITATION.md). Values never appear otherwise.
  */
+import { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy } from '../policy/index.ts';
 import type { ColumnType } from '../sandbox/index.ts';
 import type { BuiltColumn } from './columns/builder.ts';
 
@@ -42,18 +43,30 @@ export interface Invitation {
   recipient: string;
   /** The expert's pinned key, if the owner set one. */
   expert?: string;
-  policy: { timeLimitSeconds: number; maxOutputBytes: number };
+  /**
+   * The room's policy: every POLICY_FIELDS setting, so the expert knows the thresholds before writing
+   * code. Invitations made before the disclosure checks state only the time limit and output cap.
+   */
+  policy: InvitationPolicy;
   /** The k-anonymity threshold applied to any statistics below. */
   k: number;
   tables: InvitationTable[];
   created: string;
 }
 
+/**
+ * The policy as an invitation states it: the settings this Airlock knows, checked against their
+ * ranges, each there only if the invitation states it; and any setting a newer Airlock added, kept
+ * as it came (a number, text or yes/no) so the expert still sees it.
+ */
+export type InvitationPolicy = Partial<RunPolicy> & { [setting: string]: number | string | boolean | undefined };
+
 export interface InvitationInput {
   room: string;
   recipient: string;
   expert?: string;
-  policy?: Partial<Invitation['policy']>;
+  /** The room's policy; a setting not given is the default's. */
+  policy?: Partial<RunPolicy>;
   k?: number;
   tables: Array<{ name: string; rowCount: number; columns: BuiltColumn[] }>;
   /** Columns the owner opted in to statistics, per table: `{ encounters: ['age', 'race'] }`. */
@@ -94,7 +107,7 @@ function stats(c: BuiltColumn, rows: number, k: number): ColumnStats {
 }
 
 /** Builds the invitation. Without `stats`, it holds no value of any cell. */
-export function buildInvitation(input: InvitationInput): Invitation {
+export function buildInvitation(input: InvitationInput): Invitation & { policy: RunPolicy } {
   const k = input.k ?? DEFAULT_K;
   if (!Number.isInteger(k) || k < 2) throw new Error('k must be a whole number of at least 2');
   return {
@@ -103,7 +116,8 @@ export function buildInvitation(input: InvitationInput): Invitation {
     room: input.room,
     recipient: input.recipient,
     ...(input.expert ? { expert: input.expert } : {}),
-    policy: { timeLimitSeconds: input.policy?.timeLimitSeconds ?? 600, maxOutputBytes: input.policy?.maxOutputBytes ?? 50 * 1024 * 1024 },
+    // The whole policy, disclosure thresholds included: the expert sees what the outputs must pass.
+    policy: { ...DEFAULT_POLICY, ...input.policy },
     k,
     tables: input.tables.map((t) => ({
       name: t.name,
@@ -133,9 +147,39 @@ export function parseInvitation(text: string): Invitation {
   if (typeof v.version !== 'number' || v.version > INVITATION_VERSION) throw new Error(`the invitation has version ${v.version}; this Airlock reads version ${INVITATION_VERSION}`);
   if (typeof v.recipient !== 'string' || !v.recipient.startsWith('age1')) throw new Error('the invitation has no recipient');
   if (!Array.isArray(v.tables)) throw new Error('the invitation lists no tables');
+  const policy = readPolicy((v as { policy?: unknown }).policy);
   for (const t of v.tables) {
     if (typeof t.name !== 'string' || !Number.isInteger(t.rows) || !Array.isArray(t.columns)) throw new Error('an invitation table is malformed');
     for (const c of t.columns) if (typeof c.name !== 'string' || !['int', 'float', 'bool', 'datetime', 'string'].includes(c.type)) throw new Error(`column ${String(c.name)} of ${t.name} has an unknown type`);
   }
-  return v as Invitation;
+  return { ...(v as Invitation), policy };
+}
+
+/** Most settings a policy may hold: a newer Airlock's are kept, within reason. */
+const MAX_SETTINGS = 64;
+
+/**
+ * The invitation's policy: known settings checked as the Room tab checks them, a newer Airlock's
+ * kept as they came. None stated (an invitation older than the policy): empty.
+ */
+function readPolicy(p: unknown): InvitationPolicy {
+  if (p === undefined) return {};
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('the invitation’s policy is not a list of settings');
+  const entries = Object.entries(p);
+  if (entries.length > MAX_SETTINGS) throw new Error(`the invitation’s policy has more than ${MAX_SETTINGS} settings`);
+  const known = new Set<string>(POLICY_FIELDS.map((f) => f.key));
+  const out: InvitationPolicy = {};
+  for (const [k, x] of entries) {
+    if (k.length > 100) throw new Error('the invitation’s policy has a setting with a name over 100 characters');
+    if (known.has(k)) {
+      const problem = policyProblems({ [k]: x })[0];
+      if (problem) throw new Error(`the invitation’s policy: ${problem}; ask the owner for a new invitation`);
+      out[k] = x as number;
+    } else if (typeof x === 'number' || typeof x === 'boolean' || (typeof x === 'string' && x.length <= 200)) {
+      out[k] = x;
+    } else {
+      throw new Error(`the invitation’s policy setting "${k.slice(0, 40)}" is not a number, text or yes/no`);
+    }
+  }
+  return out;
 }
