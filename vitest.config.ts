@@ -19,6 +19,9 @@ export default mergeConfig(
             testTimeout: 60_000,
             // Memory tests force collections, so they measure what is held, not garbage not yet freed.
             execArgv: ['--expose-gc'],
+            // Two files at a time (the default is cores − 1, one file here); the browser files still
+            // run one at a time, after these.
+            maxWorkers: 2,
           },
         },
         {
