@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
-import type { Browser, Download, Page } from 'playwright-core';
+import type { Browser, Download, FileChooser, Page } from 'playwright-core';
 import { DEFAULT_POLICY, POLICY_FIELDS } from '../../src/lib/policy/index.ts';
 import { buildWheel } from '../../src/lib/wheel/index.ts';
 import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
@@ -47,6 +47,23 @@ const CELLS = [
 ];
 
 const tabs = (page: Page) => page.getByRole('navigation', { name: 'sections' });
+/**
+ * Opens the file picker of the input `testid` by keyboard (focus, then Space). The panel may still be
+ * re-rendering when it is focused (a newly shown tab), which drops the focus; then it is tried again.
+ */
+async function pickByKeyboard(page: Page, testid: string): Promise<FileChooser> {
+  for (let attempt = 1; ; attempt++) {
+    await page.getByTestId(testid).focus();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(testid);
+    const chooser = page.waitForEvent('filechooser', { timeout: 10_000 });
+    await page.keyboard.press('Space');
+    try {
+      return await chooser;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
+}
 const go = (page: Page, name: string) => tabs(page).getByRole('link', { name }).click();
 async function downloads(page: Page, n: number, act: () => Promise<void>): Promise<Map<string, Buffer>> {
   const got: Download[] = [];
@@ -106,10 +123,9 @@ test('owner and expert, each in their own browser, from invitation to a verified
   // Owner: a table, its columns checked before it loads (type, missing share, distinct values, histogram).
   // By keyboard: the picker, then focus goes on to the table's name (the picker it was on is gone).
   await go(O, 'Tables');
-  await O.getByTestId('table-file').focus();
-  const tableChooser = O.waitForEvent('filechooser');
-  await O.keyboard.press('Space');
-  await (await tableChooser).setFiles({ name: 'encounters.csv', mimeType: 'text/csv', buffer: encountersCsv() });
+  await (
+    await pickByKeyboard(O, 'table-file')
+  ).setFiles({ name: 'encounters.csv', mimeType: 'text/csv', buffer: encountersCsv() });
   await O.getByTestId('columns').waitFor();
   await expect.poll(() => O.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('table-name');
   const ageRow = O.getByTestId('columns').locator('li', { hasText: 'age' }).first();
@@ -224,10 +240,7 @@ test('owner and expert, each in their own browser, from invitation to a verified
 
   // Owner, by keyboard: import — the trust prompt (checked for accessibility), trust, run.
   await go(O, 'Bundles');
-  await O.getByTestId('bundle-file').focus();
-  const bundleChooser = O.waitForEvent('filechooser');
-  await O.keyboard.press('Space');
-  await (await bundleChooser).setFiles(asFile('model-0.1.0.airlock', bundle));
+  await (await pickByKeyboard(O, 'bundle-file')).setFiles(asFile('model-0.1.0.airlock', bundle));
   await O.getByRole('alertdialog').waitFor();
   await axe(O, 'the trust prompt');
   await shoot(O, 'bundles-trust-prompt-1280-light');
