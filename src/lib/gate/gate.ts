@@ -7,7 +7,8 @@
 import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
 import { ReviewLimitError, ReviewMeter, type ReviewBudget } from './budget.ts';
 import { reviewDisclosure, type DisclosurePolicy } from './disclosure.ts';
-import { buildLeakIndex, scanOutput, type LeakHit, type LeakIndex } from './leak.ts';
+import { buildLeakIndex, prepareLeakIndex, scanOutput, type LeakHit, type LeakIndex } from './leak.ts';
+import { prepareTokens } from './tokens.ts';
 import type { GateCheck } from './check.ts';
 
 export type { GateCheck } from './check.ts';
@@ -94,6 +95,24 @@ function typeOf(path: string, bytes: Uint8Array): string {
   if (bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5) return 'pickle';
   if (CODE_FORMATS.includes(ext)) return 'pickle';
   return ext || 'binary';
+}
+
+/**
+ * What the review reads of the tables, made ahead in slices between the page's other tasks: the
+ * owner's run calls it while the notebook runs, so the review after it has only the outputs to
+ * read. Pass the index to {@link reviewOutputs}; the tokens of `seen` are kept for its disclosure
+ * checks (the same array must be passed as `disclosure.tables`).
+ * @param tables the whole tables (the leak scan's identifiers); `seen`, the rows the notebook saw
+ * @throws the signal's reason once it is aborted
+ */
+export async function prepareReview(
+  tables: SandboxTable[],
+  seen: SandboxTable[],
+  signal?: AbortSignal,
+): Promise<LeakIndex> {
+  const index = await prepareLeakIndex(tables, signal);
+  await prepareTokens(seen, signal);
+  return index;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 export {
   reviewOutputs,
+  prepareReview,
   addGateCheck,
   gateProblems,
   DISCLOSURE_CHECKS,

@@ -23,6 +23,7 @@
  * transformed (hashed, offset, split, encrypted); the docs say so.
  */
 import type { SandboxTable } from '../sandbox/index.ts';
+import { runSteps, runStepsAsync } from '../workers/index.ts';
 import { ReviewMeter, type ReviewBudget } from './budget.ts';
 import { addBinaryForms, KIND_NAMES, scanBinary, scanElements, singleValue, SMALL } from './binary.ts';
 import { gzipBody, inflateRaw, plausibleDeflate, zlibBody } from './inflate.ts';
@@ -101,6 +102,22 @@ function normalizeText(v: string): Uint8Array {
  * @param options.highCardinality share of distinct values above which a column counts as identifying
  */
 export function buildLeakIndex(tables: SandboxTable[], options: { highCardinality?: number } = {}): LeakIndex {
+  return runSteps(leakIndexSteps(tables, options));
+}
+
+/**
+ * {@link buildLeakIndex} in slices between the page's other tasks: the owner's run builds it while
+ * the notebook runs (it depends only on the tables).
+ */
+export function prepareLeakIndex(tables: SandboxTable[], signal?: AbortSignal): Promise<LeakIndex> {
+  return runStepsAsync(leakIndexSteps(tables, {}), signal ? { signal } : {});
+}
+
+/** One step per column, and per few thousand identifiers. */
+function* leakIndexSteps(
+  tables: SandboxTable[],
+  options: { highCardinality?: number },
+): Generator<void, LeakIndex, void> {
   const ratio = options.highCardinality ?? 0.5;
   const columns: LeakIndex['columns'] = [];
   const numbers: Array<{ col: number; values: number[] }> = [];
@@ -108,6 +125,7 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
   const dayList: Array<[number, number]> = [];
   for (const t of tables) {
     for (const c of t.columns) {
+      yield;
       const present = (i: number) => !c.valid || c.valid[i];
       if (c.type === 'datetime' && DOB_NAME.test(c.name)) {
         const days = new Set<number>();
@@ -162,7 +180,9 @@ export function buildLeakIndex(tables: SandboxTable[], options: { highCardinalit
   const small = new Uint8Array(SMALL >>> 3);
   const idsF32 = new IdSet(ids.size);
   const words = new WordSet(ids.size * 6);
+  let n = 0;
   for (const v of ids.values()) {
+    if (++n % 4096 === 0) yield;
     addBinaryForms(words, v);
     if (v >= 2 ** 24) idsF32.add(Math.fround(v), ids.get(v));
     else small[v >>> 3]! |= 1 << (v & 7);

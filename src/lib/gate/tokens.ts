@@ -8,6 +8,7 @@
  * comparison is of the value, not of its spelling.
  */
 import type { SandboxTable } from '../sandbox/index.ts';
+import { runSteps, runStepsAsync } from '../workers/index.ts';
 
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -71,11 +72,22 @@ const made = new WeakMap<SandboxTable[], DataTokens>();
 /** Tokenizes the tables the notebook saw (once per list of tables). */
 export function tokenizeTables(tables: SandboxTable[]): DataTokens {
   let d = made.get(tables);
-  if (!d) made.set(tables, (d = tokenize(tables)));
+  if (!d) made.set(tables, (d = runSteps(tokenize(tables))));
   return d;
 }
 
-function tokenize(tables: SandboxTable[]): DataTokens {
+/**
+ * Tokenizes the tables in slices between the page's other tasks, so that the review finds them
+ * done: the owner's run calls it while the notebook runs (the tokens depend only on the tables).
+ */
+export async function prepareTokens(tables: SandboxTable[], signal?: AbortSignal): Promise<void> {
+  if (made.has(tables)) return;
+  const d = await runStepsAsync(tokenize(tables), signal ? { signal } : {});
+  if (!made.has(tables)) made.set(tables, d);
+}
+
+/** One step per column. */
+function* tokenize(tables: SandboxTable[]): Generator<void, DataTokens, void> {
   const ids = new Map<string, number>();
   const places: number[][] = [];
   const intern = (tok: string): number => {
@@ -88,9 +100,10 @@ function tokenize(tables: SandboxTable[]): DataTokens {
     return id;
   };
   const out: TableTokens[] = [];
-  tables.forEach((t, ti) => {
+  for (const [ti, t] of tables.entries()) {
     const columns: ColumnTokens[] = [];
     for (const c of t.columns) {
+      yield;
       const n = t.rowCount;
       const codes = new Int32Array(n).fill(-1);
       const tokenOf: number[] = [];
@@ -138,7 +151,7 @@ function tokenize(tables: SandboxTable[]): DataTokens {
       columns.push({ name: c.name, type: c.type, codes, tokenOf: Int32Array.from(tokenOf), counts, numbers });
     }
     out.push({ name: t.name, rows: t.rowCount, columns });
-  });
+  }
   return { tables: out, ids, places };
 }
 

@@ -77,11 +77,28 @@ export function parseScores(bytes: Uint8Array | undefined, rows: number): number
   return scores;
 }
 
-/** Runs the audit and returns the gate's membership row. Never throws for what the entry point does. */
-export async function auditMembership(input: AuditInput): Promise<GateCheck> {
-  const t0 = performance.now();
+/** An audit under way: its sandbox starts while the notebook that makes the model still runs. */
+export interface PendingAudit {
+  /**
+   * Hands over the run's outputs (the model) and returns the gate's membership row. Only the entry
+   * point's scoring is left by then: Python started, the wheels were installed and the rows mounted
+   * while the notebook ran. `ms` in the row's figures is that remaining part, the time the audit adds.
+   */
+  finish(outputs: OutputFile[]): Promise<GateCheck>;
+  /** Stops the audit (the run failed, or was cancelled); safe to call at any time, and again. */
+  cancel(): void;
+}
+
+/**
+ * Starts the audit: the rows to score are known before the notebook runs (the seed draws them), so
+ * a fresh sandbox boots and mounts them beside the notebook's, and waits for the model. The two
+ * sandboxes share nothing; the audit's sees only the rows it scores and, later, the outputs.
+ * Never throws for what the entry point does.
+ */
+export function startAudit(input: Omit<AuditInput, 'outputs'>): PendingAudit {
+  const done = (check: GateCheck) => settledAudit(check);
   const labels = labelsOf(input.table, input.label);
-  if (typeof labels === 'string') return membershipCheck({ error: labels }, input.maxAuc);
+  if (typeof labels === 'string') return done(membershipCheck({ error: labels }, input.maxAuc));
   // Only rows with a label; up to AUDIT_ROWS held rows (the first drawn), and as many the notebook saw.
   const held = input.held.filter((r) => labels[r] !== null).slice(0, AUDIT_ROWS);
   const seen = draw(
@@ -90,41 +107,76 @@ export async function auditMembership(input: AuditInput): Promise<GateCheck> {
     seededRandom(input.seed, `${input.table.name}/members`),
   );
   if (held.length < 20 || seen.length < held.length)
-    return membershipCheck({ notApplicable: 'too few labelled rows were held back to measure anything' }, input.maxAuc);
+    return done(
+      membershipCheck({ notApplicable: 'too few labelled rows were held back to measure anything' }, input.maxAuc),
+    );
   // Held and seen rows mixed in a seeded order: their position says nothing.
   const all = Int32Array.from([...held, ...seen]);
   const order = draw(Int32Array.from(all.keys()), all.length, seededRandom(input.seed, 'order'));
   const rows = Int32Array.from(order, (k) => all[k]!);
   const member = [...order].map((k) => k >= held.length);
-  const { notebook, inputs } = inferenceRun(input.entry, input.table.name, input.outputs);
-  input.onEvent?.({ type: 'stage', stage: 'membership audit' });
-  const report = await runNotebook({
-    notebook,
-    inputs,
+
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  input.signal?.addEventListener('abort', abort, { once: true });
+  let handOver!: (outputs: OutputFile[]) => void;
+  let withdraw!: (e: Error) => void;
+  const model = new Promise<OutputFile[]>((resolve, reject) => {
+    handOver = resolve;
+    withdraw = reject;
+  });
+  const entry = input.entry;
+  const report = runNotebook({
+    notebook: inferenceRun(entry, input.table.name, []).notebook,
+    inputs: model.then((outputs) => inferenceRun(entry, input.table.name, outputs).inputs),
     wheels: input.wheels.map((w) => ({ filename: w.filename, bytes: w.bytes })),
     tables: [subsetTable(input.table, rows)],
     limits: { timeLimitMs: Math.max(1, input.timeLimitMs), maxOutputBytes: input.maxOutputBytes },
     assets: input.assets,
-    ...(input.signal ? { signal: input.signal } : {}),
-  });
-  if (report.status !== 'ok') {
-    const why =
-      report.cells
-        .find((c) => !c.ok)
-        ?.error?.trim()
-        .split('\n')
-        .at(-1) ?? report.message;
-    return membershipCheck(
-      { error: report.status === 'timeout' ? `it did not finish within the run's time limit (${why})` : why },
-      input.maxAuc,
-    );
-  }
-  const scores = parseScores(report.outputs.find((o) => o.path === 'scores.csv')?.bytes, rows.length);
-  if (typeof scores === 'string') return membershipCheck({ error: scores }, input.maxAuc);
-  const result = membershipAttack({
-    scores,
-    labels: [...rows].map((r) => labels[r] as 0 | 1),
-    member,
-  });
-  return membershipCheck({ result, ms: performance.now() - t0 }, input.maxAuc);
+    signal: stop.signal,
+  }).finally(() => input.signal?.removeEventListener('abort', abort));
+  report.catch(() => {});
+  const cancel = () => {
+    withdraw(new Error('the run ended without a model to audit'));
+    stop.abort();
+  };
+  return {
+    cancel,
+    async finish(outputs) {
+      const t0 = performance.now();
+      input.onEvent?.({ type: 'stage', stage: 'membership audit' });
+      handOver(outputs);
+      const r = await report;
+      if (r.status !== 'ok') {
+        const why =
+          r.cells
+            .find((c) => !c.ok)
+            ?.error?.trim()
+            .split('\n')
+            .at(-1) ?? r.message;
+        return membershipCheck(
+          { error: r.status === 'timeout' ? `it did not finish within the run's time limit (${why})` : why },
+          input.maxAuc,
+        );
+      }
+      const scores = parseScores(r.outputs.find((o) => o.path === 'scores.csv')?.bytes, rows.length);
+      if (typeof scores === 'string') return membershipCheck({ error: scores }, input.maxAuc);
+      const result = membershipAttack({
+        scores,
+        labels: [...rows].map((k) => labels[k] as 0 | 1),
+        member,
+      });
+      return membershipCheck({ result, ms: performance.now() - t0 }, input.maxAuc);
+    },
+  };
+}
+
+/** An audit whose row is known without running anything (nothing to audit, or why not). */
+export function settledAudit(check: GateCheck): PendingAudit {
+  return { finish: async () => check, cancel: () => {} };
+}
+
+/** Runs the audit once the model is there and returns the gate's membership row. */
+export function auditMembership(input: AuditInput): Promise<GateCheck> {
+  return startAudit(input).finish(input.outputs);
 }

@@ -31,5 +31,5 @@ export {
   AUDIT_ROWS,
   type HoldoutRecord,
 } from './holdout.ts';
-export { auditMembership, labelsOf, parseScores } from './audit.ts';
+export { auditMembership, startAudit, settledAudit, labelsOf, parseScores, type PendingAudit } from './audit.ts';
 export { DEFAULT_POLICY, POLICY_FIELDS, policyProblems, type RunPolicy, type PolicyField } from '../policy/index.ts';

@@ -6,17 +6,25 @@
  * RECORD; the tables the bundle reads are resolved and loaded meanwhile; nothing of the bundle or of
  * the owner's data reaches the sandbox before every check has passed. After the notebook, the
  * outputs pass the gate inside what is left of the run's time limit, and the result carries what the
- * receipt will say.
+ * receipt will say. What the gate needs of the tables (their indexes, the membership audit's sandbox
+ * with its rows) is made while the notebook runs, so the review after it reads only the outputs.
  */
 import { appendAudit } from '../audit/index.ts';
 import { openBundle, openStoredBundle, type LaneOptions } from '../bundle/index.ts';
 import { listTables, loadTable } from '../data/index.ts';
-import { addGateCheck, gateProblems, membershipCheck, reviewOutputs, type GateReport } from '../gate/index.ts';
+import {
+  addGateCheck,
+  gateProblems,
+  membershipCheck,
+  prepareReview,
+  reviewOutputs,
+  type GateReport,
+} from '../gate/index.ts';
 import type { ReceiptBody } from '../receipt/index.ts';
 import { runNotebook, type PyodideAssets, type RunReport, type RunEvent, type SandboxTable } from '../sandbox/index.ts';
 import { prepareWheels } from '../wheel/index.ts';
 import { AIRLOCK_VERSION } from '../version.ts';
-import { auditMembership } from './audit.ts';
+import { settledAudit, startAudit, type PendingAudit } from './audit.ts';
 import { complement, heldRows, newSeed, subsetTable, type HoldoutRecord } from './holdout.ts';
 import { saveRun } from './store.ts';
 
@@ -167,6 +175,10 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
   input.signal?.addEventListener('abort', abort, { once: true });
   const policy = input.room.policy;
   const timeLimitMs = policy.timeLimitSeconds * 1000;
+  const runStarted = performance.now();
+  // The audit's sandbox starts once the notebook's Python is up: two start-ups at once slow both.
+  let pythonUp!: () => void;
+  const booted = new Promise<void>((r) => (pythonUp = r));
   const running = runNotebook({
     notebook: plan.then((p) => p.b.notebook),
     wheels: plan.then((p) => p.b.prepared.wheels),
@@ -174,8 +186,17 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     limits: { timeLimitMs, maxOutputBytes: policy.maxOutputBytes },
     assets: input.assets,
     signal: stop.signal,
-    ...(input.onEvent ? { onEvent: input.onEvent } : {}),
+    onEvent: (e) => {
+      if (e.type === 'cell' || (e.type === 'stage' && (e.stage === 'install wheels' || e.stage === 'mount tables')))
+        pythonUp();
+      input.onEvent?.(e);
+    },
   });
+  running.then(pythonUp, pythonUp);
+  // Work for the gate done while the notebook runs; stopped once it is not needed.
+  const ahead = new AbortController();
+  stop.signal.addEventListener('abort', () => ahead.abort(), { once: true });
+  let audit: Promise<PendingAudit> | undefined;
   try {
     let planned: Awaited<typeof plan>;
     try {
@@ -187,6 +208,14 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
       throw e;
     }
     const { b, tables, forGate, seen } = planned;
+    // Started as soon as the plan is known, beside Python's start: however short the notebook,
+    // the owner waits after it only for what needs its outputs. (Measured: docs/BENCHMARKS.md.)
+    audit = booted.then(() =>
+      ahead.signal.aborted
+        ? settledAudit(membershipCheck({ notApplicable: 'the run ended' }, policy.maxMembershipAuc))
+        : membership(input, planned, runStarted + timeLimitMs - performance.now(), ahead.signal),
+    );
+    const prepared = prepareReview(forGate, seen, ahead.signal).catch(() => forGate);
     const bundle = {
       ...('key' in source ? { key: source.key } : {}),
       name: b.manifest.name,
@@ -202,16 +231,18 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     // The review, and the membership audit after it, count inside the run's time limit: whatever
     // the notebook left of it.
     const deadline = performance.now() + timeLimitMs - report.totalMs;
-    if (report.status === 'ok') {
+    if (report.status !== 'ok') ahead.abort();
+    else {
       input.onEvent?.({ type: 'review' });
       // One task's pause, so a page shows "reviewing outputs" before the (synchronous) review starts.
       await new Promise((r) => setTimeout(r, 0));
     }
+    const index = report.status === 'ok' ? await prepared : forGate;
     let gate =
       report.status === 'ok'
         ? reviewOutputs(
             report.outputs,
-            forGate,
+            index,
             {
               maxOutputBytes: policy.maxOutputBytes,
               declared: b.manifest.outputs,
@@ -228,7 +259,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
             report.tripwires,
           )
         : null;
-    if (gate) gate = addGateCheck(gate, await membership(input, planned, report, deadline, stop.signal));
+    if (gate)
+      gate = addGateCheck(
+        gate,
+        report.outputs.length
+          ? await (await audit).finish(report.outputs)
+          : membershipCheck({ notApplicable: 'the run wrote no model to audit' }, policy.maxMembershipAuc),
+      );
     const ended = new Date();
     const run: OwnerRun = {
       room: input.room.id,
@@ -251,15 +288,18 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     if (input.record) await record(input.room.id, run);
     return { ok: true, ...run };
   } finally {
+    void audit?.then((a) => a.cancel());
+    ahead.abort();
     input.signal?.removeEventListener('abort', abort);
   }
 }
 
 /**
- * The gate's membership row: the audit, when the bundle can be audited and rows were held back;
- * otherwise why not, in a sentence.
+ * The gate's membership row: the audit, started now beside the notebook when the bundle can be
+ * audited and rows were held back; otherwise why not, in a sentence.
+ * @param timeLimitMs what is left of the run's time limit
  */
-async function membership(
+function membership(
   input: OwnerRunInput,
   planned: {
     b: {
@@ -270,43 +310,46 @@ async function membership(
     split?: Array<{ held: Int32Array; visible: Int32Array }>;
     holdout?: HoldoutRecord;
   },
-  report: RunReport,
-  deadline: number,
+  timeLimitMs: number,
   signal: AbortSignal,
-) {
+): PendingAudit {
   const policy = input.room.policy;
+  const done = settledAudit;
   const { inference, label } = planned.b.manifest;
   if (!inference || !label)
-    return membershipCheck(
-      {
-        notApplicable: `the bundle declares no ${inference ? 'label' : 'inference entry point'}, so the model's answers could not be audited`,
-        suggestion:
-          'ask the expert to seal with --inference module:function --label column so the model can be audited',
-      },
-      policy.maxMembershipAuc,
+    return done(
+      membershipCheck(
+        {
+          notApplicable: `the bundle declares no ${inference ? 'label' : 'inference entry point'}, so the model's answers could not be audited`,
+          suggestion:
+            'ask the expert to seal with --inference module:function --label column so the model can be audited',
+        },
+        policy.maxMembershipAuc,
+      ),
     );
   if (!(policy.holdout > 0))
-    return membershipCheck(
-      { notApplicable: "the room's policy holds no rows back (holdout 0)" },
-      policy.maxMembershipAuc,
+    return done(
+      membershipCheck({ notApplicable: "the room's policy holds no rows back (holdout 0)" }, policy.maxMembershipAuc),
     );
-  if (!report.outputs.length)
-    return membershipCheck({ notApplicable: 'the run wrote no model to audit' }, policy.maxMembershipAuc);
   const i = planned.forGate.findIndex((t) => t.columns.some((c) => c.name === label.column));
   if (i < 0)
-    return membershipCheck(
-      { error: `the bundle's label column "${label.column}" is in none of the tables it reads` },
-      policy.maxMembershipAuc,
+    return done(
+      membershipCheck(
+        { error: `the bundle's label column "${label.column}" is in none of the tables it reads` },
+        policy.maxMembershipAuc,
+      ),
     );
   const split = planned.split?.[i];
   if (!split?.held.length)
-    return membershipCheck(
-      {
-        notApplicable: `the table "${planned.forGate[i]!.name}" is too small to hold back enough rows to measure anything`,
-      },
-      policy.maxMembershipAuc,
+    return done(
+      membershipCheck(
+        {
+          notApplicable: `the table "${planned.forGate[i]!.name}" is too small to hold back enough rows to measure anything`,
+        },
+        policy.maxMembershipAuc,
+      ),
     );
-  return auditMembership({
+  return startAudit({
     seed: planned.holdout!.seed,
     table: planned.forGate[i]!,
     held: split.held,
@@ -314,9 +357,8 @@ async function membership(
     label,
     entry: inference,
     wheels: planned.b.wheels,
-    outputs: report.outputs,
     assets: input.assets,
-    timeLimitMs: deadline - performance.now(),
+    timeLimitMs,
     maxOutputBytes: policy.maxOutputBytes,
     maxAuc: policy.maxMembershipAuc,
     signal,

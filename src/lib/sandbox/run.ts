@@ -42,8 +42,13 @@ export interface RunRequest {
   notebook: string | Uint8Array | Promise<string | Uint8Array>;
   wheels: Array<WheelFile | UnpackedWheel> | Promise<Array<WheelFile | UnpackedWheel>>;
   tables: SandboxTable[] | Promise<SandboxTable[]>;
-  /** Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model). */
-  inputs?: OutputFile[];
+  /**
+   * Read-only files placed under /airlock/input/ before the first cell (e.g. an approved model), or
+   * a promise of them: the sandbox starts, installs the wheels and mounts the tables meanwhile (the
+   * membership audit starts while the notebook that makes its model still runs). A rejected
+   * promise ends the run as `cancelled` before the first cell.
+   */
+  inputs?: OutputFile[] | Promise<OutputFile[]>;
   limits?: Partial<RunLimits>;
   assets: PyodideAssets | Promise<PyodideAssets>;
   /** Only tests turn tripwires off. */
@@ -137,6 +142,8 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
   );
   const notebook = Promise.resolve(req.notebook);
   const tables = Promise.resolve(req.tables);
+  const inputs = Promise.resolve(req.inputs ?? []);
+  inputs.catch(() => {});
   unpacked.catch(() => {});
   notebook.catch(() => {});
   tables.catch(() => {});
@@ -179,7 +186,26 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     }
     if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
     await sandbox.mountTables(mounted, left());
-    if (req.inputs?.length) await sandbox.writeInputs(req.inputs, left());
+    let files: OutputFile[];
+    try {
+      // A cancel stops the wait too: the caller's promise may never settle once its run is abandoned.
+      const signal = req.signal;
+      files = await (signal
+        ? Promise.race([
+            inputs,
+            new Promise<never>((_, reject) => {
+              const stop = () => reject(new Error('the run was cancelled'));
+              if (signal.aborted) stop();
+              else signal.addEventListener('abort', stop, { once: true });
+            }),
+          ])
+        : inputs);
+    } catch (e) {
+      report.status = 'cancelled';
+      report.message = `The run was stopped before its first cell: ${(e as Error).message}`;
+      return report;
+    }
+    if (files.length) await sandbox.writeInputs(files, left());
     for (const cell of cells) {
       req.onEvent?.({ type: 'cell', index: cell.index, count: cells.length, state: 'running' });
       const r = await sandbox.runCell(cell.index, cell.source, left());

@@ -6,3 +6,4 @@
  */
 export { WorkerPool, PoolError, serveWorker, webWorker, READY, type PoolErrorCode, type PoolWorker } from './pool.ts';
 export { timed, traceSums, wallClock, type Stages, type Trace } from './trace.ts';
+export { yieldTask, runSteps, runStepsAsync } from './steps.ts';

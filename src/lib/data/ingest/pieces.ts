@@ -100,20 +100,3 @@ export function readPieces(stream: ReadableStream<Uint8Array>, size = PIECE): Pi
   };
 }
 
-/**
- * Lets the thread's event loop take its next task. A worker that reads a file whose pieces are
- * always ready never leaves microtasks, so messages to it (a cancel, a later part's column types)
- * would wait until the file ends; one task turn per piece lets them in. (A MessageChannel message,
- * not a timer: nested timers are held back to 4 ms each.)
- */
-export function yieldTask(): Promise<void> {
-  if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0));
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(0);
-  });
-}
