@@ -134,6 +134,45 @@ async function runInPage(bundle: Uint8Array, exportOptions?: { override: { reaso
   );
 }
 
+test("the audit's sandbox starts beside the notebook's and ends with the run, whatever the notebook does", async () => {
+  // A notebook that fails after a while: the audit's sandbox is up by then (the positive control),
+  // waiting for a model that never comes; the run must not wait for it, nor leave it behind.
+  const b = await seal(
+    room.recipient,
+    ['import time\ntime.sleep(2)', 'raise ValueError("no model today")'],
+    ['model.json'],
+    {
+      inference: { module: 'readmit.model', function: 'predict_logistic' },
+    },
+  );
+  const r = await page.evaluate(
+    async ({ room, bundle }) => {
+      const x = (window as any).airlock;
+      let most = 0;
+      const watch = setInterval(() => (most = Math.max(most, document.querySelectorAll('iframe').length)), 25);
+      const t0 = performance.now();
+      const res = await x.runSealed({ room, bundle: new Uint8Array(bundle), mapping: { ehr: 'ehr' } });
+      const ms = performance.now() - t0;
+      clearInterval(watch);
+      return {
+        status: res.report.status,
+        message: res.report.message,
+        gate: res.gate,
+        most,
+        after: document.querySelectorAll('iframe').length,
+        ms,
+      };
+    },
+    { room: room.id, bundle: [...b] },
+  );
+  expect(r.status).toBe('failed');
+  expect(r.message).toContain('no model today');
+  expect(r.gate).toBeNull();
+  expect(r.most).toBe(2);
+  expect(r.after).toBe(0);
+  expect(r.ms).toBeLessThan(60_000);
+}, 120_000);
+
 /** Everything the notebook can reach of the table: through the module, and straight from the host. */
 const PROBE = `import airlock, json, _airlock_host
 t = airlock.table("ehr")

@@ -291,6 +291,71 @@ describe('a run whose bundle is still opening', () => {
   });
 });
 
+describe('inputs handed over later (the membership audit waits for the model)', () => {
+  test('Python starts and mounts the tables first; no cell runs before the inputs; a cancel while waiting ends the run at once', async () => {
+    const r = await page.evaluate(
+      async (nb) => {
+        const a = (window as any).airlock;
+        const until = async (f: () => boolean) => {
+          const t = performance.now();
+          while (!f()) {
+            if (performance.now() - t > 60_000) throw new Error('timed out waiting');
+            await new Promise((res) => setTimeout(res, 20));
+          }
+        };
+        const seen: string[] = [];
+        let give!: (files: unknown[]) => void;
+        const running = a.run({
+          notebook: nb,
+          wheels: [],
+          tables: [],
+          inputs: new Promise((res) => (give = res)),
+          onEvent: (e: any) => seen.push(e.type === 'stage' ? e.stage : e.type === 'cell' ? `cell ${e.state}` : e.type),
+        });
+        await until(() => seen.includes('mount tables'));
+        // Time enough for a cell to start, if anything let it.
+        await new Promise((res) => setTimeout(res, 500));
+        const beforeInputs = [...seen];
+        const framesWaiting = document.querySelectorAll('iframe').length;
+        give([{ path: 'model.txt', bytes: new TextEncoder().encode('w = 1') }]);
+        const ok = await running;
+
+        const stop = new AbortController();
+        const staged: string[] = [];
+        const cancelled = a.run({
+          notebook: nb,
+          wheels: [],
+          tables: [],
+          inputs: new Promise(() => {}), // never settles: the run must not wait for it once cancelled
+          signal: stop.signal,
+          onEvent: (e: any) => e.type === 'stage' && staged.push(e.stage),
+        });
+        await until(() => staged.includes('mount tables'));
+        const t = performance.now();
+        stop.abort();
+        const c = await cancelled;
+        return {
+          beforeInputs,
+          framesWaiting,
+          ok: { status: ok.status, out: ok.logs.map((l: { text: string }) => l.text).join('') },
+          cancelled: { status: c.status, message: c.message, cells: c.cells.length, ms: performance.now() - t },
+          framesAfter: document.querySelectorAll('iframe').length,
+        };
+      },
+      notebookJson(['import airlock\nprint(open(airlock.INPUT_DIR + "/model.txt").read())']),
+    );
+    expect(r.beforeInputs).toContain('mount tables');
+    expect(r.beforeInputs.filter((s) => s.startsWith('cell'))).toEqual([]);
+    expect(r.framesWaiting).toBe(1);
+    expect(r.ok).toEqual({ status: 'ok', out: 'w = 1' });
+    expect(r.cancelled.status).toBe('cancelled');
+    expect(r.cancelled.cells).toBe(0);
+    expect(r.cancelled.message).toMatch(/cancel/i);
+    expect(r.cancelled.ms).toBeLessThan(5_000);
+    expect(r.framesAfter).toBe(0);
+  });
+});
+
 describe('wheels', () => {
   const good = makeWheel('riskmodel', '1.2.0', {
     'riskmodel/__init__.py': 'def score(x):\n    return 2 * x\n__version__ = "1.2.0"\n',
