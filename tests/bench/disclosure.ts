@@ -29,6 +29,9 @@ function median(xs: number[]): number {
 
 interface Measured {
   bareMs: number;
+  bareCellsMs: number;
+  /** The sealed run with the room's holdout at 0: no rows held back, no audit (audited bundles only). */
+  noAuditMs?: number;
   wallMs: number;
   notebookMs: number;
   bootMs: number;
@@ -72,7 +75,11 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
         tables: ['ehr'],
         ...extra,
       });
-      return { notebook: notebookJson(cells), sealed: [...new Uint8Array(await new Response(stream).arrayBuffer())] };
+      return {
+        notebook: notebookJson(cells),
+        audited: 'inference' in extra,
+        sealed: [...new Uint8Array(await new Response(stream).arrayBuffer())],
+      };
     };
     const cases = [
       {
@@ -117,6 +124,18 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
             });
             const bareMs = performance.now() - b0;
             if (bare.status !== 'ok') throw new Error(bare.message);
+            let noAuditMs: number | undefined;
+            if (bundle.audited) {
+              const n0 = performance.now();
+              const n = await x.runSealed({
+                room,
+                bundle: new Uint8Array(bundle.sealed),
+                mapping: { ehr: 'ehr' },
+                policy: { holdout: 0 },
+              });
+              noAuditMs = performance.now() - n0;
+              if (n.refused || n.report.status !== 'ok') throw new Error(n.refused ?? n.report.message);
+            }
             const t0 = performance.now();
             const r = await (window as any).airlock.runSealed({
               room,
@@ -128,6 +147,8 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
             const audit = r.gate.checks.find((x: any) => x.id === 'membership');
             return {
               bareMs,
+              bareCellsMs: bare.cells.reduce((s: number, c: any) => s + c.ms, 0),
+              ...(noAuditMs !== undefined ? { noAuditMs } : {}),
               wallMs,
               notebookMs: r.report.totalMs,
               bootMs: r.report.bootMs ?? 0,
@@ -142,7 +163,7 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
         );
         runs.push(m);
         log(
-          `  ${c.name} #${i + 1}: bare ${m.bareMs.toFixed(0)} ms; sealed: run ${m.notebookMs.toFixed(0)} ms (Python's start ${m.bootMs.toFixed(0)} ms, cells ${m.cellsMs.toFixed(0)} ms), review ${m.reviewMs.toFixed(0)} ms (disclosure ${m.disclosureMs.toFixed(0)} ms)${m.auditMs !== undefined ? `, audit ${m.auditMs} ms` : ''}, whole ${m.wallMs.toFixed(0)} ms, gate ${m.pass ? 'passed' : 'blocked'}`,
+          `  ${c.name} #${i + 1}: bare ${m.bareMs.toFixed(0)} ms (cells ${m.bareCellsMs.toFixed(0)} ms);${m.noAuditMs !== undefined ? ` sealed without the audit ${m.noAuditMs.toFixed(0)} ms;` : ''} sealed: run ${m.notebookMs.toFixed(0)} ms (Python's start ${m.bootMs.toFixed(0)} ms, cells ${m.cellsMs.toFixed(0)} ms), review ${m.reviewMs.toFixed(0)} ms (disclosure ${m.disclosureMs.toFixed(0)} ms)${m.auditMs !== undefined ? `, audit ${m.auditMs} ms` : ''}, whole ${m.wallMs.toFixed(0)} ms, gate ${m.pass ? 'passed' : 'blocked'}`,
         );
       }
       const bare = median(runs.map((r) => r.bareMs));
@@ -161,6 +182,16 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
         ratio: added / bare,
         goal: 'small beside the run',
       });
+      const noAudit = runs.map((r) => r.noAuditMs).filter((x): x is number => x !== undefined);
+      if (noAudit.length) {
+        const v = median(runs.map((r) => r.noAuditMs! - r.bareMs));
+        rows.push({
+          ...base,
+          name: `the gate's cost without the membership audit (holdout 0): ${c.name}`,
+          value: v,
+          ratio: v / bare,
+        });
+      }
       const d = median(runs.map((r) => r.disclosureMs));
       rows.push({
         ...base,
