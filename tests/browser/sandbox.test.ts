@@ -371,6 +371,26 @@ describe('wheels', () => {
     expect(out(r)).toBe('42 1.2.0');
   });
 
+  test('installing runs none of its code: a .pth file is not executed (the audit sandbox waits with wheels installed)', async () => {
+    // Before its one cell, the membership audit's sandbox holds the held-back rows and the bundle's
+    // wheels beside the running notebook; nothing of the expert's may run in it until then.
+    const pth = makeWheel('hooked', '1.0', {
+      'hooked/__init__.py': 'X = 1\n',
+      'hooked-startup.pth': 'import os; os.environ["AIRLOCK_PTH_RAN"] = "yes"\n',
+    });
+    const r = await run({
+      wheels: [{ filename: pth.filename, bytes: [...pth.bytes] }],
+      cells: [
+        'import os\nprint(os.environ.get("AIRLOCK_PTH_RAN"))',
+        // The control: the same file does run when site processes the folder, so it is a live hook.
+        'import site\nsite.addsitedir(site.getsitepackages()[0])\nprint(os.environ.get("AIRLOCK_PTH_RAN"))',
+      ],
+    });
+    expect(r.status, r.message).toBe('ok');
+    expect(out(r, 0)).toBe('None');
+    expect(out(r, 1)).toBe('yes');
+  });
+
   test('a wheel whose file does not match its RECORD hash is refused before anything runs', async () => {
     const bad = makeWheel(
       'riskmodel',
