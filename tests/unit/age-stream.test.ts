@@ -78,6 +78,72 @@ async function decrypt(file: Uint8Array, split: number[] = [file.length], lanes?
   );
 }
 
+/**
+ * A byte stream (as a Blob's or File's is) that yields `file` in the given piece lengths: read with
+ * a BYOB reader, each read gets at most the caller's view and what is left of the current piece.
+ */
+function byteStream(file: Uint8Array, split: number[]): ReadableStream<Uint8Array> {
+  const queue = pieces(file, split);
+  return new ReadableStream({
+    type: 'bytes',
+    pull(c) {
+      const next = queue.shift();
+      if (!next) {
+        c.close();
+        c.byobRequest?.respond(0);
+        return;
+      }
+      const req = c.byobRequest;
+      if (req?.view) {
+        const view = new Uint8Array(req.view.buffer, req.view.byteOffset, req.view.byteLength);
+        const n = Math.min(view.length, next.length);
+        view.set(next.subarray(0, n));
+        if (n < next.length) queue.unshift(next.subarray(n));
+        req.respond(n);
+      } else c.enqueue(next.slice());
+    },
+  });
+}
+
+/** Lanes on this thread that answer out of order (later runs first), as busy workers may. */
+function scrambledLanes(width: number): ChunkLanes & { runs: number } {
+  const later = <T>(first: number, f: () => T) =>
+    new Promise<T>((resolve, reject) =>
+      setTimeout(
+        () => {
+          try {
+            resolve(f());
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+        first % 3 === 0 ? 5 : 0,
+      ),
+    );
+  // As a transfer would: the lane works on its own copy of the buffer, in place, and the
+  // caller's is not used again (zeroed here, so that a caller that did would fail).
+  const moved = (bytes: Uint8Array) => {
+    const copy = new Uint8Array(bytes.buffer.slice(0));
+    new Uint8Array(bytes.buffer).fill(0);
+    return copy.subarray(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  };
+  const lanes = {
+    width,
+    runs: 0,
+    open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean) {
+      lanes.runs++;
+      const mine = moved(sealed);
+      return later(first, () => openRun(key, first, mine, final));
+    },
+    seal(key: Uint8Array, first: number, laid: Uint8Array, plain: number, final: boolean) {
+      lanes.runs++;
+      const mine = moved(laid);
+      return later(first, () => sealRun(key, first, mine, plain, final));
+    },
+  };
+  return lanes;
+}
+
 describe('age payload STREAM', () => {
   test('every chunk boundary round-trips, and matches age-encryption in both directions', async () => {
     for (const n of SIZES) {
@@ -169,45 +235,6 @@ describe('age payload STREAM', () => {
 });
 
 describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
-  /** Lanes on this thread that answer out of order (later runs first), as busy workers may. */
-  function scrambledLanes(width: number): ChunkLanes & { runs: number } {
-    const later = <T>(first: number, f: () => T) =>
-      new Promise<T>((resolve, reject) =>
-        setTimeout(
-          () => {
-            try {
-              resolve(f());
-            } catch (e) {
-              reject(e as Error);
-            }
-          },
-          first % 3 === 0 ? 5 : 0,
-        ),
-      );
-    // As a transfer would: the lane works on its own copy of the buffer, in place, and the
-    // caller's is not used again (zeroed here, so that a caller that did would fail).
-    const moved = (bytes: Uint8Array) => {
-      const copy = new Uint8Array(bytes.buffer.slice(0));
-      new Uint8Array(bytes.buffer).fill(0);
-      return copy.subarray(bytes.byteOffset, bytes.byteOffset + bytes.length);
-    };
-    const lanes = {
-      width,
-      runs: 0,
-      open(key: Uint8Array, first: number, sealed: Uint8Array, final: boolean) {
-        lanes.runs++;
-        const mine = moved(sealed);
-        return later(first, () => openRun(key, first, mine, final));
-      },
-      seal(key: Uint8Array, first: number, laid: Uint8Array, plain: number, final: boolean) {
-        lanes.runs++;
-        const mine = moved(laid);
-        return later(first, () => sealRun(key, first, mine, plain, final));
-      },
-    };
-    return lanes;
-  }
-
   test('sealing through the lanes gives a file age and the one-thread path both open', async () => {
     const lanes = scrambledLanes(2);
     const files: { data: Uint8Array; file: Uint8Array }[] = [];
@@ -262,5 +289,53 @@ describe('lanes: runs of chunks opened elsewhere and put back in place', () => {
     swapped.set(file.subarray(at, at + K + 16), at + K + 16);
     swapped.set(file.subarray(at + K + 16, at + 2 * (K + 16)), at);
     await expect(decrypt(swapped, undefined, lanes)).rejects.toThrow(/tag/);
+  });
+});
+
+describe('a byte stream (a Blob, a File) is read into the runs in place', () => {
+  test('the same bytes whatever the pieces, on the lanes and on this thread; a Blob opens too', async () => {
+    const lanes = scrambledLanes(2);
+    for (const n of [0, 1, K, 64 * K - 1, 64 * K + 1, 100 * K + 7]) {
+      const data = random(n);
+      const file = await encrypt(data);
+      for (const split of [[file.length || 1], [1, 3, 65552, 9999], [70_000, 3, 1 << 20]]) {
+        expect(same(await decryptAge(byteStream(file, split), file.length, owner.identity), data), `size ${n}`).toBe(
+          true,
+        );
+        expect(
+          same(await decryptAge(byteStream(file, split), file.length, owner.identity, { lanes }), data),
+          `size ${n}, lanes`,
+        ).toBe(true);
+      }
+      const blob = new Blob([file as Uint8Array<ArrayBuffer>]);
+      expect(same(await decryptAge(blob.stream(), blob.size, owner.identity, { lanes }), data)).toBe(true);
+    }
+    expect(lanes.runs).toBeGreaterThan(3);
+  });
+
+  test('cut, extended, not age, or for another key: each says so', async () => {
+    const lanes = scrambledLanes(2);
+    const file = await encrypt(random(100 * K));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'opened',
+        (e: { code?: string }) => e.code,
+      );
+    for (const l of [undefined, lanes]) {
+      const opts = l ? { lanes: l } : {};
+      expect(
+        await code(
+          decryptAge(byteStream(file.subarray(0, file.length - 1), [4096]), file.length, owner.identity, opts),
+        ),
+      ).toBe('truncated');
+      const longer = new Uint8Array(file.length + 5);
+      longer.set(file);
+      expect(await code(decryptAge(byteStream(longer, [1 << 20]), file.length, owner.identity, opts))).toBe('trailing');
+      const text = new TextEncoder().encode('PK\u0003\u0004 not an age file at all, just some bytes\n'.repeat(100));
+      expect(await code(decryptAge(byteStream(text, [7]), text.length, owner.identity, opts))).toBe('not-age');
+      expect(await code(decryptAge(byteStream(new Uint8Array(3), [3]), 3, owner.identity, opts))).toBe('not-age');
+      const other = await generateOwnerKey();
+      expect(await code(decryptAge(byteStream(file, [5000]), file.length, other.identity, opts))).toBe('wrong-key');
+    }
   });
 });

@@ -240,6 +240,8 @@ export interface PrepareOptions<P> extends OpenOptions {
 function ageFailure(e: unknown): BundleError {
   if (!(e instanceof AgeError)) throw e;
   switch (e.code) {
+    case 'not-age':
+      return new BundleError('not-age', 'not an Airlock bundle: the file is not age-encrypted');
     case 'wrong-key':
       return new BundleError('wrong-key', 'the bundle was sealed for another room: none of your keys can open it');
     case 'trailing':
@@ -290,11 +292,17 @@ export async function openBundle<P>(
 ): Promise<OpenedBundle | PreparedBundle<P>> {
   // The file's bytes in order, without a copy: the array itself, or the stream's chunks after the
   // first (read here to check the magic before any decryption is attempted).
-  let head: Uint8Array;
-  let chunks: AsyncIterable<Uint8Array>;
+  let head: Uint8Array | undefined;
+  let chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
   let size: number;
   let release = () => {};
-  if (input instanceof Uint8Array) {
+  if (!(input instanceof Uint8Array) && input.stream instanceof ReadableStream) {
+    // A stream (a Blob's, a File's) goes to decryptAge whole, which reads a byte stream into its
+    // runs in place; the magic is checked there first ('not-age'), before any decryption.
+    chunks = input.stream;
+    size = input.size;
+    release = () => void (input.stream as ReadableStream).cancel().catch(() => {});
+  } else if (input instanceof Uint8Array) {
     head = input.subarray(0, AGE_MAGIC.length);
     chunks = (async function* () {
       yield input;
@@ -319,7 +327,7 @@ export async function openBundle<P>(
     release();
     throw new BundleError('empty', 'the bundle file is empty (0 bytes)');
   }
-  if (head.length < AGE_MAGIC.length || AGE_MAGIC.some((b, i) => head[i] !== b)) {
+  if (head && (head.length < AGE_MAGIC.length || AGE_MAGIC.some((b, i) => head[i] !== b))) {
     release();
     throw new BundleError('not-age', 'not an Airlock bundle: the file is not age-encrypted');
   }

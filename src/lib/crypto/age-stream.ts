@@ -199,30 +199,99 @@ export function payloadPlaintextSize(n: number): number {
   return n - full * TAG - (rest > 0 ? TAG : 0);
 }
 
-/** Reads exactly the bytes a stream yields, in order, with a reader that can hand back leftovers. */
+/** Bytes a byte stream's reader fills per `next` (the header, and runs opened on this thread). */
+const READ_PIECE = 256 * 1024;
+
+/**
+ * Reads exactly the bytes a stream yields, in order, with a reader that can hand back leftovers.
+ * A byte stream (a Blob's or a File's) is read with its BYOB reader into buffers given to it: the
+ * runs for the lanes are filled in place, with no fresh buffer per chunk and no copy. (Fresh
+ * memory is what costs most on some machines, see lanes.ts.) Any other stream, or iterable, is read
+ * chunk by chunk.
+ */
 class Source {
-  private it: AsyncIterator<Uint8Array>;
+  private it?: AsyncIterator<Uint8Array>;
+  private byob?: ReadableStreamBYOBReader;
+  private ended = false;
   /** Bytes handed back, next first. */
   private rest: Uint8Array[] = [];
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.it = source[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>) {
+    if (source instanceof ReadableStream) {
+      try {
+        this.byob = source.getReader({ mode: 'byob' });
+      } catch {
+        // Not a byte stream: its own chunks, below.
+      }
+    }
+    if (!this.byob) this.it = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  }
+  /** Reads into `view` (a byte stream): the filled part, on the view's memory, or null at the end. */
+  private async fill(view: Uint8Array<ArrayBuffer>): Promise<Uint8Array | null> {
+    if (this.ended) return null;
+    const r = await this.byob!.read(view);
+    if (r.done) this.ended = true;
+    return r.value?.length ? r.value : null;
   }
   /** The next piece of the stream (possibly a leftover), or null at its end. */
   async next(): Promise<Uint8Array | null> {
     const r = this.rest.shift();
     if (r) return r;
+    if (this.byob) {
+      while (!this.ended) {
+        const b = await this.fill(new Uint8Array(READ_PIECE));
+        if (b) return b;
+      }
+      return null;
+    }
     for (;;) {
-      const { done, value } = await this.it.next();
+      const { done, value } = await this.it!.next();
       if (done) return null;
       if (value.length) return value;
     }
+  }
+  /**
+   * Exactly `n` bytes, read into `into` (a buffer kept for the purpose) from its start; the result
+   * may be on a new ArrayBuffer object over the same memory (a BYOB read moves it).
+   * @throws {AgeError} `truncated` when the stream ends first
+   */
+  async readExactly(n: number, into: ArrayBuffer): Promise<Uint8Array> {
+    let buf: Uint8Array<ArrayBuffer> = new Uint8Array(into, 0, n);
+    let got = 0;
+    // Leftovers first (the header's reads), then straight into the buffer.
+    while (got < n && this.rest.length) {
+      const b = this.rest.shift()!;
+      const k = Math.min(n - got, b.length);
+      buf.set(b.subarray(0, k), got);
+      got += k;
+      this.unread(b.subarray(k));
+    }
+    while (got < n) {
+      if (this.byob) {
+        const b = await this.fill(new Uint8Array(buf.buffer, got, n - got));
+        if (!b) {
+          if (this.ended) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
+          continue;
+        }
+        buf = new Uint8Array(b.buffer as ArrayBuffer, 0, n);
+        got += b.length;
+        continue;
+      }
+      const b = await this.next();
+      if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
+      const k = Math.min(n - got, b.length);
+      buf.set(b.subarray(0, k), got);
+      got += k;
+      this.unread(b.subarray(k));
+    }
+    return buf;
   }
   /** Hands `b` back: the next call to `next` returns it before anything else. */
   unread(b: Uint8Array): void {
     if (b.length) this.rest.unshift(b);
   }
   cancel(): void {
-    void this.it.return?.()?.catch(() => {});
+    if (this.byob) void this.byob.cancel().catch(() => {});
+    else void this.it!.return?.()?.catch(() => {});
   }
 }
 
@@ -234,11 +303,16 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Reads the header (up to and including its MAC line) and hands the rest back to `src`. */
+/**
+ * Reads the header (up to and including its MAC line) and hands the rest back to `src`.
+ * @throws {AgeError} `not-age` when the file does not start with age's first line (before anything else is read)
+ */
 async function readHeader(src: Source): Promise<Uint8Array> {
   let buf = new Uint8Array(0);
   let searched = MAGIC.length;
   for (;;) {
+    for (let i = 0; i < Math.min(buf.length, MAGIC.length); i++)
+      if (buf[i] !== MAGIC[i]) throw new AgeError('not-age', 'the file is not age-encrypted');
     const mac = indexOf(buf, MAC_LINE, Math.max(MAGIC.length - 1, searched - MAC_LINE.length));
     if (mac >= 0) {
       const end = buf.indexOf(0x0a, mac + MAC_LINE.length);
@@ -250,7 +324,10 @@ async function readHeader(src: Source): Promise<Uint8Array> {
     searched = buf.length;
     if (buf.length > MAX_HEADER) throw new AgeError('bad-header', 'invalid header: no MAC line in the first 64 KiB');
     const more = await src.next();
-    if (!more) throw new AgeError('truncated', 'invalid header: the file ends inside it (truncated?)');
+    if (!more) {
+      if (buf.length < MAGIC.length) throw new AgeError('not-age', 'the file is not age-encrypted');
+      throw new AgeError('truncated', 'invalid header: the file ends inside it (truncated?)');
+    }
     const joined = new Uint8Array(buf.length + Math.min(more.length, MAX_HEADER + 1));
     joined.set(buf);
     joined.set(more.subarray(0, joined.length - buf.length), buf.length);
@@ -281,19 +358,6 @@ export async function opensWith(file: Uint8Array, identity: string | CryptoKey):
   }
 }
 
-/** Reads exactly `n` bytes from `src` into `into` (a buffer kept for the purpose), from its start. */
-async function readExactly(src: Source, n: number, into: ArrayBuffer): Promise<Uint8Array> {
-  const buf = new Uint8Array(into, 0, n);
-  for (let got = 0; got < n;) {
-    const b = await src.next();
-    if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
-    const k = Math.min(n - got, b.length);
-    buf.set(b.subarray(0, k), got);
-    got += k;
-    src.unread(b.subarray(k));
-  }
-  return buf;
-}
 
 /**
  * The payload opened run by run on other threads, each result copied into its place in `out`.
@@ -334,7 +398,7 @@ async function openInLanes(
     const bytes = final ? payload - first * SEALED : count * SEALED;
     let t = trace && performance.now();
     let b = busy;
-    const sealed = await readExactly(src, bytes, spare.pop() ?? new ArrayBuffer(LANE_RUN * SEALED));
+    const sealed = await src.readExactly(bytes, spare.pop() ?? new ArrayBuffer(LANE_RUN * SEALED));
     net('read the input into runs', t, b);
     const opened = here
       ? Promise.resolve().then(() => openHere(first, sealed, final))
@@ -381,14 +445,14 @@ export interface DecryptOptions {
 /**
  * Decrypts an age file into one buffer of the exact plaintext size: each chunk is opened straight
  * into its place, so the plaintext exists once and nothing is copied after decryption.
- * @param source the file's bytes in any chunking (a `ReadableStream` is async-iterable).
+ * @param source the file's bytes in any chunking; a byte stream (a Blob's) is read into the runs in place.
  * @param size the file's length in bytes (the payload's length fixes the plaintext size and which
  *   chunk is the last).
  * @throws {AgeError} with its code (wrong key, bad header, truncated, trailing data, a chunk that fails
  *   authentication)
  */
 export async function decryptAge(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
   size: number,
   identity: string | CryptoKey,
   options: DecryptOptions = {},
