@@ -6,9 +6,7 @@
  * cipher lane (worker) stopped with work of this file, nothing is wrong with the file; `failed`: other.
  */
 export type AgeErrorCode =
-  | 'not-age'
-  | 'wrong-key'
-  | 'bad-header' | 'truncated' | 'trailing' | 'tampered' | 'crashed' | 'failed';
+  'not-age' | 'wrong-key' | 'bad-header' | 'truncated' | 'trailing' | 'tampered' | 'crashed' | 'failed';
 
 export class AgeError extends Error {
   override name = 'AgeError';

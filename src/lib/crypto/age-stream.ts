@@ -358,7 +358,6 @@ export async function opensWith(file: Uint8Array, identity: string | CryptoKey):
   }
 }
 
-
 /**
  * The payload opened run by run on other threads, each result copied into its place in `out`.
  * At most two runs per lane are in flight, each in one of the buffers kept for them, which go to a
