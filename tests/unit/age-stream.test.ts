@@ -82,9 +82,10 @@ async function decrypt(file: Uint8Array, split: number[] = [file.length], lanes?
  * A byte stream (as a Blob's or File's is) that yields `file` in the given piece lengths: read with
  * a BYOB reader, each read gets at most the caller's view and what is left of the current piece.
  */
-function byteStream(file: Uint8Array, split: number[]): ReadableStream<Uint8Array> {
+function byteStream(file: Uint8Array, split: number[]): ReadableStream<Uint8Array> & { byobReads: () => number } {
   const queue = pieces(file, split);
-  return new ReadableStream({
+  let byobReads = 0;
+  const stream = new ReadableStream({
     type: 'bytes',
     pull(c) {
       const next = queue.shift();
@@ -99,10 +100,12 @@ function byteStream(file: Uint8Array, split: number[]): ReadableStream<Uint8Arra
         const n = Math.min(view.length, next.length);
         view.set(next.subarray(0, n));
         if (n < next.length) queue.unshift(next.subarray(n));
+        byobReads++;
         req.respond(n);
       } else c.enqueue(next.slice());
     },
   });
+  return Object.assign(stream, { byobReads: () => byobReads });
 }
 
 /** Lanes on this thread that answer out of order (later runs first), as busy workers may. */
@@ -299,13 +302,15 @@ describe('a byte stream (a Blob, a File) is read into the runs in place', () => 
       const data = random(n);
       const file = await encrypt(data);
       for (const split of [[file.length || 1], [1, 3, 65552, 9999], [70_000, 3, 1 << 20]]) {
-        expect(same(await decryptAge(byteStream(file, split), file.length, owner.identity), data), `size ${n}`).toBe(
+        const here = byteStream(file, split);
+        expect(same(await decryptAge(here, file.length, owner.identity), data), `size ${n}`).toBe(true);
+        const laned = byteStream(file, split);
+        expect(same(await decryptAge(laned, file.length, owner.identity, { lanes }), data), `size ${n}, lanes`).toBe(
           true,
         );
-        expect(
-          same(await decryptAge(byteStream(file, split), file.length, owner.identity, { lanes }), data),
-          `size ${n}, lanes`,
-        ).toBe(true);
+        // Read into the buffers given to the stream (BYOB), not as the stream's own chunks.
+        expect(here.byobReads()).toBeGreaterThan(0);
+        expect(laned.byobReads()).toBeGreaterThan(0);
       }
       const blob = new Blob([file as Uint8Array<ArrayBuffer>]);
       expect(same(await decryptAge(blob.stream(), blob.size, owner.identity, { lanes }), data)).toBe(true);

@@ -225,12 +225,15 @@ class Source {
     }
     if (!this.byob) this.it = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   }
-  /** Reads into `view` (a byte stream): the filled part, on the view's memory, or null at the end. */
+  /**
+   * Reads into `view` (a byte stream): the filled part (possibly empty), on the view's memory, which
+   * the read moved to a new ArrayBuffer object; null once the stream has ended or was cancelled.
+   */
   private async fill(view: Uint8Array<ArrayBuffer>): Promise<Uint8Array | null> {
     if (this.ended) return null;
     const r = await this.byob!.read(view);
     if (r.done) this.ended = true;
-    return r.value?.length ? r.value : null;
+    return r.value ?? null;
   }
   /** The next piece of the stream (possibly a leftover), or null at its end. */
   async next(): Promise<Uint8Array | null> {
@@ -239,7 +242,7 @@ class Source {
     if (this.byob) {
       while (!this.ended) {
         const b = await this.fill(new Uint8Array(READ_PIECE));
-        if (b) return b;
+        if (b?.length) return b;
       }
       return null;
     }
@@ -268,12 +271,11 @@ class Source {
     while (got < n) {
       if (this.byob) {
         const b = await this.fill(new Uint8Array(buf.buffer, got, n - got));
-        if (!b) {
-          if (this.ended) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
-          continue;
-        }
+        if (!b) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
+        // The read moved the memory to a new ArrayBuffer object: go on with that one.
         buf = new Uint8Array(b.buffer as ArrayBuffer, 0, n);
         got += b.length;
+        if (got < n && this.ended) throw new AgeError('truncated', 'the file is truncated: unexpected EOF');
         continue;
       }
       const b = await this.next();

@@ -8,7 +8,7 @@ import type { OutputFile, SandboxTable } from '../sandbox/index.ts';
 import { ReviewLimitError, ReviewMeter, type ReviewBudget } from './budget.ts';
 import { reviewDisclosure, type DisclosurePolicy } from './disclosure.ts';
 import { buildLeakIndex, prepareLeakIndex, scanOutput, type LeakHit, type LeakIndex } from './leak.ts';
-import { prepareTokens } from './tokens.ts';
+import { prepareTokens, type DataTokens } from './tokens.ts';
 import type { GateCheck } from './check.ts';
 
 export type { GateCheck } from './check.ts';
@@ -109,10 +109,9 @@ export async function prepareReview(
   tables: SandboxTable[],
   seen: SandboxTable[],
   signal?: AbortSignal,
-): Promise<LeakIndex> {
+): Promise<{ index: LeakIndex; tokens: DataTokens }> {
   const index = await prepareLeakIndex(tables, signal);
-  await prepareTokens(seen, signal);
-  return index;
+  return { index, tokens: await prepareTokens(seen, signal) };
 }
 
 /**

@@ -80,10 +80,15 @@ export function tokenizeTables(tables: SandboxTable[]): DataTokens {
  * Tokenizes the tables in slices between the page's other tasks, so that the review finds them
  * done: the owner's run calls it while the notebook runs (the tokens depend only on the tables).
  */
-export async function prepareTokens(tables: SandboxTable[], signal?: AbortSignal): Promise<void> {
-  if (made.has(tables)) return;
+export async function prepareTokens(tables: SandboxTable[], signal?: AbortSignal): Promise<DataTokens> {
+  const known = made.get(tables);
+  if (known) return known;
   const d = await runStepsAsync(tokenize(tables), signal ? { signal } : {});
-  if (!made.has(tables)) made.set(tables, d);
+  // (A build at once meanwhile wins: the review may already hold its tokens.)
+  const now = made.get(tables);
+  if (now) return now;
+  made.set(tables, d);
+  return d;
 }
 
 /** One step per column. */

@@ -215,7 +215,11 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
         ? settledAudit(membershipCheck({ notApplicable: 'the run ended' }, policy.maxMembershipAuc))
         : membership(input, planned, runStarted + timeLimitMs - performance.now(), ahead.signal),
     );
-    const prepared = prepareReview(forGate, seen, ahead.signal).catch(() => forGate);
+    audit.catch(() => {}); // (awaited below when there is a model; never left unhandled)
+    const prepared = prepareReview(forGate, seen, ahead.signal).then(
+      (p) => p.index,
+      () => forGate,
+    );
     const bundle = {
       ...('key' in source ? { key: source.key } : {}),
       name: b.manifest.name,
@@ -232,7 +236,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     // the notebook left of it.
     const deadline = performance.now() + timeLimitMs - report.totalMs;
     if (report.status !== 'ok') ahead.abort();
-    else {
+    // No model to audit: its sandbox (the held-back rows, a second Python) goes now, not after the review.
+    if (!report.outputs.length)
+      void audit.then(
+        (a) => a.cancel(),
+        () => {},
+      );
+    if (report.status === 'ok') {
       input.onEvent?.({ type: 'review' });
       // One task's pause, so a page shows "reviewing outputs" before the (synchronous) review starts.
       await new Promise((r) => setTimeout(r, 0));
@@ -288,8 +298,13 @@ export async function runBundle(input: OwnerRunInput): Promise<OwnerRunResult> {
     if (input.record) await record(input.room.id, run);
     return { ok: true, ...run };
   } finally {
-    void audit?.then((a) => a.cancel());
+    void audit?.then(
+      (a) => a.cancel(),
+      () => {},
+    );
     ahead.abort();
+    // Whatever ended this (a throw included), the notebook's sandbox does not outlive it.
+    stop.abort();
     input.signal?.removeEventListener('abort', abort);
   }
 }

@@ -187,16 +187,17 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
     if (wheels.length) report.wheels = await sandbox.installWheels(wheels, left());
     await sandbox.mountTables(mounted, left());
     let files: OutputFile[];
+    // A cancel stops the wait too: the caller's promise may never settle once its run is abandoned.
+    const signal = req.signal;
+    let stopWaiting = () => {};
     try {
-      // A cancel stops the wait too: the caller's promise may never settle once its run is abandoned.
-      const signal = req.signal;
       files = await (signal
         ? Promise.race([
             inputs,
             new Promise<never>((_, reject) => {
-              const stop = () => reject(new Error('the run was cancelled'));
-              if (signal.aborted) stop();
-              else signal.addEventListener('abort', stop, { once: true });
+              stopWaiting = () => reject(new Error('the run was cancelled'));
+              if (signal.aborted) stopWaiting();
+              else signal.addEventListener('abort', stopWaiting, { once: true });
             }),
           ])
         : inputs);
@@ -204,6 +205,8 @@ export async function runNotebook(req: RunRequest): Promise<RunReport> {
       report.status = 'cancelled';
       report.message = `The run was stopped before its first cell: ${(e as Error).message}`;
       return report;
+    } finally {
+      signal?.removeEventListener('abort', stopWaiting);
     }
     if (files.length) await sandbox.writeInputs(files, left());
     for (const cell of cells) {
