@@ -138,6 +138,17 @@ test('owner and expert, each in their own browser, from invitation to a verified
   expect(await O.getByLabel('Type of age').inputValue()).toBe('string');
   await O.getByTestId('bulk-type').selectOption('inferred');
   expect(await O.getByLabel('Type of age').inputValue()).toBe('int');
+  // The search, the ticked columns and the opened list survive a tab switch (TablesState keeps them).
+  await O.getByRole('checkbox', { name: 'Select weight' }).uncheck();
+  await O.getByPlaceholder('Find a column…').fill('ei');
+  await go(O, 'Log');
+  await go(O, 'Tables');
+  expect(await O.getByPlaceholder('Find a column…').inputValue()).toBe('ei');
+  expect(await O.getByTestId('columns').locator('li').count()).toBe(1); // weight
+  expect(await O.getByRole('checkbox', { name: 'Select weight' }).isChecked()).toBe(false);
+  await O.getByPlaceholder('Find a column…').fill('');
+  expect(await O.getByRole('checkbox', { name: 'Select age' }).isChecked()).toBe(true);
+  await O.getByRole('checkbox', { name: 'Select weight' }).check();
   await everyWidth(O, 'tables-type-editor', { dark: false });
   // The load button is one Tab from the name, not past every column.
   await O.getByTestId('table-name').fill('encounters');
@@ -314,6 +325,14 @@ test('owner and expert, each in their own browser, from invitation to a verified
   await go(O, 'Log');
   await expect.poll(() => O.getByTestId('audit-check').textContent()).toContain('intact');
   await everyWidth(O, 'log');
+  // The room shown is kept across a tab switch.
+  await O.getByTestId('audit-room').selectOption({ index: 1 });
+  const shownRoom = await O.getByTestId('audit-room').inputValue();
+  expect(shownRoom).not.toBe('all');
+  await go(O, 'Tables');
+  await go(O, 'Log');
+  expect(await O.getByTestId('audit-room').inputValue()).toBe(shownRoom);
+  await O.getByTestId('audit-room').selectOption('all');
   await go(O, 'Tables');
   await everyWidth(O, 'tables', { dark: false });
 

@@ -7,6 +7,8 @@ export class AuditState {
   #entries = $state.raw<AuditEntry[]>([]);
   #check = $state.raw<{ ok: boolean; text: string } | null>(null);
   readonly #ctx: Context;
+  /** Which room's entries the Log tab shows ('all', or a room's id); kept across tab switches. */
+  roomFilter = $state('all');
 
   constructor(ctx: Context) {
     this.#ctx = ctx;

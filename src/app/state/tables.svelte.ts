@@ -53,6 +53,12 @@ export class TablesState {
   #preview = $state.raw<{ name: string; columns: string[]; rows: string[][] } | null>(null);
   #abort: AbortController | null = null;
   readonly #ctx: Context;
+  /**
+   * How the owner is looking at the draft's columns: the search, the columns ticked for a bulk
+   * change, the list opened. Kept here, not in the component, so a tab switch keeps them; a new
+   * file starts afresh.
+   */
+  editor = $state({ filter: '', chosen: [] as string[], open: false });
 
   constructor(ctx: Context) {
     this.#ctx = ctx;
@@ -121,6 +127,7 @@ export class TablesState {
         // The profile is a help, not a gate: a file whose first rows do not parse alone loads without it.
       }
       this.#draft = { file, name: sample.name, columns, warnings: sample.warnings, sampleRows, pad: false };
+      this.editor = { filter: '', chosen: [], open: columns.length <= 12 };
     } catch (e) {
       this.#draft = null;
       this.#ctx.notices.fail(e, e instanceof IngestError ? `${file.name}: ` : '');
