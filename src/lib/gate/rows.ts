@@ -133,8 +133,8 @@ function scanTable(
     out = [];
     const g = data.ids.get(tok);
     if (g !== undefined) {
-      const p = data.places[g]!;
-      for (let i = 0; i < p.length; i += 3)
+      const { start, triples: p } = data.places;
+      for (let i = 3 * start[g]!; i < 3 * start[g + 1]!; i += 3)
         if (p[i] === ti) out.push({ col: p[i + 1]!, local: p[i + 2]!, count: cols[p[i + 1]!]!.counts[p[i + 2]!]! });
     }
     placeCache.set(tok, out);

@@ -64,10 +64,40 @@ export interface DataTokens {
   /** Canonical token → global id. */
   ids: Map<string, number>;
   /** Global id → where it occurs: [table, column, local code] triples, flattened. */
-  places: number[][];
+  places: Places;
 }
 
 const made = new WeakMap<SandboxTable[], DataTokens>();
+
+/**
+ * Where each global token occurs: the [table, column, local code] triples of token `g` are
+ * `triples[3 * start[g] … 3 * start[g + 1]]`. One flat array, not an array per token: the real
+ * data has ~200k distinct tokens, and as many small arrays cost more to make and collect than
+ * the rest of the tokenising.
+ */
+export interface Places {
+  start: Int32Array;
+  triples: Int32Array;
+}
+
+function placesOf(tables: TableTokens[], tokens: number): Places {
+  const start = new Int32Array(tokens + 1);
+  for (const t of tables) for (const c of t.columns) for (const g of c.tokenOf) start[g + 1]!++;
+  for (let g = 0; g < tokens; g++) start[g + 1]! += start[g]!;
+  const fill = start.slice(0, tokens);
+  const triples = new Int32Array(3 * start[tokens]!);
+  tables.forEach((t, ti) =>
+    t.columns.forEach((c, ci) =>
+      c.tokenOf.forEach((g, l) => {
+        const at = 3 * fill[g]!++;
+        triples[at] = ti;
+        triples[at + 1] = ci;
+        triples[at + 2] = l;
+      }),
+    ),
+  );
+  return { start, triples };
+}
 
 /** Tokenizes the tables the notebook saw (once per list of tables). */
 export function tokenizeTables(tables: SandboxTable[]): DataTokens {
@@ -94,13 +124,11 @@ export async function prepareTokens(tables: SandboxTable[], signal?: AbortSignal
 /** One step per column. */
 function* tokenize(tables: SandboxTable[]): Generator<void, DataTokens, void> {
   const ids = new Map<string, number>();
-  const places: number[][] = [];
   const intern = (tok: string): number => {
     let id = ids.get(tok);
     if (id === undefined) {
       id = ids.size;
       ids.set(tok, id);
-      places.push([]);
     }
     return id;
   };
@@ -152,12 +180,11 @@ function* tokenize(tables: SandboxTable[]): Generator<void, DataTokens, void> {
       const counts = new Int32Array(tokenOf.length);
       for (let i = 0; i < n; i++) if (codes[i]! >= 0) counts[codes[i]!]!++;
       const ci = columns.length;
-      tokenOf.forEach((g, l) => places[g]!.push(ti, ci, l));
       columns.push({ name: c.name, type: c.type, codes, tokenOf: Int32Array.from(tokenOf), counts, numbers });
     }
     out.push({ name: t.name, rows: t.rowCount, columns });
   }
-  return { tables: out, ids, places };
+  return { tables: out, ids, places: placesOf(out, ids.size) };
 }
 
 /** The local code of a canonical token in a column, or -1. */
