@@ -133,7 +133,7 @@ function* tokenize(tables: SandboxTable[]): Generator<void, DataTokens, void> {
     return id;
   };
   const out: TableTokens[] = [];
-  for (const [ti, t] of tables.entries()) {
+  for (const t of tables) {
     const columns: ColumnTokens[] = [];
     for (const c of t.columns) {
       yield;
@@ -179,7 +179,6 @@ function* tokenize(tables: SandboxTable[]): Generator<void, DataTokens, void> {
       }
       const counts = new Int32Array(tokenOf.length);
       for (let i = 0; i < n; i++) if (codes[i]! >= 0) counts[codes[i]!]!++;
-      const ci = columns.length;
       columns.push({ name: c.name, type: c.type, codes, tokenOf: Int32Array.from(tokenOf), counts, numbers });
     }
     out.push({ name: t.name, rows: t.rowCount, columns });
