@@ -24,6 +24,7 @@
  * {@link MAX_POSTING} rows (so no anchor), and formats read as bytes (ONNX). The membership audit
  * measures such models by what they do instead.
  */
+import { seededRandom } from '../data/index.ts';
 import type { ReviewMeter } from './budget.ts';
 import { localCode, postings, type DataTokens, type TableTokens } from './tokens.ts';
 
@@ -253,7 +254,7 @@ function scanTable(
     // 4. Chance: the same values, shuffled between records position by position (or drawn from the data).
     let chanceFew = 0;
     let chanceN = 0;
-    const rand = xorshift(width * 7919 + group.length);
+    const rand = seededRandom(width * 7919 + group.length);
     if (sample.length >= 30) {
       for (let round = 0; round < 3; round++) {
         const perm = layout.map(() => shuffled(sample.length, rand));
@@ -296,18 +297,6 @@ function scanTable(
     columns: [...columns],
     ...(smallest !== undefined ? { smallest } : {}),
     p: bestP,
-  };
-}
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
   };
 }
 
