@@ -12,9 +12,8 @@
  *   rows, size) and the membership audit's scoring (5% of the rows held back, 1,000 of them and
  *   1,000 training rows scored through the bundle's entry point in its own sandbox, the attack).
  */
-import { sealBundle } from '../../src/lib/bundle/index.ts';
 import { generateSshKey } from '../../src/lib/crypto/index.ts';
-import { COUNTS, SAFE, TRAIN, WHEEL } from '../browser/disclosure-models.ts';
+import { COUNTS, SAFE, TRAIN, WHEEL, sealCells } from '../browser/disclosure-models.ts';
 import { notebookJson } from '../browser/fixtures.ts';
 import { launchBrowser, startStaticServer } from '../browser/harness.ts';
 import { diabetesCsv } from '../unit/fixtures/data.ts';
@@ -63,24 +62,11 @@ export async function benchDisclosure(log: (s: string) => void): Promise<BenchRo
       return room as { id: string; recipient: string };
     });
     const wheel = { filename: WHEEL.filename, bytes: [...WHEEL.bytes] };
-    const seal = async (cells: string[], outputs: string[], extra: object = {}) => {
-      const { stream } = await sealBundle({
-        recipient: room.recipient,
-        signer: expert.key,
-        name: 'bench',
-        version: '1.0',
-        notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode(notebookJson(cells)) },
-        wheels: [WHEEL],
-        outputs,
-        tables: ['ehr'],
-        ...extra,
-      });
-      return {
-        notebook: notebookJson(cells),
-        audited: 'inference' in extra,
-        sealed: [...new Uint8Array(await new Response(stream).arrayBuffer())],
-      };
-    };
+    const seal = async (cells: string[], outputs: string[], extra: Parameters<typeof sealCells>[4] = {}) => ({
+      notebook: notebookJson(cells),
+      audited: 'inference' in extra,
+      sealed: [...(await sealCells(room.recipient, expert.key, cells, outputs, { name: 'bench', ...extra }))],
+    });
     const cases = [
       {
         name: 'logistic regression (8 weights), with the membership audit',

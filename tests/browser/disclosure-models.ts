@@ -4,7 +4,9 @@
  * one probability of readmission within 30 days per row), and the notebook cells that train them or
  * write a table of counts. Pure Python: the sandbox has no numpy.
  */
-import { makeWheel } from './fixtures.ts';
+import { sealBundle, type SealInput } from '../../src/lib/bundle/index.ts';
+import type { SshPrivateKey } from '../../src/lib/crypto/index.ts';
+import { makeWheel, notebookJson } from './fixtures.ts';
 
 /** The expert's package: a logistic regression, a lookup and k-NN, each with a scoring function. */
 export const MODEL_PY = String.raw`
@@ -122,3 +124,28 @@ header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }" % len(w)
 header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\\n"
 with open(airlock.OUTPUT_DIR + "/weights.npy", "wb") as f:
     f.write(b"\\x93NUMPY\\x01\\x00" + struct.pack("<H", len(header)) + header.encode() + w.tobytes())`;
+
+/**
+ * The expert's bundle of `cells` (in one notebook) with the package above, reading the table "ehr",
+ * sealed to `recipient`; `extra` declares the rest (inference entry point, label, tables of results).
+ */
+export async function sealCells(
+  recipient: string,
+  signer: SshPrivateKey,
+  cells: string[],
+  outputs: string[],
+  extra: Partial<Pick<SealInput, 'inference' | 'label' | 'aggregates' | 'name'>> = {},
+): Promise<Uint8Array> {
+  const { stream } = await sealBundle({
+    recipient,
+    signer,
+    name: 'readmission',
+    version: '1.0',
+    notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode(notebookJson(cells)) },
+    wheels: [WHEEL],
+    outputs,
+    tables: ['ehr'],
+    ...extra,
+  });
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

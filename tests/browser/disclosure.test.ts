@@ -20,13 +20,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { sealBundle } from '../../src/lib/bundle/index.ts';
 import { formatIdentityFile, generateOwnerKey, generateSshKey } from '../../src/lib/crypto/index.ts';
 import { verifyReceipt } from '../../src/lib/receipt/index.ts';
 import { heldRows } from '../../src/lib/runs/holdout.ts';
 import { diabetesCsv, diabetesCsvPath } from '../unit/fixtures/data.ts';
-import { notebookJson } from './fixtures.ts';
-import { COUNTS, LOGISTIC_EXTRAS, SAFE, TRAIN, WHEEL } from './disclosure-models.ts';
+import { COUNTS, LOGISTIC_EXTRAS, SAFE, TRAIN, sealCells } from './disclosure-models.ts';
 import { launchBrowser, openApp, startStaticServer, type StaticServer } from './harness.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airlock.mjs');
@@ -70,25 +68,13 @@ function airlock(args: string[]): Promise<{ code: number; stdout: string; stderr
 
 const AUDITED = { label: { column: 'readmitted', positive: '<30' } };
 
-async function seal(
+function seal(
   recipient: string,
   cells: string[],
   outputs: string[],
   extra: { aggregates?: string[]; inference?: { module: string; function: string } } = {},
 ): Promise<Uint8Array> {
-  const { stream } = await sealBundle({
-    recipient,
-    signer: expert.key,
-    name: 'readmission',
-    version: '1.0',
-    notebook: { filename: 'n.ipynb', bytes: new TextEncoder().encode(notebookJson(cells)) },
-    wheels: [WHEEL],
-    outputs,
-    tables: ['ehr'],
-    ...extra,
-    ...(extra.inference ? AUDITED : {}),
-  });
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  return sealCells(recipient, expert.key, cells, outputs, { ...extra, ...(extra.inference ? AUDITED : {}) });
 }
 
 /** One run in the page's room: the gate's checks, the receipt's policy and holdout, and the outputs. */
