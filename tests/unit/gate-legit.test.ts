@@ -12,6 +12,7 @@ import { buildLeakIndex, reviewOutputs, type LeakIndex } from '../../src/lib/gat
 import { scanBinary } from '../../src/lib/gate/binary.ts';
 import type { SandboxTable } from '../../src/lib/sandbox/index.ts';
 import { column, diabetesTable, npy, onnx, safetensors } from './fixtures/gate-data.ts';
+import { NUMERIC } from './fixtures/models.ts';
 
 let table: SandboxTable;
 let index: LeakIndex;
@@ -46,16 +47,7 @@ interface Model {
 
 /** Logistic regression by gradient descent on standardised counts and one-hot categories. */
 function trainLogistic(t: SandboxTable): Model {
-  const numeric = [
-    'time_in_hospital',
-    'num_lab_procedures',
-    'num_procedures',
-    'num_medications',
-    'number_outpatient',
-    'number_emergency',
-    'number_inpatient',
-    'number_diagnoses',
-  ];
+  const numeric = NUMERIC;
   const categorical = ['race', 'gender', 'age', 'A1Cresult', 'admission_type_id'];
   const cols: Array<{ name: string; x: Float64Array }> = [];
   const n = t.rowCount;
